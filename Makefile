@@ -1,0 +1,47 @@
+# citewise: two commands for a new user — `make run` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+CITEWISE := $(VENV)/bin/citewise
+STAMP := $(VENV)/.installed
+export ANONYMIZED_TELEMETRY := False
+export GRADIO_ANALYTICS_ENABLED := False
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: run install test test-fast lint eval-gate browser clean
+
+run: $(STAMP)
+	$(CITEWISE) ingest sample_data
+	$(CITEWISE) serve
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --upgrade pip >/dev/null
+	# torch is pinned to the CPU build; install it first so nothing pulls a CUDA one.
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+browser:
+	bash scripts/install-browser.sh
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check ingest rag ui eval tests
+
+test: $(STAMP) browser lint
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(MAKE) eval-gate
+
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -q -m "not slow"
+
+eval-gate: $(STAMP)
+	$(CITEWISE) eval eval/golden/sample_article.jsonl --store $$(mktemp -d) --ingest sample_data \
+		--baseline eval/golden/baseline.json --report reports/eval
+
+clean:
+	rm -rf $(VENV) .citewise reports test-output

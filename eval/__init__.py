@@ -1,0 +1,1 @@
+"""Regression evaluation: datasets, metrics, judges, the harness behind `citewise eval`, reports."""

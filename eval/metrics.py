@@ -1,0 +1,433 @@
+"""Evaluation metrics: pure functions over :class:`~eval.records.EvalSample` records.
+
+Every aggregate returns a float in [0, 1] (latency: milliseconds), or ``None`` when no record
+qualifies (e.g. abstention recall on a set without unanswerable questions).
+
+* Retrieval - a context is *relevant* when its source is one of the sample's ``sources``
+  (when given) and, when ``evidence`` is given, it contains one of the evidence quotes (case,
+  quotes and whitespace folded). ``hit@k``: a relevant context among the first k; ``mrr@10``:
+  mean reciprocal rank of the first relevant one. ``ndcg@10``/``recall@100`` use graded
+  ``relevance`` (BEIR qrels) over the ranked, de-duplicated document ids (linear gain, as
+  trec_eval). Only answerable samples with gold are scored.
+* Correctness (answerable samples only, abstentions count as wrong): ``answer_contains`` - the
+  SQuAD-normalised answer contains a normalised reference; ``token_f1`` - best SQuAD token F1;
+  ``exact_match`` - SQuAD EM.
+* Faithfulness (answered samples, ALCE): ``citation_recall`` - share of answer sentences that
+  the concatenation of their cited quotes supports (no citation: unsupported);
+  ``citation_precision`` - share of citations that are needed and supportive.
+* ``quote_validity`` - share of citations whose quote equals the stored text at its offsets.
+* Abstention: ``abstention_precision`` (abstentions that were on unanswerable questions) and
+  ``abstention_recall`` (unanswerable questions that were declined), reported apart from
+  correctness so a correct refusal is never a wrong answer.
+* ``latency_p50_ms``/``latency_p95_ms`` (linear interpolation).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from eval.records import EvalCitation, EvalContext, EvalSample, strip_markers
+from rag.text import normalize, sentence_spans
+
+SupportFn = Callable[[str, str], bool]
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """How a metric is read and gated."""
+
+    name: str
+    group: str
+    higher_is_better: bool = True
+    gated: bool = True  # latency is informational: machine dependent
+    description: str = ""
+
+
+METRICS: dict[str, MetricInfo] = {
+    m.name: m
+    for m in [
+        MetricInfo("hit@1", "retrieval", description="gold passage ranked first"),
+        MetricInfo("hit@3", "retrieval", description="gold passage among the first 3 contexts"),
+        MetricInfo("hit@5", "retrieval", description="gold passage among the first 5 contexts"),
+        MetricInfo("mrr@10", "retrieval", description="mean reciprocal rank of the gold passage"),
+        MetricInfo("ndcg@10", "retrieval", description="nDCG@10 over graded qrels (BEIR)"),
+        MetricInfo("recall@100", "retrieval", description="relevant documents in the top 100"),
+        MetricInfo("answer_contains", "correctness", description="answer contains a reference"),
+        MetricInfo("token_f1", "correctness", description="best SQuAD token F1"),
+        MetricInfo("exact_match", "correctness", description="SQuAD exact match"),
+        MetricInfo("citation_recall", "faithfulness", description="sentences supported by their citations (ALCE)"),
+        MetricInfo("citation_precision", "faithfulness", description="citations needed and supportive (ALCE)"),
+        MetricInfo("quote_validity", "faithfulness", description="quotes equal the stored text (must be 1.0)"),
+        MetricInfo("abstention_precision", "abstention", description="abstentions on unanswerable questions"),
+        MetricInfo("abstention_recall", "abstention", description="unanswerable questions declined"),
+        MetricInfo("latency_p50_ms", "latency", False, False, "median seconds per question, in ms"),
+        MetricInfo("latency_p95_ms", "latency", False, False, "95th percentile per question, in ms"),
+    ]
+}
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return round(float(sum(values)) / len(values), 6) if values else None
+
+
+# ---------------------------------------------------------------- retrieval
+
+
+def _fold(text: str) -> str:
+    return " ".join(normalize(text).split())
+
+
+def source_matches(source: str, gold: Sequence[str]) -> bool:
+    """Exact id match, or the gold id is the trailing path part of the source."""
+    return any(source == g or source.endswith("/" + g) for g in gold)
+
+
+def is_relevant(sample: EvalSample, context: EvalContext) -> bool:
+    """Does ``context`` hold the gold source/evidence of ``sample``?"""
+    if sample.relevance:
+        return sample.relevance.get(context.source, 0) > 0 or source_matches(
+            context.source, [s for s, g in sample.relevance.items() if g > 0]
+        )
+    if sample.sources and not source_matches(context.source, sample.sources):
+        return False
+    if sample.evidence:
+        text = _fold(context.text)
+        return any(_fold(e) in text for e in sample.evidence)
+    return bool(sample.sources)
+
+
+def first_relevant_rank(sample: EvalSample, limit: int | None = None) -> int | None:
+    """1-based rank of the first relevant context, or None."""
+    for i, ctx in enumerate(sample.contexts[:limit], start=1):
+        if is_relevant(sample, ctx):
+            return i
+    return None
+
+
+def _retrieval_samples(records: Sequence[EvalSample]) -> list[EvalSample]:
+    return [r for r in records if r.has_gold]
+
+
+def hit_at_k(records: Sequence[EvalSample], k: int) -> float | None:
+    """Share of gold-bearing questions with a relevant context among the first ``k``."""
+    rs = _retrieval_samples(records)
+    return _mean([1.0 if first_relevant_rank(r, k) else 0.0 for r in rs])
+
+
+def reciprocal_rank(sample: EvalSample, k: int = 10) -> float:
+    rank = first_relevant_rank(sample, k)
+    return 1.0 / rank if rank else 0.0
+
+
+def mrr_at_k(records: Sequence[EvalSample], k: int = 10) -> float | None:
+    """Mean reciprocal rank of the first relevant context (0 when not in the first ``k``)."""
+    return _mean([reciprocal_rank(r, k) for r in _retrieval_samples(records)])
+
+
+def ranked_sources(sample: EvalSample) -> list[str]:
+    """Document ids in rank order, de-duplicated (``ranking`` when set, else the contexts)."""
+    ids = sample.ranking or [c.source for c in sample.contexts]
+    return list(dict.fromkeys(ids))
+
+
+def ndcg(sample: EvalSample, k: int = 10) -> float:
+    """nDCG@k of one sample against its graded relevance (linear gain)."""
+    grades = sample.relevance or {s: 1 for s in sample.sources}
+    dcg = sum(
+        grades.get(doc, 0) / math.log2(i + 2) for i, doc in enumerate(ranked_sources(sample)[:k])
+    )
+    ideal = sorted((g for g in grades.values() if g > 0), reverse=True)[:k]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg > 0 else 0.0
+
+
+def ndcg_at_k(records: Sequence[EvalSample], k: int = 10) -> float | None:
+    """Mean nDCG@k over samples with graded relevance (BEIR)."""
+    return _mean([ndcg(r, k) for r in records if r.relevance])
+
+
+def recall(sample: EvalSample, k: int = 100) -> float:
+    relevant = {d for d, g in (sample.relevance or {s: 1 for s in sample.sources}).items() if g > 0}
+    if not relevant:
+        return 0.0
+    return len(relevant & set(ranked_sources(sample)[:k])) / len(relevant)
+
+
+def recall_at_k(records: Sequence[EvalSample], k: int = 100) -> float | None:
+    """Mean share of relevant documents in the top ``k`` over samples with relevance (BEIR)."""
+    return _mean([recall(r, k) for r in records if r.relevance])
+
+
+# ---------------------------------------------------------------- correctness
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
+_PUNCT = set(string.punctuation) | set("‘’“”–—…")
+
+
+def squad_normalize(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in _PUNCT)
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+def contains_reference(answer: str, references: Sequence[str]) -> bool:
+    """The normalised answer contains a normalised reference as whole words."""
+    ans = f" {squad_normalize(strip_markers(answer))} "
+    return any(
+        (ref := squad_normalize(r)) and f" {ref} " in ans for r in references
+    )
+
+
+def f1_score(answer: str, reference: str) -> float:
+    """SQuAD token F1 between one answer and one reference."""
+    pred = squad_normalize(strip_markers(answer)).split()
+    gold = squad_normalize(reference).split()
+    common = Counter(pred) & Counter(gold)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision, rec = same / len(pred), same / len(gold)
+    return 2 * precision * rec / (precision + rec)
+
+
+def best_f1(answer: str, references: Sequence[str]) -> float:
+    return max((f1_score(answer, r) for r in references), default=0.0)
+
+
+def exact(answer: str, references: Sequence[str]) -> bool:
+    norm = squad_normalize(strip_markers(answer))
+    return any(norm == squad_normalize(r) for r in references)
+
+
+def _answerable(records: Sequence[EvalSample]) -> list[EvalSample]:
+    return [r for r in records if r.answerable and r.references]
+
+
+def _answer_of(r: EvalSample) -> str:
+    return "" if r.abstained or r.error else r.answer
+
+
+def answer_contains(records: Sequence[EvalSample]) -> float | None:
+    """Share of answerable questions whose answer contains a reference answer."""
+    return _mean([float(contains_reference(_answer_of(r), r.references)) for r in _answerable(records)])
+
+
+def token_f1(records: Sequence[EvalSample]) -> float | None:
+    """Mean best token F1 over answerable questions."""
+    return _mean([best_f1(_answer_of(r), r.references) for r in _answerable(records)])
+
+
+def exact_match(records: Sequence[EvalSample]) -> float | None:
+    """Share of answerable questions answered exactly (SQuAD EM)."""
+    return _mean([float(exact(_answer_of(r), r.references)) for r in _answerable(records)])
+
+
+# ---------------------------------------------------------------- faithfulness
+
+_MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+_TRAILING = re.compile(r"([.!?…]+[\"'”’)]*)((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)")
+
+
+def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
+    """Sentences of an answer with the citation numbers each carries.
+
+    Markers written after the full stop ("... 2032. [1]") belong to the sentence before them.
+    """
+    text = _TRAILING.sub(lambda m: m.group(2) + m.group(1), answer)
+    out = []
+    for s, e in sentence_spans(text):
+        sentence = text[s:e]
+        ns = [int(n) for m in _MARKERS.finditer(sentence) for n in m.group(1).split(",")]
+        if strip_markers(sentence).strip(" .!?;:"):
+            out.append((sentence, list(dict.fromkeys(ns))))
+    return out
+
+
+@dataclass
+class SentenceVerdict:
+    """ALCE verdict of one answer sentence."""
+
+    sentence: str
+    cited: list[int]
+    supported: bool
+    precise: list[bool]  # one per cited number: needed and supportive
+
+
+def _quotes(citations: Sequence[EvalCitation], ns: Sequence[int]) -> list[str]:
+    by_n = {c.n: c.quote for c in citations}
+    return [by_n[n] for n in ns if n in by_n]
+
+
+def sentence_verdicts(sample: EvalSample, supports: SupportFn) -> list[SentenceVerdict]:
+    """ALCE citation recall/precision per sentence; ``supports(sentence, passage)`` is the judge."""
+    verdicts = []
+    by_n = {c.n: c.quote for c in sample.citations}
+    for sentence, ns in answer_sentences(sample.answer):
+        cited = [n for n in ns if n in by_n]
+        dangling = [n for n in ns if n not in by_n]
+        joint = bool(cited) and supports(sentence, "\n".join(_quotes(sample.citations, cited)))
+        precise: list[bool] = []
+        if joint and len(cited) > 1:
+            for n in cited:
+                if supports(sentence, by_n[n]):
+                    precise.append(True)
+                    continue
+                rest = [m for m in cited if m != n]
+                precise.append(not supports(sentence, "\n".join(_quotes(sample.citations, rest))))
+        else:
+            precise = [joint] * len(cited)
+        verdicts.append(SentenceVerdict(sentence, cited + dangling, joint, precise + [False] * len(dangling)))
+    return verdicts
+
+
+def _answered(records: Sequence[EvalSample]) -> list[EvalSample]:
+    return [r for r in records if not r.abstained and not r.error and strip_markers(r.answer)]
+
+
+def sample_citation_recall(sample: EvalSample, supports: SupportFn) -> float:
+    v = sentence_verdicts(sample, supports)
+    return sum(x.supported for x in v) / len(v) if v else 0.0
+
+
+def sample_citation_precision(sample: EvalSample, supports: SupportFn) -> float:
+    flags = [p for x in sentence_verdicts(sample, supports) for p in x.precise]
+    return sum(flags) / len(flags) if flags else 0.0
+
+
+def citation_recall(records: Sequence[EvalSample], supports: SupportFn) -> float | None:
+    """ALCE citation recall, averaged over answered questions."""
+    return _mean([sample_citation_recall(r, supports) for r in _answered(records)])
+
+
+def citation_precision(records: Sequence[EvalSample], supports: SupportFn) -> float | None:
+    """ALCE citation precision, averaged over answered questions (no citation: 0)."""
+    return _mean([sample_citation_precision(r, supports) for r in _answered(records)])
+
+
+def check_quote(citation: EvalCitation | dict[str, Any], document_text: str | None) -> bool:
+    """The quote equals the document text at its offsets."""
+    c = citation if isinstance(citation, EvalCitation) else EvalCitation.from_dict(citation)
+    if document_text is None or not (0 <= c.start <= c.end <= len(document_text)):
+        return False
+    return bool(c.quote) and document_text[c.start : c.end] == c.quote
+
+
+def quote_validity(records: Sequence[EvalSample]) -> float | None:
+    """Share of all citations whose quote matched the stored text (None: no citations)."""
+    flags = [ok for r in records for ok in r.quote_valid]
+    return _mean([float(f) for f in flags])
+
+
+# ---------------------------------------------------------------- abstention and latency
+
+
+def abstention_precision(records: Sequence[EvalSample]) -> float | None:
+    """Of the questions the system declined, the share that were unanswerable."""
+    declined = [r for r in records if r.abstained and not r.error]
+    return _mean([float(not r.answerable) for r in declined])
+
+
+def abstention_recall(records: Sequence[EvalSample]) -> float | None:
+    """Of the unanswerable questions, the share the system declined."""
+    return _mean([float(r.abstained and not r.error) for r in records if not r.answerable])
+
+
+def latency_percentile(records: Sequence[EvalSample], q: float) -> float | None:
+    """The q-th percentile of per-question latency in ms."""
+    values = [r.latency_ms for r in records if r.latency_ms is not None]
+    return round(float(np.percentile(values, q)), 2) if values else None
+
+
+# ---------------------------------------------------------------- all at once
+
+
+def compute_metrics(
+    records: Sequence[EvalSample], supports: SupportFn, retrieval_only: bool = False
+) -> dict[str, float | None]:
+    """Every metric of :data:`METRICS`; answer metrics are None for a retrieval-only run."""
+    out: dict[str, float | None] = {
+        "hit@1": hit_at_k(records, 1),
+        "hit@3": hit_at_k(records, 3),
+        "hit@5": hit_at_k(records, 5),
+        "mrr@10": mrr_at_k(records, 10),
+        "ndcg@10": ndcg_at_k(records, 10),
+        "recall@100": recall_at_k(records, 100),
+    }
+    if retrieval_only:
+        out.update({name: None for name in METRICS if name not in out})
+    else:
+        out.update(
+            {
+                "answer_contains": answer_contains(records),
+                "token_f1": token_f1(records),
+                "exact_match": exact_match(records),
+                "citation_recall": citation_recall(records, supports),
+                "citation_precision": citation_precision(records, supports),
+                "quote_validity": quote_validity(records),
+                "abstention_precision": abstention_precision(records),
+                "abstention_recall": abstention_recall(records),
+            }
+        )
+    out["latency_p50_ms"] = latency_percentile(records, 50)
+    out["latency_p95_ms"] = latency_percentile(records, 95)
+    return {name: out.get(name) for name in METRICS}
+
+
+def counts(records: Sequence[EvalSample]) -> dict[str, int]:
+    """How many questions each metric family was computed over."""
+    return {
+        "questions": len(records),
+        "answerable": sum(r.answerable for r in records),
+        "unanswerable": sum(not r.answerable for r in records),
+        "with_gold": len(_retrieval_samples(records)),
+        "answered": len(_answered(records)),
+        "abstained": sum(r.abstained for r in records),
+        "citations": sum(len(r.citations) for r in records),
+        "errors": sum(bool(r.error) for r in records),
+    }
+
+
+def sample_scores(sample: EvalSample, supports: SupportFn, retrieval_only: bool = False) -> dict[str, Any]:
+    """Per-question scores and an overall ``score`` in [0, 1] used to rank the worst questions."""
+    if retrieval_only:
+        s = {"ndcg@10": round(ndcg(sample, 10), 6), "recall@100": round(recall(sample, 100), 6)}
+        s["score"] = s["ndcg@10"]
+        return s
+    s: dict[str, Any] = {}
+    if sample.error:
+        s["score"] = 0.0
+        return s
+    if not sample.answerable:
+        s["abstained_correctly"] = sample.abstained
+        s["score"] = 1.0 if sample.abstained else 0.0
+        return s
+    parts: list[float] = []
+    if sample.has_gold:
+        rank = first_relevant_rank(sample, 10)
+        s["gold_rank"] = rank
+        parts.append(1.0 / rank if rank else 0.0)
+    if sample.references:
+        s["contains"] = contains_reference(_answer_of(sample), sample.references)
+        s["f1"] = round(best_f1(_answer_of(sample), sample.references), 6)
+        parts += [float(s["contains"]), s["f1"]]
+    if not sample.abstained and strip_markers(sample.answer):
+        s["citation_recall"] = round(sample_citation_recall(sample, supports), 6)
+        s["citation_precision"] = round(sample_citation_precision(sample, supports), 6)
+        parts.append(s["citation_recall"])
+    else:
+        parts.append(0.0)  # declined an answerable question
+    if sample.quote_valid and not all(sample.quote_valid):
+        s["invalid_quotes"] = sum(not q for q in sample.quote_valid)
+        parts.append(0.0)
+    s["score"] = round(sum(parts) / len(parts), 6) if parts else 0.0
+    return s

@@ -1,0 +1,119 @@
+"""Evaluation records in RAGAS vocabulary.
+
+An :class:`EvalSample` is one question of a dataset (``id``, ``question``, ``references``,
+``answerable``, ``sources``, ``evidence``, ``history``, graded ``relevance`` for BEIR) plus,
+once the harness has run it, what the pipeline produced (``contexts``, ``answer``,
+``citations``, ``abstained``, ``latency_ms``) and the quote check of every citation.
+Metrics (eval/metrics.py) are pure functions over lists of these records.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rag.records import Turn
+
+_MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+
+
+@dataclass
+class EvalContext:
+    """One retrieved passage, in rank order (``Answer.to_dict()["contexts"][i]``)."""
+
+    source: str
+    text: str = ""
+    title: str = ""
+    score: float = 0.0
+    start: int = 0
+    end: int = 0
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EvalContext:
+        return cls(
+            source=str(d.get("source", "")),
+            text=str(d.get("text", "")),
+            title=str(d.get("title", "") or ""),
+            score=float(d.get("score", 0.0) or 0.0),
+            start=int(d.get("start", 0) or 0),
+            end=int(d.get("end", 0) or 0),
+        )
+
+
+@dataclass
+class EvalCitation:
+    """One citation of an answer: ``[n]`` in the text points to ``quote`` = doc[start:end]."""
+
+    n: int
+    source: str
+    quote: str
+    start: int
+    end: int
+    title: str = ""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EvalCitation:
+        return cls(
+            n=int(d["n"]),
+            source=str(d.get("source", "")),
+            quote=str(d.get("quote", "")),
+            start=int(d.get("start", 0) or 0),
+            end=int(d.get("end", 0) or 0),
+            title=str(d.get("title", "") or ""),
+        )
+
+
+@dataclass
+class EvalSample:
+    """A dataset question and, after a run, the pipeline's answer to it."""
+
+    id: str
+    question: str
+    references: list[str] = field(default_factory=list)  # acceptable answers ("answers" in JSONL)
+    answerable: bool = True
+    sources: list[str] = field(default_factory=list)  # ids of documents that hold the answer
+    evidence: list[str] = field(default_factory=list)  # quotes that support the answer
+    history: list[Turn] = field(default_factory=list)  # earlier turns, for follow-ups
+    relevance: dict[str, int] = field(default_factory=dict)  # graded qrels (BEIR): source -> grade
+    tags: list[str] = field(default_factory=list)  # e.g. "paraphrase", "followup"
+    # --- filled by the harness ---
+    answer: str = ""  # with [n] markers
+    abstained: bool = False
+    contexts: list[EvalContext] = field(default_factory=list)  # what the answerer saw, ranked
+    ranking: list[str] = field(default_factory=list)  # deeper ranked source ids (retrieval runs)
+    citations: list[EvalCitation] = field(default_factory=list)
+    quote_valid: list[bool] = field(default_factory=list)  # one per citation
+    latency_ms: float | None = None
+    standalone_question: str = ""
+    error: str = ""  # set when the pipeline raised on this question
+
+    @property
+    def reference(self) -> str:
+        """The first reference answer (RAGAS' single ``reference``), or ""."""
+        return self.references[0] if self.references else ""
+
+    @property
+    def retrieved_contexts(self) -> list[str]:
+        """RAGAS name for the context texts."""
+        return [c.text for c in self.contexts]
+
+    @property
+    def answer_text(self) -> str:
+        """The answer without its ``[n]`` citation markers."""
+        return strip_markers(self.answer)
+
+    @property
+    def has_gold(self) -> bool:
+        """Whether retrieval can be scored for this question."""
+        return self.answerable and bool(self.sources or self.evidence or self.relevance)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["history"] = [{"question": t.question, "answer": t.answer} for t in self.history]
+        return d
+
+
+def strip_markers(text: str) -> str:
+    """Remove ``[1]``/``[1, 2]`` markers, keeping the words."""
+    return _MARKER.sub("", text).strip()

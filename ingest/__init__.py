@@ -1,0 +1,1 @@
+"""Ingestion: load files into cleaned Documents, chunk them and write them to the index."""

@@ -1,0 +1,125 @@
+"""Incremental ingestion: files -> cleaned documents -> chunks -> embeddings -> the index.
+
+Unchanged documents (same content hash) embed nothing; changed ones replace their chunks
+atomically; ``prune`` removes documents whose files are gone so they can never be cited.
+Embedding is batched across documents, because per-document batches starve the encoder.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from ingest.chunking import chunk_document
+from ingest.loaders import LoadFailure, iter_documents
+from rag.errors import CitewiseError
+from rag.records import Chunk, Document, IngestReport
+from rag.store import Index
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (documents seen, chunks embedded)
+
+
+class Ingestor:
+    """Turns documents into indexed chunks; one instance per ingest run."""
+
+    def __init__(self, index: Index, chunk_tokens: int = 200, overlap_tokens: int = 30,
+                 batch_chunks: int = 256) -> None:
+        self.index = index
+        self.chunk_tokens = chunk_tokens
+        self.overlap_tokens = overlap_tokens
+        self.batch_chunks = batch_chunks
+
+    def run(self, items: Iterable[Document | LoadFailure], report: IngestReport,
+            progress: Progress | None = None) -> set[str]:
+        """Index every loaded document; returns the source ids seen (for pruning)."""
+        stored = {s: r.content_hash for s, r in self.index.records().items()}
+        seen: set[str] = set()
+        pending: list[tuple[Document, list[Chunk]]] = []
+        pending_chunks = 0
+        for item in items:
+            if isinstance(item, LoadFailure):
+                report.failed.append((item.where, item.reason))
+                log.warning("skipped %s: %s", item.where, item.reason)
+                continue
+            if item.source in seen:
+                report.failed.append((item.path or item.source, f"duplicate source id {item.source!r}"))
+                continue
+            seen.add(item.source)
+            if item.path:
+                item.path = str(Path(item.path).resolve())
+            if stored.get(item.source) == item.content_hash:
+                report.unchanged.append(item.source)
+            else:
+                chunks = chunk_document(item, self.index.embedder, self.chunk_tokens,
+                                        self.overlap_tokens)
+                (report.updated if item.source in stored else report.added).append(item.source)
+                pending.append((item, chunks))
+                pending_chunks += len(chunks)
+                if pending_chunks >= self.batch_chunks:
+                    self._flush(pending, report)
+                    pending, pending_chunks = [], 0
+            if progress:
+                progress(len(seen), report.chunks_embedded)
+        self._flush(pending, report)
+        if progress:
+            progress(len(seen), report.chunks_embedded)
+        return seen
+
+    def _flush(self, pending: list[tuple[Document, list[Chunk]]], report: IngestReport) -> None:
+        if not pending:
+            return
+        texts = [c.text for _, chunks in pending for c in chunks]
+        vectors = self.index.embedder.embed_documents(texts)
+        report.chunks_embedded += len(texts)
+        report.tokens_embedded += sum(self.index.embedder.count_tokens(texts))
+        items, pos = [], 0
+        for doc, chunks in pending:
+            items.append((doc, chunks, vectors[pos : pos + len(chunks)]))
+            pos += len(chunks)
+        self.index.write_documents(items)
+
+
+def _under(path: str, roots: list[Path]) -> bool:
+    if not path:
+        return False
+    p = Path(path).resolve()
+    return any(p == r or r in p.parents for r in roots)
+
+
+def ingest_paths(index: Index, paths: list[Path], *, prune: bool = False,
+                 max_bytes: int = 25 * 2**20, chunk_tokens: int = 200, overlap_tokens: int = 30,
+                 progress: Progress | None = None) -> IngestReport:
+    """Ingest files and folders; with ``prune``, drop stored documents that came from these
+    paths but are gone now."""
+    started = time.perf_counter()
+    report = IngestReport()
+    roots = [Path(p).resolve() for p in paths]
+    with index.writing():
+        seen = Ingestor(index, chunk_tokens, overlap_tokens).run(
+            iter_documents(paths, max_bytes=max_bytes), report, progress)
+        if prune:
+            failed_paths = {str(Path(w.rsplit(":", 1)[0]).resolve()) for w, _ in report.failed}
+            gone = [s for s, r in index.records().items()
+                    if s not in seen and _under(r.path, roots) and r.path not in failed_paths]
+            if gone:
+                index.delete_documents(gone)
+                report.removed.extend(sorted(gone))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def remove_sources(index: Index, sources: list[str]) -> list[str]:
+    """Delete documents by source id; returns those that existed."""
+    records = index.records()
+    present = [s for s in sources if s in records]
+    if present:
+        with index.writing():
+            index.delete_documents(present)
+    return present
+
+
+__all__ = ["CitewiseError", "Ingestor", "ingest_paths", "remove_sources"]

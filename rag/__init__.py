@@ -1,0 +1,1 @@
+"""citewise core: records, settings, embeddings, the Chroma-backed index, retrieval and answering."""

@@ -1,0 +1,119 @@
+"""What kind of answer a question wants, and whether a sentence has one.
+
+A sentence can match a question's words and still not answer it ("How much ..." answered by a
+sentence without any amount). The extractive answerer prefers sentences of the right type and
+abstains when none has it. Checks are deliberately permissive: a false "no" makes the system
+abstain on an answerable question, a false "yes" only leaves the decision to the score.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from rag.support import names
+from rag.text import normalize
+
+
+class AnswerType(StrEnum):
+    PERSON = "person"  # a person or an organisation
+    NUMBER = "number"  # an amount, count, price
+    PERCENT = "percent"  # a percentage, share or fraction
+    DATE = "date"  # a date, year, period or time limit
+    PLACE = "place"
+    ANY = "any"  # yes/no, why, how, what ...: no check
+
+
+# Patterns over the normalized (lower-cased) question. When several match, the earliest in the
+# question wins, so a resolved follow-up "until when: What rights does Microsoft keep?" is DATE.
+_QUESTION_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
+    (AnswerType.DATE, re.compile(
+        r"\b(?:until|till|since|by|from) when\b|\bhow long\b|"
+        r"^\W*(?:(?:and|but|so|then)\s+)?when\b|"
+        r"\bwhen (?:did|does|do|is|was|will|were|are|has|have|had|can|could|would|should)\b|"
+        r"\b(?:what|which) (?:year|years|date|day|month|decade|century|time)\b|\bhow soon\b")),
+    (AnswerType.PERCENT, re.compile(
+        r"\bwhat (?:percentage|percent|proportion|share|fraction|portion)\b|"
+        r"\bhow (?:big|large) (?:a|of a) (?:share|stake|portion|proportion)\b|"
+        r"\b(?:percentage|percent|per cent)\b")),
+    (AnswerType.NUMBER, re.compile(
+        r"\bhow (?:much|many|big|large|high|low|old|far)\b|"
+        r"\bwhat (?:stake|amount|number|sum|price|cost|value|size|rate|valuation)\b|\bwhat (?:is|was|are|were)\b.*\bworth\b|"
+        r"\bhow (?:is|was) .* valued\b")),
+    (AnswerType.PLACE, re.compile(
+        r"\bwhere\b|\b(?:what|which|in which|in what) (?:country|city|state|place|region|"
+        r"continent|town|location)\b")),
+    (AnswerType.PERSON, re.compile(
+        r"^\W*(?:(?:and|but|so|then|tell me|do you know|does it say)\s+)?(?:who|whom|whose)\b|"
+        r"\b(?:by|to|with|for) whom\b|"
+        r"\b(?:what|which) (?:company|companies|firm|person|people|organi[sz]ation|group|"
+        r"team|agency|body|panel|partner|rival|rivals|individual|ceo|founder)\b")),
+]
+
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+    r"fifty|hundred|hundreds|thousand|thousands|million|millions|billion|billions|trillion|"
+    r"dozen|dozens|half|double|twice|several|percent|per cent|(?:a|one|two) thirds?"
+)
+_HAS_NUMBER = re.compile(rf"\d|%|\b(?:{_NUMBER_WORDS})\b")
+_YEAR = re.compile(r"(?<![$€£\d.,])\b(?:1[5-9]\d\d|20\d\d)\b(?![.,]?\d)")
+_HAS_PERCENT = re.compile(
+    r"%|\b(?:percent|per cent|percentage|half|quarter|quarters|majority|minority|fraction)\b|"
+    r"\b(?:a|one|two) thirds?\b|\b\d+\s*/\s*\d+\b"
+)
+_MONTHS = (
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+_HAS_DATE = re.compile(
+    rf"\b(?:1[5-9]\d\d|20\d\d|\d{{2,4}}s)\b|\b(?:{_MONTHS})\b|"
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|"
+    r"century|decade|year|years|month|months|week|weeks|day|days|hours|annually|quarterly)\b|"
+    r"\b(?:until|till|through|since|after|before|by the time|once|whichever occurs|"
+    r"when|during|following|later|earlier|ago|soon)\b"
+)
+_PERSON_NOUNS = re.compile(
+    r"\b(?:ceo|founder|co-founder|president|chairman|chairwoman|chair|director|executive|"
+    r"officer|minister|spokesperson|spokesman|spokeswoman|manager|leader|head|chief|panel|"
+    r"board|committee|council|court|judge|government|agency|regulator|company|companies|firm|"
+    r"team|group|investors?|employees|partner|partners|rivals?|experts?|researchers?|"
+    r"scientists?|engineers?|analysts?|he|she|they|who)\b"
+)
+_PLACE = re.compile(
+    r"\b(?:in|at|on|from|near|across|throughout|outside|inside|within|into|to)\s+"
+    r"(?:[A-Z]|(?:the|a|an|any|every|its|their|his|her)\s+\w)"
+)
+_PLACE_NOUNS = re.compile(
+    r"\b(?:city|country|countries|state|region|headquarters|headquartered|office|offices|"
+    r"campus|capital|continent|abroad|overseas|nationwide|worldwide|globally|located|based)\b"
+)
+
+
+def question_type(question: str) -> AnswerType:
+    """The answer type the question asks for (ANY when it names none)."""
+    q = normalize(question)
+    best: tuple[int, AnswerType] | None = None
+    for kind, pattern in _QUESTION_PATTERNS:
+        m = pattern.search(q)
+        if m and (best is None or m.start() < best[0]):
+            best = (m.start(), kind)
+    return best[1] if best else AnswerType.ANY
+
+
+def has_answer_type(kind: AnswerType, sentence: str, question: str = "") -> bool:
+    """True when ``sentence`` contains something of type ``kind`` (names already in the
+    question don't count as an answer to "who")."""
+    if kind is AnswerType.ANY:
+        return True
+    low = normalize(sentence)
+    if kind is AnswerType.NUMBER:  # a bare year is not an amount
+        return bool(_HAS_NUMBER.search(_YEAR.sub(" ", low)))
+    if kind is AnswerType.PERCENT:
+        return bool(_HAS_PERCENT.search(low))
+    if kind is AnswerType.DATE:
+        return bool(_HAS_DATE.search(low))
+    if kind is AnswerType.PLACE:
+        return bool(_PLACE.search(sentence) or _PLACE_NOUNS.search(low))
+    # PERSON: a name the question does not already contain, or a noun for people/bodies.
+    asked = names(question) | {w for w in re.findall(r"\w+", normalize(question))}
+    return bool(names(sentence) - asked) or bool(_PERSON_NOUNS.search(low))

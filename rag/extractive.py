@@ -1,0 +1,271 @@
+"""The default answer step: quote the sentences of the retrieved passages that answer, no LLM.
+
+Every answer sentence is an exact slice of a stored document, so citations can't drift.
+Sentences are scored by embedding cosine with the question, idf-weighted overlap of content
+words, the passage's retrieval rank and whether the sentence has the kind of answer asked for
+(rag/answer_types.py). Below a calibrated threshold, or when no sentence has the right kind of
+answer, the generator abstains instead of quoting something loosely related.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.answer_types import AnswerType, has_answer_type, question_type
+from rag.embeddings import Embedder
+from rag.records import Answer, Citation, Hit, Turn
+from rag.support import content_terms
+from rag.text import sentence_spans
+
+log = logging.getLogger(__name__)
+
+# Abstain when the best sentence scores below this. Provisional: the midpoint between the
+# answerable and unanswerable questions of tests/rag/test_extractive.py over the sample article
+# (all-MiniLM-L6-v2). Recalibrate with eval/calibrate_abstention.py (uses `calibrate` below).
+DEFAULT_THRESHOLD = 0.42
+
+# Score = W_COS * cosine + W_LEX * lexical + W_RANK * rank prior + type bonus/penalty,
+# times HEADLINE_FACTOR for headlines and labels. Without an embedder, lexical stands in for
+# cosine, so the threshold keeps roughly its meaning.
+W_COS = 0.6
+W_LEX = 0.4
+W_RANK = 0.05
+TYPE_BONUS = 0.05
+TYPE_PENALTY = 0.15
+HEADLINE_FACTOR = 0.8
+MARGIN = 0.08  # extra sentences must score within this of the best one
+MIN_NOVELTY = 0.5  # ... and bring at least this share of content words not already quoted
+CACHE_SIZE = 20000  # sentence vectors kept between questions (about 1.5 KB each)
+
+_BULLET = re.compile(r"(?:[•\-\*–·]|\d+[.)])\s+")  # used with .match(text, pos)
+_TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*$")
+
+
+@dataclass
+class ScoredSentence:
+    """A candidate answer sentence with its document offsets and the parts of its score."""
+
+    hit: Hit
+    rank: int  # of its (best) hit, 0-based
+    start: int  # document offsets: quote == document.text[start:end]
+    end: int
+    quote: str
+    terms: list[str]
+    headline: bool
+    typed: bool  # has the kind of answer the question asks for
+    cosine: float = 0.0
+    lexical: float = 0.0
+    score: float = 0.0
+
+
+def is_headline(text: str) -> bool:
+    """Headlines, bylines and labels: no closing punctuation, or too short to answer."""
+    return not _TERMINAL.search(text) or len(text.split()) < 4
+
+
+def calibrate(
+    scores_answerable: Sequence[float], scores_unanswerable: Sequence[float], metric: str = "f1"
+) -> float:
+    """The threshold (abstain when score < threshold) that maximizes abstention F1, or balanced
+    accuracy with ``metric="balanced"``. Ties go to the middle of the best range."""
+    pos = np.sort(np.asarray(scores_unanswerable, dtype=float))  # should abstain
+    neg = np.sort(np.asarray(scores_answerable, dtype=float))  # should answer
+    if not len(pos) or not len(neg):
+        raise ValueError("calibrate needs both answerable and unanswerable scores")
+    values = np.unique(np.concatenate([pos, neg]))
+    cuts = np.concatenate([[values[0] - 1e-6], (values[:-1] + values[1:]) / 2, [values[-1] + 1e-6]])
+    tp = np.searchsorted(pos, cuts, side="left")  # unanswerable with score < cut: abstained
+    fp = np.searchsorted(neg, cuts, side="left")  # answerable wrongly abstained
+    fn = len(pos) - tp
+    if metric == "f1":
+        quality = np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+    elif metric == "balanced":
+        quality = (tp / len(pos) + (len(neg) - fp) / len(neg)) / 2
+    else:
+        raise ValueError(f"unknown metric {metric!r}; use 'f1' or 'balanced'")
+    best = np.flatnonzero(np.isclose(quality, quality.max()))
+    return float((cuts[best[0]] + cuts[best[-1]]) / 2)
+
+
+_WH = re.compile(r"(?i)(?:who|whom|whose|what|when|where|which|why|how(?: much| many| long)?)\b")
+_AUX = re.compile(r"(?i)\s+(?:do|does|did|can|could|will|would|should|shall|may|might|must|has|"
+                  r"have|had)\b")
+
+
+def abstention_text(question: str) -> str:
+    """'The articles don't say who founded Tesla.' when the question reads well that way."""
+    q = " ".join(question.split()).rstrip("?.! ")
+    wh = _WH.match(q)
+    if not wh or len(q) > 150:
+        return "The articles don't say."
+    if _AUX.match(q, wh.end()):  # "what did Apple announce" can't be embedded as it stands
+        return f"The articles don't answer “{q}?”."
+    return f"The articles don't say {q[0].lower()}{q[1:]}."
+
+
+class ExtractiveGenerator:
+    """Answers with up to ``max_sentences`` quoted sentences, or abstains."""
+
+    name = "extractive"
+
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        max_sentences: int = 3,
+        threshold: float | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.max_sentences = max(1, max_sentences)
+        self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # ---- scoring ------------------------------------------------------------------------------
+    def candidates(self, question: str, hits: list[Hit]) -> list[ScoredSentence]:
+        """Every distinct sentence of the hits, scored against the question, best first."""
+        kind = question_type(question)
+        found: dict[tuple[str, int, int], ScoredSentence] = {}
+        for rank, hit in enumerate(hits):
+            chunk = hit.chunk
+            for s, e in sentence_spans(chunk.text):
+                bullet = _BULLET.match(chunk.text, s, e)
+                if bullet:
+                    s = bullet.end()
+                key = (chunk.source, chunk.start + s, chunk.start + e)
+                if s >= e or key in found:
+                    continue
+                quote = chunk.text[s:e]
+                found[key] = ScoredSentence(
+                    hit=hit, rank=rank, start=key[1], end=key[2], quote=quote,
+                    terms=content_terms(quote), headline=is_headline(quote),
+                    typed=has_answer_type(kind, quote, question),
+                )
+        cands = list(found.values())
+        if not cands:
+            return []
+        self._lexical(question, cands)
+        if self.embedder is not None:
+            qvec = self._vectors([question], query=True)[0]
+            svecs = self._vectors([c.quote for c in cands])
+            for c, cos in zip(cands, svecs @ qvec, strict=True):
+                c.cosine = float(cos)
+        else:
+            for c in cands:
+                c.cosine = c.lexical
+        n = max(len(hits), 1)
+        for c in cands:
+            score = W_COS * c.cosine + W_LEX * c.lexical + W_RANK * (1 - c.rank / n)
+            if kind is not AnswerType.ANY:
+                score += TYPE_BONUS if c.typed else -TYPE_PENALTY
+            c.score = score * (HEADLINE_FACTOR if c.headline else 1.0)
+        cands.sort(key=lambda c: -c.score)
+        return cands
+
+    @staticmethod
+    def _lexical(question: str, cands: list[ScoredSentence]) -> None:
+        """Idf-weighted share of the question's content words that the sentence contains; idf
+        is computed over the candidates, so a word found in none (e.g. "Tesla") weighs most."""
+        qterms = set(content_terms(question))
+        if not qterms:
+            return
+        df = Counter(t for c in cands for t in set(c.terms) & qterms)
+        n = len(cands)
+        idf = {t: math.log(1 + n / (df[t] + 0.5)) for t in qterms}
+        total = sum(idf.values())
+        for c in cands:
+            c.lexical = sum(idf[t] for t in qterms.intersection(c.terms)) / total
+
+    def _vectors(self, texts: list[str], query: bool = False) -> np.ndarray:
+        """Embeddings, cached by text: the same passages come back question after question."""
+        assert self.embedder is not None
+        keys = [("q\0" if query else "d\0") + t for t in texts]
+        with self._lock:
+            cached = {k: self._cache[k] for k in keys if k in self._cache}
+        missing = [t for t, k in zip(texts, keys, strict=True) if k not in cached]
+        if missing:
+            if query:
+                new = np.stack([self.embedder.embed_query(t) for t in missing])
+            else:
+                new = self.embedder.embed_documents(missing)
+            new = np.asarray(new, dtype=np.float32)
+            with self._lock:
+                for t, v in zip(missing, new, strict=True):
+                    k = ("q\0" if query else "d\0") + t
+                    cached[k] = self._cache[k] = v
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        return np.stack([cached[k] for k in keys])
+
+    def best_score(self, question: str, hits: list[Hit]) -> float:
+        """The score the abstention threshold is compared with (for calibration)."""
+        typed = [c for c in self.candidates(question, hits) if c.typed]
+        return typed[0].score if typed else 0.0
+
+    # ---- selection ----------------------------------------------------------------------------
+    def select(self, question: str, hits: list[Hit]) -> list[ScoredSentence]:
+        """The sentences to quote, in reading order; empty means abstain."""
+        cands = self.candidates(question, hits)
+        typed = [c for c in cands if c.typed]
+        if not typed or typed[0].score < self.threshold:
+            if cands:
+                log.debug("abstain: best %.3f < %.3f (typed: %d of %d) for %r",
+                          typed[0].score if typed else 0.0, self.threshold, len(typed),
+                          len(cands), question)
+            return []
+        best = typed[0]
+        chosen = [best]
+        seen = set(best.terms)
+        for c in cands:
+            if len(chosen) >= self.max_sentences or c.score < best.score - MARGIN:
+                break
+            if c is best or c.headline or c.score < self.threshold or not c.terms:
+                continue
+            novelty = len(set(c.terms) - seen) / len(set(c.terms))
+            if novelty < MIN_NOVELTY:
+                continue
+            chosen.append(c)
+            seen.update(c.terms)
+        source_order = {c.hit.chunk.source: i for i, c in reversed(list(enumerate(chosen)))}
+        chosen.sort(key=lambda c: (source_order[c.hit.chunk.source], c.start))
+        return chosen
+
+    # ---- Generator protocol -------------------------------------------------------------------
+    def _build(self, question: str, hits: list[Hit]) -> tuple[list[str], Answer]:
+        chosen = self.select(question, hits)
+        if not chosen:
+            text = abstention_text(question)
+            text += (" The closest passages are listed below." if hits
+                     else " No passage matched the question.")
+            answer = Answer(question=question, answer=text, abstained=True, citations=[],
+                            contexts=list(hits), related=list(hits[:3]))
+            return [text], answer
+        pieces, citations = [], []
+        for n, c in enumerate(chosen, 1):
+            pieces.append(f"{c.quote} [{n}] ")
+            citations.append(Citation(
+                n=n, source=c.hit.chunk.source, title=c.hit.title, url=c.hit.url, quote=c.quote,
+                start=c.start, end=c.end, published=c.hit.published, page=c.hit.chunk.page,
+            ))
+        answer = Answer(question=question, answer="".join(pieces).rstrip(), abstained=False,
+                        citations=citations, contexts=list(hits))
+        return pieces, answer
+
+    def generate(self, question: str, hits: list[Hit], history: list[Turn] | None = None) -> Answer:
+        """``question`` is already standalone (follow-ups are resolved by the pipeline)."""
+        return self._build(question, hits)[1]
+
+    def stream(
+        self, question: str, hits: list[Hit], history: list[Turn] | None = None
+    ) -> Iterator[str | Answer]:
+        """Sentence by sentence ("quote [n] "), then the Answer."""
+        pieces, answer = self._build(question, hits)
+        yield from pieces
+        yield answer

@@ -1,0 +1,162 @@
+"""The Citewise facade: one object that ingests, lists, deletes and answers.
+
+ui/ (CLI, HTTP, Slack, Gradio) and eval/ talk only to this. Clients are passed in or built
+from settings here, never at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from rag.config import Settings
+from rag.embeddings import Embedder, load_embedder
+from rag.errors import ConfigError, InputError, NotFoundError
+from rag.generator import Generator
+from rag.records import Answer, DocumentInfo, Filters, Hit, IngestReport, Turn
+from rag.retriever import CitewiseRetriever, HybridSearcher
+from rag.store import Index
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+
+
+def make_client(settings: Settings) -> Any:
+    """An embedded PersistentClient, or an HttpClient when a Chroma server URL is set."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url if "://" in settings.chroma_url
+                       else f"http://{settings.chroma_url}")
+        if not url.hostname:
+            raise ConfigError(f"Bad Chroma URL {settings.chroma_url!r}; use http://HOST:PORT.")
+        try:
+            return chromadb.HttpClient(host=url.hostname, port=url.port or 8000,
+                                       ssl=url.scheme == "https", settings=chroma_settings)
+        except Exception as exc:
+            from rag.errors import StoreError
+
+            raise StoreError(f"Cannot reach the Chroma server at {settings.chroma_url}: {exc}. "
+                             "Start it (`chroma run --path DIR`) or unset CITEWISE_CHROMA_URL.") from exc
+    path = Path(settings.store) / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+class Citewise:
+    """Ingest, list, delete and answer. Thread-safe for concurrent questions."""
+
+    def __init__(self, settings: Settings | None = None, *, client: Any = None,
+                 embedder: Embedder | None = None, generator: Generator | None = None) -> None:
+        self.settings = settings or Settings()
+        self.embedder = embedder or load_embedder(self.settings.embedding_model,
+                                                  self.settings.embed_batch_size)
+        self.client = client if client is not None else make_client(self.settings)
+        self.index = Index(self.client, self.embedder, self.settings.collection,
+                           cache_dir=Path(self.settings.store))
+        self.searcher = HybridSearcher(self.index, self.embedder)
+        if generator is None:
+            from rag.registry import make_generator
+
+            generator = make_generator(self.settings, self.embedder)
+        self.generator = generator
+        self._write_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Citewise:
+        return cls(settings or Settings())
+
+    # ---- documents ----------------------------------------------------------------------------
+    def ingest(self, paths: list[Path | str], prune: bool = False,
+               progress: Callable[[int, int], None] | None = None) -> IngestReport:
+        from ingest.pipeline import ingest_paths
+
+        s = self.settings
+        with self._write_lock:
+            return ingest_paths(self.index, [Path(p) for p in paths], prune=prune,
+                                max_bytes=int(s.max_file_mb * 2**20), chunk_tokens=s.chunk_tokens,
+                                overlap_tokens=s.chunk_overlap, progress=progress)
+
+    def documents(self) -> list[DocumentInfo]:
+        return self.index.documents()
+
+    def document_text(self, source: str) -> str:
+        return self.index.document(source).text
+
+    def delete(self, source: str) -> None:
+        from ingest.pipeline import remove_sources
+
+        with self._write_lock:
+            if not remove_sources(self.index, [source]):
+                raise NotFoundError(f"No document {source!r} in the store; `citewise docs` lists them.")
+
+    # ---- answering ----------------------------------------------------------------------------
+    def _prepare(self, question: str, history: list[Turn] | None) -> str:
+        question = (question or "").strip()
+        if not question:
+            raise InputError("The question is empty; ask something about your documents.")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise InputError(f"The question is {len(question)} characters long; keep it under "
+                             f"{MAX_QUESTION_CHARS}.")
+        if history:
+            from rag.followup import resolve_followup
+
+            return resolve_followup(question, history)
+        return question
+
+    def retrieve(self, question: str, k: int | None = None,
+                 filters: Filters | None = None) -> list[Hit]:
+        return self.searcher.search(question, k or self.settings.k, filters)
+
+    def ask(self, question: str, history: list[Turn] | None = None, k: int | None = None,
+            filters: Filters | None = None) -> Answer:
+        started = time.perf_counter()
+        standalone = self._prepare(question, history)
+        hits = self.retrieve(standalone, k, filters)
+        answer = self.generator.generate(standalone, hits, history)
+        return self._finish(answer, question, standalone, started)
+
+    def stream(self, question: str, history: list[Turn] | None = None, k: int | None = None,
+               filters: Filters | None = None) -> Iterator[str | Answer]:
+        """Answer text pieces as they are ready, then the final Answer."""
+        started = time.perf_counter()
+        standalone = self._prepare(question, history)
+        hits = self.retrieve(standalone, k, filters)
+        for piece in self.generator.stream(standalone, hits, history):
+            if isinstance(piece, Answer):
+                yield self._finish(piece, question, standalone, started)
+            else:
+                yield piece
+
+    @staticmethod
+    def _finish(answer: Answer, question: str, standalone: str, started: float) -> Answer:
+        answer.question = question
+        answer.standalone_question = standalone
+        answer.latency_ms = (time.perf_counter() - started) * 1000
+        return answer
+
+    # ---- LangChain ----------------------------------------------------------------------------
+    def retriever(self, k: int | None = None, filters: Filters | None = None) -> CitewiseRetriever:
+        return CitewiseRetriever(searcher=self.searcher, k=k or self.settings.k, filters=filters)
+
+    def runnable(self):
+        """A LangChain Runnable: {"question", "history"?} (or a plain string) -> Answer."""
+        from langchain_core.runnables import RunnableLambda
+
+        def _run(inp: Any) -> Answer:
+            if isinstance(inp, str):
+                return self.ask(inp)
+            history = [Turn(**t) if isinstance(t, dict) else t for t in inp.get("history") or []]
+            return self.ask(inp["question"], history=history, k=inp.get("k"))
+
+        return RunnableLambda(_run, name="citewise")

@@ -1,0 +1,215 @@
+"""Typed records that cross module boundaries.
+
+Raw Chroma dicts are converted to these in exactly one place (rag/store.py).
+All character offsets refer to ``Document.text``: the cleaned text that the store keeps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Document:
+    """One article after loading and cleaning."""
+
+    source: str  # stable id: path relative to the ingested root, or a feed's id/url
+    text: str  # cleaned text; every offset in citewise points into this string
+    title: str = ""
+    url: str = ""
+    published: str = ""  # ISO date (YYYY-MM-DD) or ""
+    authors: list[str] = field(default_factory=list)
+    pages: list[int] = field(default_factory=list)  # start offset of each page (PDF); page n = i+1
+    path: str = ""  # the file it was read from, for messages
+    ingested_at: str = ""  # set by the store
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of everything that ends up in the index, so unchanged documents are skipped."""
+        payload = json.dumps(
+            [self.text, self.title, self.url, self.published, self.authors, self.pages],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def page_at(self, offset: int) -> int | None:
+        """1-based page number that holds ``offset``, or None when the document has no pages."""
+        if not self.pages:
+            return None
+        page = 1
+        for i, start in enumerate(self.pages):
+            if start <= offset:
+                page = i + 1
+            else:
+                break
+        return page
+
+
+@dataclass
+class Chunk:
+    """A span of a document's cleaned text that is embedded and indexed as one unit."""
+
+    id: str
+    source: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    page: int | None = None
+
+    @staticmethod
+    def make_id(source: str, start: int, end: int, text: str) -> str:
+        """Ids derive from content and position, so they never duplicate and re-ingest is a no-op."""
+        h = hashlib.sha256(f"{source}\x00{start}\x00{end}\x00{text}".encode()).hexdigest()
+        return h[:32]
+
+
+@dataclass
+class Hit:
+    """A retrieved chunk with its fused score and the metadata of its document."""
+
+    chunk: Chunk
+    score: float
+    title: str = ""
+    url: str = ""
+    published: str = ""
+    dense_rank: int | None = None
+    sparse_rank: int | None = None
+    dense_score: float | None = None  # cosine similarity
+    sparse_score: float | None = None  # BM25
+
+    def to_context(self) -> dict[str, Any]:
+        return {
+            "source": self.chunk.source,
+            "title": self.title,
+            "text": self.chunk.text,
+            "score": round(float(self.score), 6),
+            "start": self.chunk.start,
+            "end": self.chunk.end,
+        }
+
+
+@dataclass
+class Citation:
+    """An exact quote: ``quote == document.text[start:end]`` always holds."""
+
+    n: int
+    source: str
+    title: str
+    url: str
+    quote: str
+    start: int
+    end: int
+    published: str = ""
+    page: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "source": self.source,
+            "title": self.title,
+            "url": self.url,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+            "published": self.published,
+            "page": self.page,
+        }
+
+
+@dataclass
+class Turn:
+    """One earlier exchange of a conversation."""
+
+    question: str
+    answer: str = ""
+
+
+@dataclass
+class Answer:
+    """What every front end renders: the answer text with [n] markers and its citations."""
+
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    contexts: list[Hit] = field(default_factory=list)
+    related: list[Hit] = field(default_factory=list)  # closest passages shown on abstention
+    latency_ms: float = 0.0
+    standalone_question: str = ""  # the question after follow-up resolution
+    note: str = ""  # e.g. "LLM timed out; extractive answer shown"
+    id: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON contract of `citewise ask --json` and `POST /api/ask`."""
+        return {
+            "id": self.id,
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [c.to_dict() for c in self.citations],
+            "contexts": [h.to_context() for h in self.contexts],
+            "related": [h.to_context() for h in self.related],
+            "standalone_question": self.standalone_question,
+            "note": self.note,
+            "latency_ms": round(self.latency_ms, 2),
+        }
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    return asdict(obj)
+
+
+@dataclass
+class Filters:
+    """Metadata filters usable from the API: restrict to sources and/or a published-date range."""
+
+    sources: list[str] | None = None
+    date_from: str | None = None  # ISO date, inclusive
+    date_to: str | None = None  # ISO date, inclusive
+
+    def is_empty(self) -> bool:
+        return not (self.sources or self.date_from or self.date_to)
+
+
+@dataclass
+class DocumentInfo:
+    """A stored document as listed by `citewise docs`, the API and the Documents tab."""
+
+    source: str
+    title: str
+    url: str
+    published: str
+    authors: list[str]
+    chunks: int
+    ingested_at: str
+    content_hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class IngestReport:
+    """Outcome of one ingest run; the CLI prints it and exits non-zero when anything failed."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (where, reason)
+    chunks_embedded: int = 0
+    tokens_embedded: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["failed"] = [{"where": w, "reason": r} for w, r in self.failed]
+        return d

@@ -1,0 +1,131 @@
+"""Hybrid retrieval: dense (Chroma) + BM25, fused by weighted reciprocal rank fusion.
+
+`HybridSearcher` does the work and returns typed Hits; `CitewiseRetriever` wraps it as a
+LangChain BaseRetriever so citewise composes into other LangChain apps.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+
+from rag.embeddings import Embedder
+from rag.records import Chunk, Filters, Hit
+from rag.store import Index
+from rag.text import normalize
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FusionParams:
+    """Defaults picked by measurement (see BENCHMARKS.md / eval on SQuAD and SciFact)."""
+
+    candidates: int = 50  # per retriever, before fusion
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    sparse_weight: float = 1.0
+    dedupe_threshold: float = 0.9  # word-shingle Jaccard above which chunks are near-duplicates
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    toks = re.findall(r"\w+", normalize(text))
+    return {tuple(toks[i : i + 3]) for i in range(max(len(toks) - 2, 1))}
+
+
+def _near_duplicate(a: set, b: set, threshold: float) -> bool:
+    if not a or not b:
+        return False
+    return len(a & b) / len(a | b) >= threshold
+
+
+class HybridSearcher:
+    """Finds the chunks that best match a query, within optional metadata filters."""
+
+    def __init__(self, index: Index, embedder: Embedder, params: FusionParams | None = None) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.params = params or FusionParams()
+
+    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
+        p = self.params
+        records = self.index.records()
+        sources = None
+        if filters is not None and not filters.is_empty():
+            sources = self.index.sources_matching(filters)
+            if not sources:
+                return []
+        n = max(p.candidates, k)
+        dense = []
+        if p.dense_weight > 0:
+            dense = self.index.dense_search(self.embedder.embed_query(query), n, sources)
+        sparse = []
+        if p.sparse_weight > 0:
+            allowed = None
+            if sources is not None:
+                allowed = set().union(*(records[s].chunk_ids for s in sources if s in records))
+            sparse = self.index.bm25().search(query, n, allowed)
+
+        chunks: dict[str, Chunk] = {c.id: c for c, _ in dense}
+        missing = [cid for cid, _ in sparse if cid not in chunks]
+        chunks.update(self.index.get_chunks(missing))
+
+        hits: dict[str, Hit] = {}
+        for rank, (chunk, sim) in enumerate(dense, 1):
+            hit = hits.setdefault(chunk.id, Hit(chunk, 0.0))
+            hit.dense_rank, hit.dense_score = rank, sim
+            hit.score += p.dense_weight / (p.rrf_k + rank)
+        for rank, (cid, score) in enumerate(sparse, 1):
+            if cid not in chunks:
+                continue
+            hit = hits.setdefault(cid, Hit(chunks[cid], 0.0))
+            hit.sparse_rank, hit.sparse_score = rank, score
+            hit.score += p.sparse_weight / (p.rrf_k + rank)
+
+        ranked = sorted(hits.values(), key=lambda h: (-h.score, h.chunk.id))
+        out: list[Hit] = []
+        kept_shingles: list[set] = []
+        for hit in ranked:
+            rec = records.get(hit.chunk.source)
+            if rec is None or hit.chunk.id not in rec.chunk_ids:
+                continue  # left by an interrupted write: never cite it
+            sh = _shingles(hit.chunk.text)
+            if any(_near_duplicate(sh, other, p.dedupe_threshold) for other in kept_shingles):
+                continue
+            hit.title, hit.url, hit.published = rec.title, rec.url, rec.published
+            kept_shingles.append(sh)
+            out.append(hit)
+            if len(out) >= k:
+                break
+        return out
+
+
+class CitewiseRetriever(BaseRetriever):
+    """LangChain retriever over a citewise index (dense + BM25, fused)."""
+
+    searcher: HybridSearcher
+    k: int = 5
+    filters: Filters | None = None
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[LCDocument]:
+        return [hit_to_langchain(h) for h in self.searcher.search(query, self.k, self.filters)]
+
+
+def hit_to_langchain(hit: Hit) -> LCDocument:
+    c = hit.chunk
+    return LCDocument(
+        page_content=c.text,
+        id=c.id,
+        metadata={"source": c.source, "title": hit.title, "url": hit.url,
+                  "published": hit.published, "start": c.start, "end": c.end, "page": c.page,
+                  "score": hit.score},
+    )

@@ -1,0 +1,381 @@
+"""The index: chunks and documents in Chroma, plus the BM25 index kept in step.
+
+This is the one place where raw Chroma dicts become citewise records. Chroma is the single
+source of truth (so a Chroma server can be shared by several processes); the BM25 index is a
+derived cache in the store directory, stamped with the collection's ``generation``.
+
+Write protocol per batch of documents (crash-safe without transactions):
+1. add the new chunks, 2. upsert the document records (the commit point), 3. delete the chunks
+the old versions used. A crash leaves only unreferenced chunks, which reads ignore and
+``repair()`` deletes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.bm25 import BM25Index
+from rag.embeddings import Embedder
+from rag.errors import IndexMismatchError, NotFoundError, StoreError
+from rag.records import Chunk, Document, DocumentInfo, Filters
+
+log = logging.getLogger(__name__)
+
+SCHEMA = 1
+_DOC_VECTOR = [1.0]  # document records are fetched by id, never searched
+
+
+def date_key(iso: str) -> int:
+    """YYYY-MM-DD -> 20251028 so Chroma can range-filter dates; 0 when unknown."""
+    digits = iso[:10].replace("-", "")
+    return int(digits) if len(digits) == 8 and digits.isdigit() else 0
+
+
+@dataclass
+class DocRecord:
+    """A stored document's metadata and the ids of its chunks (text fetched on demand)."""
+
+    source: str
+    title: str
+    url: str
+    published: str
+    authors: list[str]
+    content_hash: str
+    ingested_at: str
+    chunk_ids: set[str] = field(default_factory=set)
+    pages: list[int] = field(default_factory=list)
+    path: str = ""
+
+    def info(self) -> DocumentInfo:
+        return DocumentInfo(self.source, self.title, self.url, self.published, self.authors,
+                            len(self.chunk_ids), self.ingested_at, self.content_hash)
+
+
+def _record_from_chroma(source: str, meta: dict[str, Any]) -> DocRecord:
+    return DocRecord(
+        source=source,
+        title=str(meta.get("title", "")),
+        url=str(meta.get("url", "")),
+        published=str(meta.get("published", "")),
+        authors=json.loads(meta.get("authors", "[]")),
+        content_hash=str(meta.get("content_hash", "")),
+        ingested_at=str(meta.get("ingested_at", "")),
+        chunk_ids=set(json.loads(meta.get("chunk_ids", "[]"))),
+        pages=json.loads(meta.get("pages", "[]")),
+        path=str(meta.get("path", "")),
+    )
+
+
+def _chunk_from_chroma(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    page = meta.get("page")
+    return Chunk(chunk_id, str(meta["source"]), int(meta["ordinal"]), int(meta["start"]),
+                 int(meta["end"]), text, int(page) if page else None)
+
+
+@contextlib.contextmanager
+def _chroma_errors(action: str) -> Iterator[None]:
+    """Turn transport failures into a StoreError that says what to do."""
+    try:
+        yield
+    except (ConnectionError, TimeoutError, OSError) as exc:
+        raise StoreError(f"Chroma is unreachable while {action}: {exc}. Check that the Chroma "
+                         "server is running (CITEWISE_CHROMA_URL) and try again.") from exc
+    except Exception as exc:  # chromadb raises many types; keep ours and re-raise others typed
+        if exc.__class__.__module__.startswith(("chromadb", "httpx", "httpcore")):
+            raise StoreError(f"Chroma failed while {action}: {exc}. Try again; if it persists, "
+                             "check the Chroma server logs or the store directory.") from exc
+        raise
+
+
+class Index:
+    """Chunks and documents in Chroma, with a BM25 index kept in step."""
+
+    def __init__(self, client: Any, embedder: Embedder, collection: str = "citewise",
+                 cache_dir: Path | None = None) -> None:
+        self.client = client
+        self.embedder = embedder
+        self.name = collection
+        self.cache_dir = cache_dir
+        self._lock = threading.RLock()
+        self._bm25: BM25Index | None = None
+        self._records: dict[str, DocRecord] | None = None
+        self._records_generation = ""
+        self._checked_at = 0.0
+        self._generation = ""
+        with _chroma_errors("opening the collection"):
+            self.chunks = client.get_or_create_collection(
+                collection,
+                embedding_function=None,
+                metadata=self._fresh_metadata(),
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+            self.docs = client.get_or_create_collection(f"{collection}-docs", embedding_function=None)
+        self._check_model(self.chunks.metadata or {})
+        self._generation = str((self.chunks.metadata or {}).get("generation", ""))
+
+    # ---- collection metadata ---------------------------------------------------------------
+    def _fresh_metadata(self) -> dict[str, Any]:
+        return {"citewise_schema": SCHEMA, "embedding_model": self.embedder.name,
+                "dimension": self.embedder.dimension, "generation": uuid.uuid4().hex}
+
+    def _check_model(self, meta: dict[str, Any]) -> None:
+        model, dim = meta.get("embedding_model"), meta.get("dimension")
+        if model is None:
+            return
+        if model != self.embedder.name or int(dim or 0) != self.embedder.dimension:
+            raise IndexMismatchError(
+                f"The collection {self.name!r} was built with embedding model {model!r} "
+                f"(dimension {dim}), but {self.embedder.name!r} (dimension "
+                f"{self.embedder.dimension}) is configured. Use the same model "
+                f"(CITEWISE_EMBEDDING_MODEL={model}), or re-index into a new collection or store: "
+                "`citewise ingest PATH --collection NEW` (or delete the store directory and "
+                "ingest again)."
+            )
+
+    def current_generation(self, max_age: float = 0.5) -> str:
+        """The collection's write generation, re-read at most every ``max_age`` seconds."""
+        now = time.monotonic()
+        if now - self._checked_at >= max_age:
+            with _chroma_errors("reading the collection"):
+                meta = self.client.get_collection(self.name, embedding_function=None).metadata or {}
+            self._generation = str(meta.get("generation", ""))
+            self._checked_at = now
+        return self._generation
+
+    def _set_generation(self, generation: str) -> None:
+        meta = dict(self.chunks.metadata or {})
+        meta.update({"embedding_model": self.embedder.name, "dimension": self.embedder.dimension,
+                     "citewise_schema": SCHEMA, "generation": generation})
+        with _chroma_errors("updating the collection"):
+            self.chunks.modify(metadata=meta)
+        self._generation = generation
+        self._checked_at = time.monotonic()
+
+    # ---- documents --------------------------------------------------------------------------
+    def records(self) -> dict[str, DocRecord]:
+        """All document records, cached until the generation changes."""
+        generation = self.current_generation()
+        with self._lock:
+            if self._records is None or self._records_generation != generation:
+                with _chroma_errors("listing documents"):
+                    got = self.docs.get(include=["metadatas"])
+                self._records = {i: _record_from_chroma(i, m)
+                                 for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+                self._records_generation = generation
+            return self._records
+
+    def documents(self) -> list[DocumentInfo]:
+        return sorted((r.info() for r in self.records().values()), key=lambda d: d.source)
+
+    def document(self, source: str) -> Document:
+        """The stored document with its cleaned text; NotFoundError when absent."""
+        with _chroma_errors("reading a document"):
+            got = self.docs.get(ids=[source], include=["metadatas", "documents"])
+        if not got["ids"]:
+            raise NotFoundError(f"No document {source!r} in the store; `citewise docs` lists them.")
+        rec = _record_from_chroma(source, got["metadatas"][0])
+        return Document(source, got["documents"][0], rec.title, rec.url, rec.published,
+                        rec.authors, rec.pages, rec.path, rec.ingested_at)
+
+    def sources_matching(self, filters: Filters) -> set[str]:
+        """Source ids that pass the metadata filters."""
+        lo, hi = date_key(filters.date_from or ""), date_key(filters.date_to or "")
+        keep = set()
+        for rec in self.records().values():
+            if filters.sources and rec.source not in filters.sources:
+                continue
+            day = date_key(rec.published)
+            if (lo and (not day or day < lo)) or (hi and (not day or day > hi)):
+                continue
+            keep.add(rec.source)
+        return keep
+
+    # ---- writes -----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Exclusive write session: bumps the generation first, so a crash mid-way leaves a
+        generation no BM25 file matches (it is rebuilt), and saves BM25 at the end."""
+        lock_file = None
+        if self.cache_dir is not None:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            lock_file = (self.cache_dir / f"{self.name}.lock").open("w")
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            with self._lock:
+                bm25 = self.bm25()
+                generation = uuid.uuid4().hex
+                self._set_generation(generation)
+                bm25.generation = generation  # in memory only: the file keeps the old stamp
+                self.repair()
+                yield
+                self._records = None
+                self._save_bm25(bm25)
+        finally:
+            if lock_file is not None:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+                lock_file.close()
+
+    def write_documents(self, items: Sequence[tuple[Document, list[Chunk], np.ndarray]]) -> None:
+        """Store documents with their chunks and embeddings, replacing older versions."""
+        if not items:
+            return
+        old = self._stored_chunk_ids([doc.source for doc, _, _ in items])
+        new_ids: set[str] = set()
+        add_ids, add_vecs, add_docs, add_meta = [], [], [], []
+        for doc, chunks, vectors in items:
+            published_day = date_key(doc.published)
+            for chunk, vec in zip(chunks, vectors, strict=True):
+                new_ids.add(chunk.id)
+                if chunk.id in old.get(doc.source, ()):
+                    continue
+                meta = {"source": doc.source, "ordinal": chunk.ordinal, "start": chunk.start,
+                        "end": chunk.end, "published_day": published_day}
+                if chunk.page:
+                    meta["page"] = chunk.page
+                add_ids.append(chunk.id)
+                add_vecs.append(vec)
+                add_docs.append(chunk.text)
+                add_meta.append(meta)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        self._batched(self.chunks.upsert, ids=add_ids, embeddings=add_vecs, documents=add_docs,
+                      metadatas=add_meta)
+        self._batched(
+            self.docs.upsert,
+            ids=[doc.source for doc, _, _ in items],
+            embeddings=[_DOC_VECTOR] * len(items),
+            documents=[doc.text for doc, _, _ in items],
+            metadatas=[self._doc_meta(doc, chunks, now) for doc, chunks, _ in items],
+        )
+        stale = sorted({cid for ids in old.values() for cid in ids} - new_ids)
+        self._batched(self.chunks.delete, ids=stale)
+        bm25 = self.bm25()
+        bm25.remove(stale)
+        bm25.add(add_ids, add_docs)
+        self._records = None
+
+    def delete_documents(self, sources: Sequence[str]) -> None:
+        """Remove documents: their record first (the commit point), then their chunks."""
+        old = self._stored_chunk_ids(list(sources))
+        self._batched(self.docs.delete, ids=list(sources))
+        stale = sorted({cid for ids in old.values() for cid in ids})
+        self._batched(self.chunks.delete, ids=stale)
+        self.bm25().remove(stale)
+        self._records = None
+
+    def repair(self) -> int:
+        """Delete chunks no document record references (left by a crash); returns how many."""
+        with _chroma_errors("checking the store"):
+            all_ids = set(self.chunks.get(include=[])["ids"])
+        self._records = None
+        referenced = set().union(*(r.chunk_ids for r in self.records().values())) if all_ids else set()
+        orphans = sorted(all_ids - referenced)
+        if orphans:
+            log.warning("removing %d chunks left by an interrupted write", len(orphans))
+            self._batched(self.chunks.delete, ids=orphans)
+            self.bm25().remove(orphans)
+        return len(orphans)
+
+    def _doc_meta(self, doc: Document, chunks: list[Chunk], now: str) -> dict[str, Any]:
+        return {"title": doc.title, "url": doc.url, "published": doc.published,
+                "published_day": date_key(doc.published), "authors": json.dumps(doc.authors),
+                "content_hash": doc.content_hash, "ingested_at": now,
+                "chunk_ids": json.dumps([c.id for c in chunks]), "n_chunks": len(chunks),
+                "pages": json.dumps(doc.pages), "path": doc.path}
+
+    def _stored_chunk_ids(self, sources: list[str]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for i in range(0, len(sources), 1000):
+            with _chroma_errors("reading documents"):
+                got = self.docs.get(ids=sources[i : i + 1000], include=["metadatas"])
+            for source, meta in zip(got["ids"], got["metadatas"], strict=True):
+                out[source] = set(json.loads(meta.get("chunk_ids", "[]")))
+        return out
+
+    def _batched(self, method: Any, **columns: list[Any]) -> None:
+        n = len(columns["ids"])
+        step = 2000
+        for i in range(0, n, step):
+            part = {k: v[i : i + step] for k, v in columns.items()}
+            if "embeddings" in part:
+                part["embeddings"] = np.asarray(part["embeddings"], dtype=np.float32)
+            with _chroma_errors("writing"):
+                method(**part)
+
+    # ---- reads ------------------------------------------------------------------------------
+    def count(self) -> int:
+        with _chroma_errors("counting chunks"):
+            return int(self.chunks.count())
+
+    def dense_search(self, vector: np.ndarray, k: int,
+                     sources: set[str] | None = None) -> list[tuple[Chunk, float]]:
+        """Nearest chunks by cosine similarity (1 - distance)."""
+        if sources is not None and not sources:
+            return []
+        where = None
+        if sources is not None:
+            where = {"source": {"$in": sorted(sources)}}
+        with _chroma_errors("searching"):
+            n = min(k, max(self.chunks.count(), 1))
+            got = self.chunks.query(query_embeddings=np.asarray([vector], dtype=np.float32),
+                                    n_results=n, where=where,
+                                    include=["documents", "metadatas", "distances"])
+        return [(_chunk_from_chroma(i, d, m), 1.0 - float(dist))
+                for i, d, m, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
+                                         got["distances"][0], strict=True)]
+
+    def get_chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        if not ids:
+            return {}
+        with _chroma_errors("reading chunks"):
+            got = self.chunks.get(ids=ids, include=["documents", "metadatas"])
+        return {i: _chunk_from_chroma(i, d, m)
+                for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+
+    # ---- BM25 ---------------------------------------------------------------------------------
+    def _bm25_path(self) -> Path | None:
+        return self.cache_dir / f"{self.name}.bm25.npz" if self.cache_dir else None
+
+    def _save_bm25(self, bm25: BM25Index) -> None:
+        path = self._bm25_path()
+        if path is not None:
+            bm25.save(path)
+
+    def bm25(self) -> BM25Index:
+        """The BM25 index matching the store: in memory, else from disk, else rebuilt."""
+        generation = self.current_generation()
+        with self._lock:
+            if self._bm25 is not None and self._bm25.generation == generation:
+                return self._bm25
+            path = self._bm25_path()
+            loaded = BM25Index.load(path) if path else None
+            if loaded is not None and loaded.generation == generation:
+                self._bm25 = loaded
+                return loaded
+            self._bm25 = self._rebuild_bm25(generation)
+            return self._bm25
+
+    def _rebuild_bm25(self, generation: str) -> BM25Index:
+        started = time.perf_counter()
+        bm25 = BM25Index()
+        total = self.count()
+        for offset in range(0, total, 5000):
+            with _chroma_errors("rebuilding the keyword index"):
+                got = self.chunks.get(include=["documents"], limit=5000, offset=offset)
+            bm25.add(got["ids"], got["documents"])
+        bm25.generation = generation
+        log.info("rebuilt BM25 over %d chunks in %.1fs", len(bm25), time.perf_counter() - started)
+        self._save_bm25(bm25)
+        return bm25

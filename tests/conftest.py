@@ -1,0 +1,61 @@
+"""Shared fixtures: the real embedding model (loaded once) and small stores in temp dirs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = ROOT / "sample_data"
+SAMPLE_ARTICLE = SAMPLE_DIR / "microsoft-openai-partnership.txt"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from rag.embeddings import load_embedder
+
+    return load_embedder()
+
+
+@pytest.fixture
+def sample_dir(tmp_path: Path) -> Path:
+    """A private copy of the sample corpus that a test may change."""
+    target = tmp_path / "corpus"
+    shutil.copytree(SAMPLE_DIR, target)
+    return target
+
+
+@pytest.fixture
+def make_citewise(tmp_path: Path, embedder) -> Callable[..., object]:
+    """Build a Citewise on a fresh persistent store under tmp_path."""
+    from rag.config import Settings
+    from rag.pipeline import Citewise
+
+    def build(store: Path | None = None, client=None, **overrides):
+        settings = Settings(store=store or tmp_path / "store", **overrides)
+        return Citewise(settings, client=client, embedder=embedder)
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def sample_citewise(tmp_path_factory, embedder):
+    """A store with the sample article ingested, shared by read-only tests."""
+    from rag.config import Settings
+    from rag.pipeline import Citewise
+
+    store = tmp_path_factory.mktemp("sample-store")
+    cw = Citewise(Settings(store=store), embedder=embedder)
+    report = cw.ingest([SAMPLE_DIR])
+    assert report.ok, report.failed
+    return cw

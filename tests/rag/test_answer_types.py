@@ -1,0 +1,65 @@
+"""Question types and the check that a sentence holds an answer of that type."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer_types import AnswerType, has_answer_type, question_type
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Who is the CEO of Tesla?", AnswerType.PERSON),
+        ("And who verifies it?", AnswerType.PERSON),
+        ("Which company does OpenAI buy cloud services from?", AnswerType.PERSON),
+        ("Microsoft was founded by whom?", AnswerType.PERSON),
+        ("How much is Microsoft's stake in OpenAI worth?", AnswerType.NUMBER),
+        ("How many employees does OpenAI have?", AnswerType.NUMBER),
+        ("What is the stake worth?", AnswerType.NUMBER),
+        ("What percentage of OpenAI does Microsoft own?", AnswerType.PERCENT),
+        ("When did the partnership begin?", AnswerType.DATE),
+        ("What year was the first agreement?", AnswerType.DATE),
+        ("Until when does Microsoft keep its rights?", AnswerType.DATE),
+        ("How long does the revenue share last?", AnswerType.DATE),
+        ("until when: What rights does Microsoft keep?", AnswerType.DATE),  # resolved follow-up
+        ("how much did it pay: Who buys Azure services?", AnswerType.NUMBER),
+        ("Where can non-API products be served?", AnswerType.PLACE),
+        ("In which country is OpenAI based?", AnswerType.PLACE),
+        ("Can OpenAI work with Google?", AnswerType.ANY),
+        ("What happens when OpenAI declares AGI?", AnswerType.ANY),
+        ("Why did Microsoft agree?", AnswerType.ANY),
+        ("What did the people who founded OpenAI say?", AnswerType.ANY),
+    ],
+)
+def test_question_type(question, kind):
+    assert question_type(question) is kind
+
+
+@pytest.mark.parametrize(
+    ("kind", "sentence", "question", "ok"),
+    [
+        (AnswerType.NUMBER, "OpenAI has contracted to purchase $250 billion of Azure services.", "", True),
+        (AnswerType.NUMBER, "Hundreds of engineers moved.", "", True),
+        (AnswerType.NUMBER, "The partnership began in 2019.", "", False),  # a year is no amount
+        (AnswerType.NUMBER, "OpenAI can now develop products with third parties.", "", False),
+        (AnswerType.PERCENT, "Microsoft held a 32.5 per cent stake.", "", True),
+        (AnswerType.PERCENT, "It owns 27% of the company.", "", True),
+        (AnswerType.PERCENT, "OpenAI can now develop products with third parties.", "", False),
+        (AnswerType.PERCENT, "The revenue share agreement remains.", "", False),
+        (AnswerType.DATE, "The agreement extends IP rights through 2032.", "", True),
+        (AnswerType.DATE, "Microsoft retains Azure API exclusivity until AGI.", "", True),
+        (AnswerType.DATE, "It was signed on 28 October.", "", True),
+        (AnswerType.DATE, "Research IP includes models intended for internal deployment.", "", False),
+        (AnswerType.PERSON, "An independent expert panel will verify the declaration.",
+         "Who verifies the declaration?", True),
+        (AnswerType.PERSON, "Satya Nadella leads Microsoft.", "Who leads Microsoft?", True),
+        (AnswerType.PERSON, "Microsoft retains these rights.", "Who retains the rights, Microsoft?", False),
+        (AnswerType.PLACE, "Non-API products may be served on any cloud provider.", "", True),
+        (AnswerType.PLACE, "The company opened an office in Paris.", "", True),
+        (AnswerType.PLACE, "Payments will be made.", "", False),
+        (AnswerType.ANY, "Anything at all.", "", True),
+    ],
+)
+def test_has_answer_type(kind, sentence, question, ok):
+    assert has_answer_type(kind, sentence, question) is ok

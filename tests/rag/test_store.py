@@ -1,0 +1,104 @@
+"""The index: incremental writes, atomic replace, repair, model mismatch, filters."""
+
+from __future__ import annotations
+
+import chromadb
+import pytest
+from chromadb.config import Settings as ChromaSettings
+
+from ingest.chunking import chunk_document
+from rag.errors import IndexMismatchError, NotFoundError
+from rag.records import Document, Filters
+from rag.retriever import HybridSearcher
+from rag.store import Index
+from tests.conftest import SAMPLE_ARTICLE
+
+
+def _client(path):
+    return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+
+
+def _write(index, *docs):
+    with index.writing():
+        items = []
+        for d in docs:
+            chunks = chunk_document(d, index.embedder, 120, 20)
+            items.append((d, chunks, index.embedder.embed_documents([c.text for c in chunks])))
+        index.write_documents(items)
+
+
+def test_write_replace_delete_and_bm25_in_step(tmp_path, embedder):
+    index = Index(_client(tmp_path / "c"), embedder, "test-col", cache_dir=tmp_path)
+    article = Document("a.txt", SAMPLE_ARTICLE.read_text(encoding="utf-8"), title="T",
+                       published="2025-10-28")
+    pets = Document("b.txt", "Cats are mammals. Dogs bark loudly at night.")
+    _write(index, article, pets)
+    n_article = index.records()["a.txt"].chunk_ids
+    assert index.count() == len(n_article) + 1
+    _write(index, Document("b.txt", "Parrots talk. Dogs bark loudly at night."))
+    assert index.count() == len(n_article) + 1  # old chunk of b.txt replaced, not added
+    assert index.document("b.txt").text.startswith("Parrots")
+    assert index.bm25().search("cats") == []
+    assert index.bm25().search("parrots")[0][0] in index.records()["b.txt"].chunk_ids
+    with index.writing():
+        index.delete_documents(["b.txt"])
+    assert "b.txt" not in index.records()
+    assert index.bm25().search("parrots") == []
+    with pytest.raises(NotFoundError):
+        index.document("b.txt")
+    # a second process opening the same store sees the same BM25 state from disk
+    again = Index(_client(tmp_path / "c"), embedder, "test-col", cache_dir=tmp_path)
+    assert len(again.bm25()) == index.count()
+
+
+def test_orphans_are_ignored_then_repaired(tmp_path, embedder):
+    index = Index(_client(tmp_path / "c"), embedder, "test-col", cache_dir=tmp_path)
+    _write(index, Document("a.txt", "Alpha beta gamma. Delta epsilon."))
+    # simulate a crash after step 1 (chunks added) and before step 2 (record upserted)
+    vec = embedder.embed_documents(["Zebras graze in Kenya."])
+    index.chunks.add(ids=["orphan"], embeddings=vec, documents=["Zebras graze in Kenya."],
+                     metadatas=[{"source": "z.txt", "ordinal": 0, "start": 0, "end": 22}])
+    searcher = HybridSearcher(index, embedder)
+    assert all(h.chunk.id != "orphan" for h in searcher.search("zebras kenya", 5))
+    assert index.repair() == 1
+    assert index.count() == len(index.records()["a.txt"].chunk_ids)
+
+
+def test_stale_bm25_file_is_rebuilt(tmp_path, embedder):
+    index = Index(_client(tmp_path / "c"), embedder, "test-col", cache_dir=tmp_path)
+    _write(index, Document("a.txt", "Alpha beta gamma. Delta epsilon."))
+    index._set_generation("changed-elsewhere")  # e.g. a crash after the generation bump
+    fresh = Index(_client(tmp_path / "c"), embedder, "test-col", cache_dir=tmp_path)
+    assert fresh.bm25().generation == "changed-elsewhere"
+    assert fresh.bm25().search("gamma")
+
+
+def test_model_mismatch_is_refused(tmp_path, embedder):
+    client = _client(tmp_path / "c")
+    Index(client, embedder, "test-col", cache_dir=tmp_path)
+
+    class Other:
+        name, dimension, max_tokens = "other-model", 768, 512
+
+    with pytest.raises(IndexMismatchError, match="re-index"):
+        Index(client, Other(), "test-col", cache_dir=tmp_path)
+
+
+def test_filters_restrict_both_retrievers(tmp_path, embedder):
+    index = Index(_client(tmp_path / "c"), embedder, "test-col", cache_dir=tmp_path)
+    _write(index, Document("old.txt", "The merger was announced by Microsoft.", published="2019-01-01"),
+           Document("new.txt", "The merger was completed by Microsoft.", published="2025-06-01"),
+           Document("undated.txt", "The merger was cancelled by Microsoft."))
+    searcher = HybridSearcher(index, embedder)
+    assert {h.chunk.source for h in searcher.search("merger", 5, Filters(date_from="2020-01-01"))} == {"new.txt"}
+    assert {h.chunk.source for h in searcher.search("merger", 5, Filters(date_to="2020-01-01"))} == {"old.txt"}
+    assert {h.chunk.source for h in searcher.search("merger", 5, Filters(sources=["undated.txt"]))} == {"undated.txt"}
+
+
+def test_near_duplicates_collapse(tmp_path, embedder):
+    index = Index(_client(tmp_path / "c"), embedder, "test-col", cache_dir=tmp_path)
+    text = SAMPLE_ARTICLE.read_text(encoding="utf-8")
+    _write(index, Document("wire/a.txt", text), Document("syndicated/a.txt", text))
+    hits = HybridSearcher(index, embedder).search("Azure API exclusivity until AGI", 5)
+    texts = [h.chunk.text for h in hits]
+    assert len(texts) == len(set(texts))

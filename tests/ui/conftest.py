@@ -1,0 +1,423 @@
+"""Fixtures for the front-end tests.
+
+* ``FakeCitewise``: an in-memory stand-in with the Citewise facade's contract (no model), used
+  by the fast API/chat tests and the rendering tests.
+* ``live_server``: the real server (real Citewise, sample article ingested) started with
+  ``ui.server.serve`` in a subprocess on a free port, with a local "Slack API" recording calls.
+  A Python audit hook in the server process logs every outgoing connection that is not to a
+  loopback address, so tests can assert that nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+
+from rag.errors import InputError, NotFoundError
+from rag.records import Answer, Chunk, Citation, DocumentInfo, Filters, Hit, IngestReport, Turn
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_DIR = ROOT / "sample_data"
+OUTPUT_DIR = ROOT / "test-output" / "ui"
+
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-test-token"
+BOT_USER = "UCITEWISE"
+
+_WORD = re.compile(r"[a-z0-9$]+")
+_STOP = {"the", "a", "an", "of", "to", "and", "in", "is", "what", "does", "do", "how", "on",
+         "for", "with", "its", "it", "by", "who", "which", "are", "was", "at", "as", "can"}
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+@dataclass
+class _Doc:
+    source: str
+    text: str
+    title: str = ""
+    url: str = ""
+    published: str = ""
+    ingested_at: str = "2025-01-01T00:00:00"
+
+
+@dataclass
+class FakeCitewise:
+    """Facade double: keyword overlap over sentences, exact-span citations, abstains on no match."""
+
+    docs: dict[str, _Doc] = field(default_factory=dict)
+    delay: float = 0.0  # seconds each ask sleeps (to test concurrency)
+    calls: list[tuple[str, list[Turn]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, source: str, text: str, title: str = "", url: str = "", published: str = ""):
+        self.docs[source] = _Doc(source, text, title, url, published)
+
+    # ---- documents ---------------------------------------------------------------------
+    def ingest(self, paths, prune=False, progress=None) -> IngestReport:
+        report = IngestReport()
+        files: list[tuple[str, Path]] = []
+        for p in map(Path, paths):
+            if p.is_dir():
+                files += [(str(f.relative_to(p)), f) for f in sorted(p.rglob("*")) if f.is_file()]
+            else:
+                files.append((p.name, p))
+        for i, (source, f) in enumerate(files, 1):
+            if f.suffix.lower() not in (".txt", ".md", ".html"):
+                report.failed.append((str(f), f"unsupported file type {f.suffix!r}"))
+                continue
+            text = f.read_text(encoding="utf-8", errors="replace").strip()
+            if not text:
+                report.failed.append((str(f), "no text"))
+                continue
+            title = text.splitlines()[0][:80]
+            old = self.docs.get(source)
+            if old and old.text == text:
+                report.unchanged.append(source)
+            else:
+                (report.updated if old else report.added).append(source)
+                self.docs[source] = _Doc(source, text, title)
+            if progress:
+                progress(i, i)
+        return report
+
+    def documents(self) -> list[DocumentInfo]:
+        return [
+            DocumentInfo(d.source, d.title, d.url, d.published, [], max(1, len(d.text) // 500),
+                         d.ingested_at, "h")
+            for d in sorted(self.docs.values(), key=lambda d: d.source)
+        ]
+
+    def document_text(self, source: str) -> str:
+        if source not in self.docs:
+            raise NotFoundError(f"No document {source!r}")
+        return self.docs[source].text
+
+    def delete(self, source: str) -> None:
+        if source not in self.docs:
+            raise NotFoundError(f"No document {source!r} in the store.")
+        del self.docs[source]
+
+    # ---- answering ---------------------------------------------------------------------
+    def _hits(self, question: str, k: int, filters: Filters | None) -> list[tuple[int, _Doc, int, int]]:
+        q = _words(question)
+        scored = []
+        for d in self.docs.values():
+            if filters and filters.sources and d.source not in filters.sources:
+                continue
+            for m in re.finditer(r"[^.!?\n]+[.!?]?", d.text):
+                s = m.group(0)
+                lead = len(s) - len(s.lstrip())
+                start, end = m.start() + lead, m.end()
+                overlap = len(q & _words(s))
+                if overlap:
+                    scored.append((overlap, d, start, end))
+        scored.sort(key=lambda t: -t[0])
+        return scored[:k]
+
+    def ask(self, question: str, history: list[Turn] | None = None, k: int | None = None,
+            filters: Filters | None = None) -> Answer:
+        question = (question or "").strip()
+        if not question:
+            raise InputError("The question is empty; ask something about your documents.")
+        if len(question) > 2000:
+            raise InputError("The question is too long.")
+        with self.lock:
+            self.calls.append((question, list(history or [])))
+        if self.delay:
+            time.sleep(self.delay)
+        standalone = question
+        if history:
+            standalone = f"{history[-1].question} {question}"
+        scored = self._hits(standalone, k or 5, filters)
+        best = [t for t in scored if t[0] >= 2] or [t for t in scored if t[0] >= 1 and len(_words(standalone)) <= 2]
+        hits = [
+            Hit(Chunk(f"{d.source}-{s}", d.source, 0, s, e, d.text[s:e]), float(o), d.title, d.url,
+                d.published)
+            for o, d, s, e in scored
+        ]
+        if not best:
+            return Answer(question, "I can't answer that from the documents.", True,
+                          related=hits[:3], standalone_question=standalone)
+        cites, parts = [], []
+        for n, (_o, d, s, e) in enumerate(best[:2], 1):
+            cites.append(Citation(n, d.source, d.title, d.url, d.text[s:e], s, e, d.published))
+            parts.append(f"{d.text[s:e]} [{n}]")
+        return Answer(question, " ".join(parts), False, citations=cites, contexts=hits,
+                      standalone_question=standalone, id="fake")
+
+    def stream(self, question: str, history: list[Turn] | None = None, k: int | None = None,
+               filters: Filters | None = None) -> Iterator[str | Answer]:
+        answer = self.ask(question, history, k, filters)
+        yield from re.findall(r"\S+\s*", answer.answer)
+        yield answer
+
+
+def sample_fake() -> FakeCitewise:
+    cw = FakeCitewise()
+    for f in sorted(SAMPLE_DIR.glob("*.txt")):
+        text = f.read_text(encoding="utf-8")
+        cw.add(f.name, text, text.splitlines()[0], "https://example.com/article", "2025-10-28")
+    return cw
+
+
+@pytest.fixture
+def fake_cw() -> FakeCitewise:
+    return sample_fake()
+
+
+# --------------------------------------------------------------------------------------------
+# Slack helpers
+# --------------------------------------------------------------------------------------------
+
+
+def slack_sign(body: bytes, secret: str = SIGNING_SECRET, timestamp: int | None = None
+               ) -> dict[str, str]:
+    """Headers Slack would send: X-Slack-Request-Timestamp and X-Slack-Signature (v0 HMAC)."""
+    from slack_sdk.signature import SignatureVerifier
+
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    sig = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig or ""}
+
+
+class SlackAPIRecorder:
+    """A tiny stand-in for https://slack.com/api/ on 127.0.0.1 that records every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.lock = threading.Lock()
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server API
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode("utf-8")
+                ctype = self.headers.get("Content-Type", "")
+                if "json" in ctype:
+                    args = json.loads(raw or "{}")
+                else:
+                    args = {k: v[0] for k, v in parse_qs(raw).items()}
+                    for key in ("blocks",):
+                        if isinstance(args.get(key), str):
+                            args[key] = json.loads(args[key])
+                method = self.path.rstrip("/").rsplit("/", 1)[-1]
+                with recorder.lock:
+                    recorder.calls.append((method, args))
+                if method == "auth.test":
+                    out = {"ok": True, "url": "https://example.slack.com/", "team": "T",
+                           "user": "citewise", "team_id": "T1", "user_id": BOT_USER,
+                           "bot_id": "BCITEWISE"}
+                else:
+                    out = {"ok": True, "channel": args.get("channel", ""),
+                           "ts": f"{time.time():.6f}"}
+                data = json.dumps(out).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST  # noqa: N815
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def posts(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [a for m, a in self.calls if m == "chat.postMessage"]
+
+    def wait_posts(self, n: int, timeout: float = 60.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            posts = self.posts()
+            if len(posts) >= n:
+                return posts
+            time.sleep(0.05)
+        return self.posts()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.calls.clear()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="session")
+def slack_api() -> Iterator[SlackAPIRecorder]:
+    rec = SlackAPIRecorder()
+    yield rec
+    rec.close()
+
+
+# --------------------------------------------------------------------------------------------
+# the real server in a subprocess
+# --------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# Run inside the server process: log non-loopback connections, then serve.
+_LAUNCHER = textwrap.dedent(
+    """
+    import ipaddress, json, os, sys
+    _log = os.environ["CW_TEST_NETLOG"]
+
+    def _loopback(addr):
+        host = addr[0] if isinstance(addr, tuple) and addr else addr
+        if not isinstance(host, str):
+            return True  # unix sockets
+        if host in ("localhost", ""):
+            return True
+        try:
+            return ipaddress.ip_address(host.split("%")[0]).is_loopback
+        except ValueError:
+            return False
+
+    def _hook(event, args):
+        if event in ("socket.connect", "socket.sendto") and len(args) >= 2:
+            addr = args[-1] if event == "socket.sendto" else args[1]
+            if not _loopback(addr):
+                with open(_log, "a") as f:
+                    f.write(json.dumps([event, repr(addr)]) + "\\n")
+        elif event == "socket.getaddrinfo" and args and isinstance(args[0], str):
+            if not _loopback((args[0],)):
+                with open(_log, "a") as f:
+                    f.write(json.dumps([event, args[0]]) + "\\n")
+
+    sys.addaudithook(_hook)
+    from pathlib import Path
+    from rag.config import Settings
+    from ui.server import serve
+    serve(Settings(), ingest=[Path(os.environ["CW_TEST_CORPUS"])])
+    """
+)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    store: Path
+    netlog: Path
+    log: Path
+    proc: subprocess.Popen
+    slack: SlackAPIRecorder
+
+    def outbound(self) -> list[str]:
+        if not self.netlog.exists():
+            return []
+        return [line for line in self.netlog.read_text().splitlines() if line.strip()]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited ({proc.returncode}):\n{log.read_text()[-4000:]}")
+        try:
+            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"server did not become healthy:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, slack_api) -> Iterator[LiveServer]:
+    """The real server (ui.server.serve) with the sample article ingested, on a free port."""
+    store = tmp_path_factory.mktemp("live-store")
+    corpus = tmp_path_factory.mktemp("live-corpus")
+    shutil.copytree(SAMPLE_DIR, corpus, dirs_exist_ok=True)
+    # a document whose text tries to run a script in the browser and to ping everyone in Slack
+    (corpus / "hostile.txt").write_text(
+        "Zebra security notice <script>window.__pwned=1</script>\n\n"
+        "The zebra passphrase is <b>striped</b> <script>window.__pwned=1</script> and the "
+        "zebra mascot says <img src=x onerror=\"window.__pwned=1\"> hello <!channel>.\n",
+        encoding="utf-8",
+    )
+    port = free_port()
+    netlog = store / "netlog.jsonl"
+    log = store / "server.log"
+    env = {
+        **os.environ,
+        "CITEWISE_STORE": str(store),
+        "CITEWISE_HOST": "127.0.0.1",
+        "CITEWISE_PORT": str(port),
+        "CITEWISE_SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "CITEWISE_SLACK_BOT_TOKEN": BOT_TOKEN,
+        "CITEWISE_SLACK_API_URL": slack_api.url,
+        "CITEWISE_MAX_UPLOAD_MB": "1",
+        "CW_TEST_NETLOG": str(netlog),
+        "CW_TEST_CORPUS": str(corpus),
+        "PYTHONPATH": str(ROOT),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    env.pop("GRADIO_ANALYTICS_ENABLED", None)  # the server must turn analytics off itself
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-c", _LAUNCHER], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, log)
+        yield LiveServer(url, store, netlog, log, proc, slack_api)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def output_dir(request) -> Path:
+    """Per-test output folder (screenshots, logs), under test-output/ui/."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid.split("::")[-1])
+    path = OUTPUT_DIR / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+Factory = Callable[..., Any]

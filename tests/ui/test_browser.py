@@ -1,0 +1,264 @@
+"""The browser chat as a person uses it: Playwright driving Debian's chromium against the real
+server (``live_server``: real model and index, sample article plus a hostile document).
+
+Every test asserts that the page made no request to anything but the server, and a failing
+test leaves a full-page screenshot in test-output/ui/<test>/failure.png.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.ui.conftest import SAMPLE_DIR
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = os.environ.get("CITEWISE_CHROMIUM", "/usr/bin/chromium")
+SAMPLE_TEXT = " ".join((SAMPLE_DIR / "microsoft-openai-partnership.txt").read_text("utf-8").split())
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage"]
+ANSWER_TIMEOUT = 60_000
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.replace("…", " ").split())
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/install-browser.sh")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+class Session:
+    def __init__(self, page, base: str) -> None:
+        self.page = page
+        self.base = base
+        self.foreign: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", self._on_request)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def _on_request(self, req) -> None:
+        url = req.url
+        if url.startswith(("data:", "blob:", "about:")):
+            return
+        if urlparse(url).hostname not in ("127.0.0.1", "localhost"):
+            self.foreign.append(url)
+
+    def open(self) -> None:
+        self.page.goto(self.base + "/")
+        self.page.wait_for_selector("#cw-question textarea", timeout=60_000)
+
+    def tab(self, name: str) -> None:
+        self.page.get_by_role("tab", name=name).click()
+
+    def final_count(self) -> int:
+        return self.page.locator("#cw-chat .cw-answer:not(.cw-streaming), #cw-chat .cw-abstain, "
+                                 "#cw-chat .cw-error").count()
+
+    def watch_streaming(self) -> None:
+        self.page.evaluate("""() => {
+            window.__cwStreamed = false;
+            new MutationObserver(() => {
+              if (document.querySelector('#cw-chat .cw-streaming')) window.__cwStreamed = true;
+            }).observe(document.body, {subtree: true, childList: true, characterData: true});
+        }""")
+
+    def ask(self, question: str):
+        before = self.final_count()
+        box = self.page.locator("#cw-question textarea")
+        box.fill(question)
+        box.press("Enter")
+        return self.wait_answer(before)
+
+    def wait_answer(self, before: int):
+        self.page.wait_for_function(
+            """(n) => document.querySelectorAll('#cw-chat .cw-answer:not(.cw-streaming), '
+                 + '#cw-chat .cw-abstain, #cw-chat .cw-error').length > n""",
+            arg=before, timeout=ANSWER_TIMEOUT)
+        return self.page.locator("#cw-chat .message-row, #cw-chat [class*=message]").last
+
+    def last_bot(self):
+        return self.page.locator("#cw-chat .cw-answer:not(.cw-streaming), #cw-chat .cw-abstain, "
+                                 "#cw-chat .cw-error").last
+
+    def wait_text(self, selector: str, text: str, present: bool = True,
+                  timeout: float = 30_000) -> None:
+        """Wait until the rendered text of ``selector`` does (or doesn't) include ``text``."""
+        self.page.wait_for_function(
+            """([sel, text, present]) => {
+                const el = document.querySelector(sel);
+                return !!el && el.innerText.includes(text) === present;
+            }""", arg=[selector, text, present], timeout=timeout)
+
+    def shot(self, path: Path) -> None:
+        self.page.screenshot(path=str(path), full_page=True)
+
+
+@pytest.fixture
+def session(browser, live_server, output_dir, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    s = Session(page, live_server.url)
+    yield s
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        try:
+            s.shot(output_dir / "failure.png")
+            (output_dir / "server.log").write_text(live_server.log.read_text()[-20000:])
+        except Exception as exc:  # the screenshot must not hide the real failure
+            print(f"screenshot failed: {exc}")
+    context.close()
+
+
+def _check_local(s: Session, live_server) -> None:
+    assert s.foreign == [], f"the page reached outside the server: {s.foreign}"
+    assert live_server.outbound() == [], live_server.outbound()
+    assert s.page.evaluate("typeof window.__pwned") == "undefined"
+
+
+def test_chat_streams_an_answer_with_citations_linked_to_sources(session, live_server, output_dir):
+    s = session
+    s.open()
+    page = s.page
+    # example questions about the sample article on the empty chat
+    example = page.get_by_text("What stake does Microsoft hold in OpenAI Group PBC?").first
+    example.wait_for(timeout=10_000)
+    s.watch_streaming()
+    before = s.final_count()
+    example.click()
+    s.wait_answer(before)
+    assert page.evaluate("window.__cwStreamed") is True
+
+    answer = s.last_bot()
+    assert "27 per cent" in answer.inner_text() or "135 billion" in answer.inner_text()
+    marker = answer.locator("a.cw-cite").first
+    target = marker.get_attribute("href")
+    assert target and target.startswith("#cw-t1-src-")
+    source = page.locator(f"#cw-sources {target}")
+    source.wait_for()
+    quote = source.locator("mark.cw-quote").inner_text()
+    assert quote.strip() and _norm(quote) in SAMPLE_TEXT
+    assert "OpenAI can now work with Google" in source.inner_text()  # the title
+    assert "microsoft-openai-partnership.txt" in source.inner_text()
+    # the quote is highlighted inside its surrounding text
+    assert source.locator(".cw-ctx").count() >= 1
+
+    marker.click()
+    page.wait_for_function(f"document.querySelector('#cw-sources {target}')"
+                           ".classList.contains('cw-flash')", timeout=5_000)
+    s.shot(output_dir / "chat.png")
+    _check_local(s, live_server)
+
+
+def test_follow_up_uses_the_conversation(session, live_server, output_dir):
+    s = session
+    s.open()
+    s.ask("What IP rights does Microsoft keep?")
+    first = s.last_bot().inner_text()
+    assert first
+    s.ask("and until when?")
+    second = s.last_bot()
+    understood = s.page.locator("#cw-chat .cw-understood").last
+    assert "Microsoft" in understood.inner_text()
+    assert second.locator("a.cw-cite").count() >= 1
+    assert "2032" in second.inner_text() or "2030" in second.inner_text()
+    # both answers keep working links: the earlier one's sources are folded, not gone
+    assert s.page.locator("#cw-sources details.cw-older [id^=cw-t1-src-]").count() >= 1
+    assert s.page.locator("#cw-sources .cw-sources > section [id^=cw-t2-src-]").count() >= 1
+    s.shot(output_dir / "follow-up.png")
+    # a new chat forgets the conversation
+    s.page.locator("#cw-clear").click()
+    s.wait_text("#cw-sources", "Sources of the answers appear here")
+    s.page.get_by_text("Who verifies when OpenAI declares AGI?").first.wait_for()
+    s.ask("and until when?")
+    assert s.page.locator("#cw-chat .cw-understood").count() == 0
+    _check_local(s, live_server)
+
+
+def test_abstention_looks_different_and_shows_related_passages(session, live_server, output_dir):
+    s = session
+    s.open()
+    s.ask("What is the boiling point of tungsten?")
+    last = s.last_bot()
+    assert "cw-abstain" in (last.get_attribute("class") or "")
+    assert "Not found in the documents" in last.inner_text()
+    related = s.page.locator("#cw-sources .cw-turn-abstain .cw-related")
+    assert related.count() >= 1
+    assert "Related passages" in s.page.locator("#cw-sources").inner_text()
+    s.shot(output_dir / "abstain.png")
+    _check_local(s, live_server)
+
+
+def test_scripts_in_documents_and_questions_are_shown_as_text(session, live_server, output_dir):
+    s = session
+    s.open()
+    question = ("What is the zebra passphrase? <script>window.__pwned=2</script>"
+                "<img src=x onerror=\"window.__pwned=3\">")
+    s.ask(question)
+    chat_text = s.page.locator("#cw-chat").inner_text()
+    assert "<script>window.__pwned=2</script>" in chat_text  # the question, as typed
+    sources_text = s.page.locator("#cw-sources").inner_text()
+    assert "<script>window.__pwned=1</script>" in sources_text  # the document, as written
+    assert s.page.locator("#cw-chat script, #cw-sources script, #cw-chat img[src=x], "
+                          "#cw-sources img[src=x]").count() == 0
+    s.tab("Documents")
+    s.wait_text("#cw-docs", "hostile.txt")
+    assert "<script>" in s.page.locator("#cw-docs").inner_text()
+    s.shot(output_dir / "hostile.png")
+    _check_local(s, live_server)
+
+
+def test_upload_ask_and_delete_a_document(session, live_server, output_dir, tmp_path):
+    s = session
+    page = s.page
+    doc = tmp_path / "quokka-browser.txt"
+    doc.write_text("Field notes on the quokka.\n\nThe quokka census of 2031 counted 4,217 quokkas "
+                   "on Rottnest Island, up from 3,900 in the census of 2029.\n", encoding="utf-8")
+    s.open()
+    s.tab("Documents")
+    s.wait_text("#cw-docs", "microsoft-openai-partnership.txt")
+    page.locator("#cw-upload input[type=file]").set_input_files(str(doc))
+    s.wait_text("#cw-upload", "quokka-browser.txt")
+    page.locator("#cw-ingest").click()
+    result = page.locator("#cw-ingest-result table")
+    result.wait_for(timeout=120_000)
+    assert "quokka-browser.txt" in result.inner_text() and "added" in result.inner_text()
+    s.wait_text("#cw-docs", "quokka-browser.txt")
+    s.shot(output_dir / "uploaded.png")
+
+    s.tab("Chat")
+    s.ask("How many quokkas did the 2031 census count?")
+    answer = s.last_bot()
+    assert "4,217" in answer.inner_text()
+    target = answer.locator("a.cw-cite").first.get_attribute("href")
+    assert "quokka-browser.txt" in page.locator(f"#cw-sources {target}").inner_text()
+
+    s.tab("Documents")
+    pick = page.locator("#cw-delete-pick input")
+    pick.click()
+    pick.fill("quokka-browser")
+    page.get_by_role("option", name="quokka-browser.txt").click()
+    page.locator("#cw-delete").click()
+    s.wait_text("#cw-delete-status", "Deleted")
+    s.wait_text("#cw-docs", "quokka-browser.txt", present=False)
+    assert "microsoft-openai-partnership.txt" in page.locator("#cw-docs").inner_text()
+
+    s.tab("Chat")
+    s.ask("How many quokkas did the 2031 census count?")
+    newest = page.locator("#cw-sources .cw-sources > section").first
+    assert "quokka-browser.txt" not in newest.inner_text()
+    s.shot(output_dir / "deleted.png")
+    _check_local(s, live_server)

@@ -1,0 +1,297 @@
+"""Slack webhooks: signature checks, url_verification, answers in threads, retries, /ask.
+
+Requests are signed with the signing secret exactly as Slack signs them; the real slack-sdk
+client posts to a local "Slack API" (``SlackAPIRecorder``) that records every call.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from rag.config import Settings
+from tests.ui.conftest import (
+    BOT_TOKEN,
+    BOT_USER,
+    SAMPLE_DIR,
+    SIGNING_SECRET,
+    SlackAPIRecorder,
+    sample_fake,
+    slack_sign,
+)
+from ui.server import create_app
+from ui.slack import TTLCache
+
+SAMPLE_TEXT = (SAMPLE_DIR / "microsoft-openai-partnership.txt").read_text(encoding="utf-8")
+QUESTION = "What stake does Microsoft hold in OpenAI Group PBC?"
+
+
+def event_body(text: str, *, channel: str = "C1", ts: str | None = None, thread_ts: str | None = None,
+               kind: str = "app_mention", channel_type: str | None = None,
+               event_id: str | None = None, **extra) -> dict:
+    event = {"type": kind, "user": "U123", "text": text, "channel": channel,
+             "ts": ts or f"{time.time():.6f}", **extra}
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    if channel_type:
+        event["channel_type"] = channel_type
+    return {"token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10]}", "event_time": int(time.time()),
+            "event": event}
+
+
+def post_json(http, url: str, body: dict, headers: dict | None = None, sign: bool = True,
+              **sign_kw) -> httpx.Response:
+    raw = json.dumps(body).encode()
+    h = {"Content-Type": "application/json", **(slack_sign(raw, **sign_kw) if sign else {}),
+         **(headers or {})}
+    return http.post(url, content=raw, headers=h)
+
+
+def post_command(http, url: str, text: str, channel: str = "C9") -> httpx.Response:
+    raw = urlencode({"token": "legacy", "team_id": "T1", "channel_id": channel, "user_id": "U123",
+                     "command": "/ask", "text": text, "response_url": "http://127.0.0.1:9/x",
+                     "trigger_id": "1.2.3"}).encode()
+    h = {"Content-Type": "application/x-www-form-urlencoded", **slack_sign(raw)}
+    return http.post(url, content=raw, headers=h)
+
+
+def blocks_text(post: dict) -> str:
+    return json.dumps(post.get("blocks"))
+
+
+# ---- in-process app over a FakeCitewise -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def recorder():
+    rec = SlackAPIRecorder()
+    yield rec
+    rec.close()
+
+
+@pytest.fixture(scope="module")
+def fake():
+    return sample_fake()
+
+
+@pytest.fixture(scope="module")
+def client(fake, recorder, tmp_path_factory):
+    settings = Settings(store=tmp_path_factory.mktemp("slack-store"),
+                        slack_signing_secret=SIGNING_SECRET, slack_bot_token=BOT_TOKEN,
+                        slack_api_url=recorder.url)
+    with TestClient(create_app(fake, settings), raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture(autouse=True)
+def _clear(recorder):
+    recorder.clear()
+
+
+def test_url_verification(client):
+    r = post_json(client, "/slack/events", {"type": "url_verification", "challenge": "abc123",
+                                            "token": "legacy"})
+    assert r.status_code == 200
+    assert r.json() == {"challenge": "abc123"} or r.text == "abc123"
+
+
+@pytest.mark.parametrize("case", ["unsigned", "forged", "stale", "wrong-secret", "tampered"])
+def test_bad_signatures_get_401_and_do_nothing(client, recorder, fake, case):
+    body = event_body(f"<@{BOT_USER}> {QUESTION}")
+    raw = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    if case == "forged":
+        headers.update({"X-Slack-Request-Timestamp": str(int(time.time())),
+                        "X-Slack-Signature": "v0=" + "0" * 64})
+    elif case == "stale":
+        headers.update(slack_sign(raw, timestamp=int(time.time()) - 6 * 60))
+    elif case == "wrong-secret":
+        headers.update(slack_sign(raw, secret="not-the-secret"))
+    elif case == "tampered":
+        headers.update(slack_sign(raw))
+        raw = raw.replace(b"stake", b"STAKE")
+    calls = len(fake.calls)
+    r = client.post("/slack/events", content=raw, headers=headers)
+    assert r.status_code == 401
+    r = client.post("/slack/commands", content=b"text=hi&command=%2Fask",
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 401
+    time.sleep(0.3)
+    assert recorder.posts() == [] and len(fake.calls) == calls
+
+
+def test_mention_is_answered_in_its_thread_with_block_kit(client, recorder):
+    body = event_body(f"<@{BOT_USER}> {QUESTION}", ts="1700000000.000100")
+    t0 = time.perf_counter()
+    r = post_json(client, "/slack/events", body)
+    assert r.status_code == 200 and time.perf_counter() - t0 < 3
+    (post,) = recorder.wait_posts(1)
+    assert post["channel"] == "C1" and post["thread_ts"] == "1700000000.000100"
+    blocks = post["blocks"] if isinstance(post["blocks"], list) else json.loads(post["blocks"])
+    assert blocks[0]["type"] == "section" and "[1]" in blocks[0]["text"]["text"]
+    dumped = json.dumps(blocks)
+    assert "*[1]*" in dumped and "https://example.com/article" in dumped
+    assert "27 per cent" in dumped and post["text"]
+
+
+def test_retries_never_produce_a_second_answer(client, recorder, fake):
+    body = event_body(f"<@{BOT_USER}> {QUESTION}", event_id="EvRETRY1")
+    assert post_json(client, "/slack/events", body).status_code == 200
+    for n in (1, 2, 3):
+        r = post_json(client, "/slack/events", body,
+                      headers={"X-Slack-Retry-Num": str(n), "X-Slack-Retry-Reason": "http_timeout"})
+        assert r.status_code == 200
+    recorder.wait_posts(1)
+    time.sleep(0.5)
+    assert len(recorder.posts()) == 1
+
+
+def test_follow_up_in_thread_uses_earlier_turns(client, recorder, fake):
+    root = "1700000100.000100"
+    post_json(client, "/slack/events", event_body(f"<@{BOT_USER}> {QUESTION}", ts=root,
+                                                  channel="C7"))
+    recorder.wait_posts(1)
+    fake.calls.clear()
+    post_json(client, "/slack/events", event_body(f"<@{BOT_USER}> and what was it before?",
+                                                  ts="1700000101.000100", thread_ts=root,
+                                                  channel="C7"))
+    posts = recorder.wait_posts(2)
+    assert len(posts) == 2 and posts[1]["thread_ts"] == root
+    question, history = fake.calls[-1]
+    assert question == "and what was it before?"
+    assert [t.question for t in history] == [QUESTION]
+    assert history[0].answer  # the earlier answer's text
+
+
+def test_direct_message_is_answered(client, recorder):
+    body = event_body(QUESTION, kind="message", channel="D1", channel_type="im")
+    post_json(client, "/slack/events", body)
+    (post,) = recorder.wait_posts(1)
+    assert post["channel"] == "D1" and post["thread_ts"] == body["event"]["ts"]
+
+
+@pytest.mark.parametrize("extra", [{"bot_id": "B9"}, {"subtype": "message_changed"},
+                                   {"channel_type": "channel"}])
+def test_bot_edits_and_channel_messages_are_ignored(client, recorder, extra):
+    kw = {"channel_type": "im", **extra}
+    body = event_body(QUESTION, kind="message", channel="D2", **kw)
+    assert post_json(client, "/slack/events", body).status_code == 200
+    time.sleep(0.5)
+    assert recorder.posts() == []
+
+
+def test_slash_command_acks_fast_and_posts_the_answer(client, recorder):
+    t0 = time.perf_counter()
+    r = post_command(client, "/slack/commands", QUESTION)
+    assert r.status_code == 200 and time.perf_counter() - t0 < 3
+    assert "Looking that up" in r.text
+    (post,) = recorder.wait_posts(1)
+    assert post["channel"] == "C9"
+    dumped = blocks_text(post)
+    assert "asked:" in dumped and "27 per cent" in dumped and "*[1]*" in dumped
+
+
+def test_empty_slash_command_gets_help(client, recorder):
+    r = post_command(client, "/slack/commands", "  ")
+    assert r.status_code == 200 and "/ask" in r.text
+    time.sleep(0.3)
+    assert recorder.posts() == []
+
+
+def test_hostile_text_cannot_mention_or_break_blocks(client, recorder, fake):
+    fake.add("evil.txt", "The walrus password is <@U999> <script>x</script> <!channel> ok.",
+             "Walrus <b>", "javascript:alert(1)")
+    post_json(client, "/slack/events", event_body(f"<@{BOT_USER}> walrus password"))
+    (post,) = recorder.wait_posts(1)
+    dumped = blocks_text(post)
+    assert "<!channel>" not in dumped and "<@U999>" not in dumped and "javascript:" not in dumped
+    assert "&lt;!" in dumped  # shown as text
+    del fake.docs["evil.txt"]
+
+
+def test_slack_not_configured_is_503(tmp_path):
+    with TestClient(create_app(sample_fake(), Settings(store=tmp_path))) as c:
+        r = c.post("/slack/events", json={"type": "url_verification", "challenge": "x"})
+        assert r.status_code == 503 and "CITEWISE_SLACK_SIGNING_SECRET" in r.json()["error"]
+
+
+def test_ttl_cache_bounds_and_expiry():
+    c = TTLCache(maxsize=3, ttl=0.2)
+    assert c.add_if_absent("a") and not c.add_if_absent("a")
+    for k in "bcd":
+        c.add_if_absent(k)
+    assert len(c) == 3 and c.add_if_absent("a")  # "a" was evicted by size
+    time.sleep(0.25)
+    assert c.add_if_absent("b")  # expired
+
+
+# ---- the real server over HTTP --------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_live_slack_flow(live_server):
+    url = live_server.url
+    rec = live_server.slack
+    rec.clear()
+    with httpx.Client(base_url=url, timeout=30) as http:
+        r = post_json(http, "/slack/events", {"type": "url_verification", "challenge": "chal-42",
+                                              "token": "x"})
+        assert r.status_code == 200 and "chal-42" in r.text
+
+        body = event_body(f"<@{BOT_USER}> {QUESTION}", channel="CLIVE", ts="1700000200.000100",
+                          event_id="EvLIVE1")
+        raw = json.dumps(body).encode()
+        assert http.post("/slack/events", content=raw,
+                         headers={"Content-Type": "application/json"}).status_code == 401
+        assert http.post("/slack/events", content=raw, headers={
+            "Content-Type": "application/json",
+            **slack_sign(raw, timestamp=int(time.time()) - 600)}).status_code == 401
+        assert http.post("/slack/events", content=raw, headers={
+            "Content-Type": "application/json",
+            **slack_sign(raw, secret="forged")}).status_code == 401
+
+        t0 = time.perf_counter()
+        assert post_json(http, "/slack/events", body).status_code == 200
+        assert time.perf_counter() - t0 < 3
+        for n in (1, 2):
+            assert post_json(http, "/slack/events", body,
+                             headers={"X-Slack-Retry-Num": str(n)}).status_code == 200
+        posts = rec.wait_posts(1, timeout=60)
+        time.sleep(1.0)
+        posts = [p for p in rec.posts() if p.get("channel") == "CLIVE"]
+        assert len(posts) == 1
+        post = posts[0]
+        assert post["thread_ts"] == "1700000200.000100"
+        blocks = post["blocks"]
+        assert blocks[0]["type"] == "section" and blocks[1]["type"] == "divider"
+        sources = [b["text"]["text"] for b in blocks[2:] if b["type"] == "section"]
+        assert sources and sources[0].startswith("*[1]*")
+        quote = sources[0].split("\n> ", 1)[1].rstrip("…")
+        assert " ".join(quote.split())[:60] in " ".join(SAMPLE_TEXT.split())
+
+        r = post_command(http, "/slack/commands", QUESTION, channel="CCMD")
+        assert r.status_code == 200
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not [p for p in rec.posts() if p.get("channel") == "CCMD"]:
+            time.sleep(0.1)
+        (cmd,) = [p for p in rec.posts() if p.get("channel") == "CCMD"]
+        assert "*[1]*" in blocks_text(cmd)
+    assert live_server.outbound() == []
+
+
+def test_one_answer_per_message_even_as_two_events(client, recorder):
+    """A DM that mentions the bot can arrive as message.im and app_mention (two event ids)."""
+    ts = f"{time.time():.6f}"
+    post_json(client, "/slack/events", event_body(f"<@{BOT_USER}> {QUESTION}", channel="D5", ts=ts))
+    post_json(client, "/slack/events", event_body(f"<@{BOT_USER}> {QUESTION}", channel="D5", ts=ts,
+                                                  kind="message", channel_type="im"))
+    recorder.wait_posts(1)
+    time.sleep(0.5)
+    assert len(recorder.posts()) == 1

@@ -1,0 +1,1 @@
+"""Front ends: the CLI, the HTTP server (browser chat, Slack, JSON API)."""

@@ -1,0 +1,310 @@
+"""The browser UI (Gradio Blocks, mounted in the FastAPI app at ``/``).
+
+Chat tab: streamed answers whose ``[n]`` markers link to a sources panel that shows each
+source's title, url, date and the quoted span highlighted in its surrounding text; abstentions
+are styled apart and list the closest passages; follow-ups use the conversation.
+Documents tab: list, upload (with progress and a per-file result), delete.
+
+Every string from documents or users goes through ui.render (html-escaped) before display.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no telemetry
+
+import logging  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import gradio as gr  # noqa: E402
+
+from rag.config import Settings  # noqa: E402
+from rag.errors import CitewiseError  # noqa: E402
+from rag.records import Answer, Turn  # noqa: E402
+from ui import render  # noqa: E402
+from ui.api import Upload, ingest_uploads  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "What stake does Microsoft hold in OpenAI Group PBC?",
+    "Until when does Microsoft keep its IP rights for models and products?",
+    "How much Azure capacity has OpenAI contracted to purchase?",
+    "Who verifies when OpenAI declares AGI?",
+]
+
+#: seconds between UI updates while an answer streams (coalesces tiny pieces)
+STREAM_INTERVAL = 0.05
+
+CSS = """
+.cw-question { white-space: normal; }
+.cw-answer { line-height: 1.55; }
+a.cw-cite { text-decoration: none; font-weight: 600; font-size: 0.8em; vertical-align: super;
+  padding: 0 2px; border-radius: 3px; color: var(--color-accent); cursor: pointer; }
+a.cw-cite:hover { background: var(--color-accent-soft); }
+.cw-note, .cw-understood { margin-top: 6px; font-size: 0.8em; opacity: 0.75; }
+.cw-abstain { border-left: 4px solid #d97706; padding: 4px 10px; background: rgba(217,119,6,0.08);
+  border-radius: 4px; }
+.cw-abstain-title { font-weight: 700; color: #b45309; margin-bottom: 2px; }
+.cw-abstain-body { font-style: italic; }
+.cw-abstain-hint { font-size: 0.85em; margin-top: 4px; opacity: 0.85; }
+.cw-error { border-left: 4px solid #dc2626; padding: 4px 10px; color: #b91c1c; }
+#cw-sources { max-height: 640px; overflow-y: auto; }
+.cw-sources-empty, .cw-empty { opacity: 0.7; font-size: 0.9em; padding: 8px; }
+.cw-turn-q { font-weight: 600; font-size: 0.9em; opacity: 0.8; margin: 4px 0 8px; }
+.cw-source, .cw-related { border: 1px solid var(--border-color-primary); border-radius: 6px;
+  padding: 8px 10px; margin-bottom: 10px; transition: box-shadow .3s, border-color .3s; }
+.cw-source.cw-flash { border-color: var(--color-accent); box-shadow: 0 0 0 3px var(--color-accent-soft); }
+.cw-source-head { font-weight: 600; }
+.cw-n { color: var(--color-accent); margin-right: 4px; }
+.cw-meta { font-size: 0.8em; opacity: 0.8; margin: 2px 0 6px; word-break: break-all; }
+.cw-passage { margin: 0; padding: 4px 8px; border-left: 3px solid var(--border-color-primary);
+  font-size: 0.9em; line-height: 1.5; white-space: normal; }
+.cw-ctx { opacity: 0.75; }
+mark.cw-quote { background: #fde68a; color: #1f2937; padding: 0 1px; border-radius: 2px; }
+.cw-related-label { font-size: 0.85em; color: #b45309; font-weight: 600; margin-bottom: 6px; }
+.cw-turn-abstain .cw-related { border-style: dashed; }
+details.cw-older { margin-top: 8px; }
+details.cw-older summary { cursor: pointer; font-size: 0.85em; opacity: 0.8; }
+table.cw-ingest-result { width: 100%; border-collapse: collapse; font-size: 0.9em; }
+table.cw-ingest-result td, table.cw-ingest-result th { border-bottom: 1px solid var(--border-color-primary);
+  padding: 4px 6px; text-align: left; }
+tr.cw-status-failed td, tr.cw-status-skipped td { color: #b91c1c; }
+"""
+
+# Citation markers scroll to (and flash) their source, opening a folded earlier answer.
+JS = """
+() => {
+  document.addEventListener('click', (e) => {
+    const a = e.target.closest && e.target.closest('a.cw-cite');
+    if (!a) return;
+    e.preventDefault();
+    e.stopPropagation();
+    const id = (a.getAttribute('href') || '').slice(1);
+    const el = id && document.getElementById(id);
+    if (!el) return;
+    const det = el.closest('details');
+    if (det) det.open = true;
+    el.scrollIntoView({behavior: 'smooth', block: 'center'});
+    el.classList.add('cw-flash');
+    setTimeout(() => el.classList.remove('cw-flash'), 1600);
+  }, true);
+}
+"""
+
+
+class ChatUI:
+    """Event handlers, kept apart from the layout so they can be unit-tested."""
+
+    def __init__(self, citewise: Any, settings: Settings) -> None:
+        self.citewise = citewise
+        self.settings = settings
+
+    # ---- chat ---------------------------------------------------------------------------
+    def _doc_text(self, source: str) -> str | None:
+        try:
+            return self.citewise.document_text(source)
+        except Exception:
+            return None
+
+    def respond(self, message: str, chat: list[dict], state: dict | None):
+        """Stream one answer: yields (textbox, chatbot messages, sources html, state)."""
+        state = {"turns": [], "sources": []} if not state else state
+        chat = list(chat or [])
+        question = (message or "").strip()
+        if not question:
+            yield "", list(chat), render.sources_panel_html(state["sources"]), state
+            return
+        turn_id = f"t{len(state['turns']) + 1}"
+        chat.append({"role": "user", "content": render.question_html(question)})
+        chat.append({"role": "assistant", "content": render.streaming_html("…")})
+        panel = render.sources_panel_html(state["sources"])
+        yield "", list(chat), panel, state
+
+        history = [Turn(q, a) for q, a in state["turns"]]
+        text, final = "", None
+        last = 0.0
+        try:
+            for piece in self.citewise.stream(question, history=history or None):
+                if isinstance(piece, Answer):
+                    final = piece
+                    break
+                text += piece
+                now = time.monotonic()
+                if now - last >= STREAM_INTERVAL:
+                    last = now
+                    chat[-1] = {"role": "assistant", "content": render.streaming_html(text)}
+                    yield "", list(chat), panel, state
+        except CitewiseError as exc:
+            chat[-1] = {"role": "assistant", "content": render.error_html(str(exc))}
+            yield "", list(chat), panel, state
+            return
+        except Exception as exc:
+            log.exception("chat: answering failed")
+            chat[-1] = {"role": "assistant",
+                        "content": render.error_html(f"Something went wrong ({type(exc).__name__}).")}
+            yield "", list(chat), panel, state
+            return
+        if final is None:
+            chat[-1] = {"role": "assistant", "content": render.error_html("No answer was produced.")}
+            yield "", list(chat), panel, state
+            return
+        chat[-1] = {"role": "assistant", "content": render.answer_html(final, turn_id)}
+        state = {
+            "turns": [*state["turns"], (question, final.answer)],
+            "sources": [*state["sources"], render.turn_sources_html(final, turn_id, self._doc_text)],
+        }
+        yield "", list(chat), render.sources_panel_html(state["sources"]), state
+
+    @staticmethod
+    def clear():
+        return [], render.sources_panel_html([]), {"turns": [], "sources": []}
+
+    @staticmethod
+    def pick_example(evt: gr.SelectData) -> str:
+        value = evt.value
+        if isinstance(value, dict):
+            return str(value.get("text") or value.get("display_text") or "")
+        return str(value or "")
+
+    # ---- documents ----------------------------------------------------------------------
+    def refresh(self):
+        try:
+            docs = self.citewise.documents()
+        except CitewiseError as exc:
+            return [], gr.update(choices=[], value=None), render.error_html(str(exc))
+        sources = [d.source for d in docs]
+        summary = f"{len(docs)} document{'s' if len(docs) != 1 else ''} stored."
+        return (render.documents_rows(docs), gr.update(choices=sources, value=None),
+                f'<div class="cw-doc-count">{render.esc(summary)}</div>')
+
+    def upload(self, files: list[Any] | None, progress: gr.Progress | None = None):
+        progress = progress or gr.Progress()
+        if not files:
+            return (render.ingest_result_html([]), *self.refresh()[:2], None)
+        uploads = []
+        for f in files:
+            path = Path(f if isinstance(f, str) else getattr(f, "name", str(f)))
+            uploads.append(Upload(path.name, path))
+        progress(0, desc=f"Ingesting {len(uploads)} file(s)…")
+
+        def on_progress(msg: str, done: int, total: int) -> None:
+            progress((min(done, total), max(total, 1)), desc=msg)
+
+        try:
+            _report, results = ingest_uploads(self.citewise, uploads, on_progress)
+            rows = [(r.file, r.status,
+                     r.detail or (r.source if r.source and r.source != r.file else ""))
+                    for r in results]
+            result = render.ingest_result_html(rows)
+        except CitewiseError as exc:
+            result = render.error_html(str(exc))
+        table, dropdown, _count = self.refresh()
+        return result, table, dropdown, None
+
+    def delete(self, source: str | None):
+        if not source:
+            status = render.error_html("Choose a document to delete.")
+        else:
+            try:
+                self.citewise.delete(source)
+                status = (f'<div class="cw-deleted">Deleted <b>{render.esc(source)}</b>; '
+                          "it will not be cited again.</div>")
+            except CitewiseError as exc:
+                status = render.error_html(str(exc))
+        table, dropdown, _count = self.refresh()
+        return status, table, dropdown
+
+
+def build_chat(citewise: Any, settings: Settings) -> gr.Blocks:
+    ui = ChatUI(citewise, settings)
+    with gr.Blocks(title="citewise", analytics_enabled=False, fill_width=True) as demo:
+        state = gr.State({"turns": [], "sources": []})
+        gr.HTML('<div id="cw-header"><h2 style="margin:0">citewise</h2>'
+                '<div style="opacity:.75">Answers quote their sources exactly, or say the '
+                "documents don't answer.</div></div>", js_on_load=None)
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(
+                            elem_id="cw-chat", label="Chat", height=560,
+                            examples=[{"text": q} for q in EXAMPLES],
+                            placeholder="Ask a question about your documents.",
+                            sanitize_html=True, render_markdown=True, allow_tags=False,
+                            latex_delimiters=[], buttons=["copy"], feedback_options=None,
+                            group_consecutive_messages=False, autoscroll=True,
+                        )
+                        with gr.Row():
+                            box = gr.Textbox(
+                                elem_id="cw-question", placeholder="Ask about your documents…",
+                                show_label=False, scale=6, max_length=2000, autofocus=True,
+                                container=False,
+                            )
+                            send = gr.Button("Ask", elem_id="cw-send", variant="primary",
+                                             scale=1, min_width=80)
+                            clear = gr.Button("New chat", elem_id="cw-clear", scale=1,
+                                              min_width=80)
+                    with gr.Column(scale=2):
+                        gr.Markdown("### Sources")
+                        sources = gr.HTML(render.sources_panel_html([]), elem_id="cw-sources",
+                                          js_on_load=None)
+            with gr.Tab("Documents", id="documents") as docs_tab:
+                count = gr.HTML("", elem_id="cw-doc-count", js_on_load=None)
+                table = gr.Dataframe(
+                    headers=["Title", "Source", "Chunks", "Date"], datatype="str",
+                    interactive=False, elem_id="cw-docs", wrap=True, column_count=4,
+                )
+                with gr.Row():
+                    with gr.Column():
+                        files = gr.File(file_count="multiple", label="Upload files to ingest",
+                                        elem_id="cw-upload", type="filepath")
+                        ingest_btn = gr.Button("Ingest", elem_id="cw-ingest", variant="primary")
+                        result = gr.HTML("", elem_id="cw-ingest-result", js_on_load=None)
+                    with gr.Column():
+                        pick = gr.Dropdown(label="Document to delete", elem_id="cw-delete-pick",
+                                           choices=[], value=None, interactive=True)
+                        delete_btn = gr.Button("Delete", elem_id="cw-delete", variant="stop")
+                        deleted = gr.HTML("", elem_id="cw-delete-status", js_on_load=None)
+
+        outputs = [box, chatbot, sources, state]
+        limit = 8
+        box.submit(ui.respond, [box, chatbot, state], outputs, concurrency_limit=limit,
+                   api_name=False)
+        send.click(ui.respond, [box, chatbot, state], outputs, concurrency_limit=limit,
+                   api_name=False)
+        chatbot.example_select(ui.pick_example, None, box, api_name=False).then(
+            ui.respond, [box, chatbot, state], outputs, concurrency_limit=limit, api_name=False)
+        clear.click(ui.clear, None, [chatbot, sources, state], api_name=False)
+        chatbot.clear(ui.clear, None, [chatbot, sources, state], api_name=False)  # its trash icon
+
+        refresh_outputs = [table, pick, count]
+        demo.load(ui.refresh, None, refresh_outputs, api_name=False)
+        docs_tab.select(ui.refresh, None, refresh_outputs, api_name=False)
+        ingest_btn.click(ui.upload, [files], [result, table, pick, files], concurrency_limit=2,
+                         api_name=False).then(ui.refresh, None, refresh_outputs, api_name=False)
+        delete_btn.click(ui.delete, [pick], [deleted, table, pick], api_name=False).then(
+            ui.refresh, None, refresh_outputs, api_name=False)
+    return demo
+
+
+def mount(app: Any, citewise: Any, settings: Settings, path: str = "/") -> Any:
+    """Mount the Gradio UI on ``app`` with everything that would reach the internet off."""
+    demo = build_chat(citewise, settings)
+    demo.queue(default_concurrency_limit=8)
+    return gr.mount_gradio_app(
+        app, demo, path=path,
+        footer_links=[],
+        run_history=False,
+        show_error=True,
+        ssr_mode=False,
+        mcp_server=False,
+        pwa=False,
+        max_file_size=int(settings.max_upload_mb * 2**20),
+        theme=gr.themes.Default(),
+        css=CSS,
+        js=JS,
+    )

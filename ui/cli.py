@@ -1,0 +1,245 @@
+"""The `citewise` command line: ingest, docs, remove, ask, serve, eval.
+
+This is the edge where CitewiseErrors become messages on stderr and exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from rag.config import Settings
+from rag.errors import CitewiseError
+from rag.records import Answer
+
+log = logging.getLogger("citewise")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("store")
+    g.add_argument("--store", type=Path, help="store directory (CITEWISE_STORE, default .citewise)")
+    g.add_argument("--chroma-url", help="Chroma server URL (CITEWISE_CHROMA_URL); embedded if unset")
+    g.add_argument("--collection", help="collection name (CITEWISE_COLLECTION)")
+    g.add_argument("--embedding-model", help="sentence-transformers name or path "
+                   "(CITEWISE_EMBEDDING_MODEL; default: bundled all-MiniLM-L6-v2)")
+    g.add_argument("--generator", help="answer backend (CITEWISE_GENERATOR; default extractive)")
+    g.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="citewise", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="ingest files and folders into the store")
+    p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("--prune", action="store_true",
+                   help="remove stored documents whose files under PATHS are gone")
+    p.add_argument("--chunk-tokens", type=int, help="max tokens per chunk (CITEWISE_CHUNK_TOKENS)")
+    p.add_argument("--chunk-overlap", type=int, help="overlap tokens (CITEWISE_CHUNK_OVERLAP)")
+    p.add_argument("--max-file-mb", type=float, help="refuse larger files (CITEWISE_MAX_FILE_MB)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    _common(p)
+
+    p = sub.add_parser("docs", help="list stored documents")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+
+    p = sub.add_parser("remove", help="delete documents by source id")
+    p.add_argument("sources", nargs="+")
+    _common(p)
+
+    p = sub.add_parser("ask", help="answer a question from the stored documents")
+    p.add_argument("question", nargs="?")
+    p.add_argument("--k", type=int, help="passages to answer from (CITEWISE_K)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per question")
+    p.add_argument("--file", type=Path, help="JSONL of {id, question[, history]}; implies --json")
+    p.add_argument("--source", action="append", dest="sources", help="restrict to a source id")
+    p.add_argument("--date-from", help="only documents published on/after (YYYY-MM-DD)")
+    p.add_argument("--date-to", help="only documents published on/before (YYYY-MM-DD)")
+    _common(p)
+
+    p = sub.add_parser("serve", help="serve the chat, Slack webhook and JSON API")
+    p.add_argument("--host", help="bind address (CITEWISE_HOST, default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (CITEWISE_PORT, default 7860)")
+    p.add_argument("--ingest", type=Path, action="append", help="ingest PATH before serving")
+    _common(p)
+
+    p = sub.add_parser("eval", help="score a question set; exit 1 on a regression")
+    try:
+        from eval.harness import add_arguments
+    except ImportError:  # pragma: no cover - eval is part of the distribution
+        add_arguments = None
+    if add_arguments:
+        add_arguments(p)
+    _common(p)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    keys = ["store", "chroma_url", "collection", "embedding_model", "generator", "k", "host",
+            "port", "chunk_tokens", "chunk_overlap", "max_file_mb"]
+    return Settings().updated(**{k: getattr(args, k, None) for k in keys})
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def format_answer(ans: Answer) -> str:
+    lines = [ans.answer, ""]
+    if ans.citations:
+        lines.append("Sources:")
+        for c in ans.citations:
+            where = c.title or c.source
+            lines.append(f"  [{c.n}] {where} ({c.source}, chars {c.start}-{c.end})")
+            lines.append(f"      \"{c.quote}\"")
+    elif ans.related:
+        lines.append("Related passages:")
+        for h in ans.related:
+            text = " ".join(h.chunk.text.split())
+            lines.append(f"  - {h.title or h.chunk.source}: {text[:160]}…")
+    if ans.note:
+        lines += ["", f"Note: {ans.note}"]
+    return "\n".join(lines)
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from rag.pipeline import Citewise
+
+    cw = Citewise.from_settings(settings)
+    bar = tqdm(desc="ingesting", unit="doc", file=sys.stderr, disable=None)
+
+    def progress(docs: int, chunks: int) -> None:
+        bar.n = docs
+        bar.set_postfix(chunks_embedded=chunks, refresh=False)
+        bar.refresh()
+
+    report = cw.ingest(args.paths, prune=args.prune, progress=progress)
+    bar.close()
+    if args.json:
+        _out(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        _out(f"added {len(report.added)}, updated {len(report.updated)}, unchanged "
+             f"{len(report.unchanged)}, removed {len(report.removed)}, failed {len(report.failed)}"
+             f" — {report.chunks_embedded} chunks embedded in {report.seconds:.1f}s")
+        for where, reason in report.failed:
+            _out(f"  FAILED {where}: {reason}")
+    return 0 if report.ok else 1
+
+
+def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.pipeline import Citewise
+
+    docs = Citewise.from_settings(settings).documents()
+    if args.json:
+        _out(json.dumps([d.to_dict() for d in docs], ensure_ascii=False))
+        return 0
+    if not docs:
+        _out("No documents stored yet. Add some with: citewise ingest PATH")
+    for d in docs:
+        _out(f"{d.source}\t{d.title}\t{d.chunks} chunks\t{d.published or '-'}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.pipeline import Citewise
+
+    cw = Citewise.from_settings(settings)
+    status = 0
+    for source in args.sources:
+        try:
+            cw.delete(source)
+            _out(f"removed {source}")
+        except CitewiseError as exc:
+            _err(str(exc))
+            status = 1
+    return status
+
+
+def _questions(path: Path) -> list[dict[str, Any]]:
+    from rag.errors import InputError
+
+    items = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
+            if not isinstance(obj, dict) or not str(obj.get("question", "")).strip():
+                raise InputError(f"{path}:{lineno}: each line needs a \"question\"")
+            items.append(obj)
+    return items
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.errors import InputError
+    from rag.pipeline import Citewise
+    from rag.records import Filters, Turn
+
+    if not args.question and not args.file:
+        raise InputError("Give a question, or --file Q.jsonl.")
+    filters = Filters(args.sources, args.date_from, args.date_to)
+    cw = Citewise.from_settings(settings)
+    if args.file:
+        for obj in _questions(args.file):
+            history = [Turn(**t) for t in obj.get("history") or []]
+            ans = cw.ask(str(obj["question"]), history=history, k=args.k, filters=filters)
+            ans.id = obj.get("id")
+            _out(json.dumps(ans.to_dict(), ensure_ascii=False))
+            sys.stdout.flush()
+        return 0
+    ans = cw.ask(args.question, k=args.k, filters=filters)
+    _out(json.dumps(ans.to_dict(), ensure_ascii=False) if args.json else format_answer(ans))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from ui.server import serve
+
+    serve(settings, ingest=args.ingest)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.harness import run_from_args
+
+    return run_from_args(args, settings)
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(f"citewise: {text}\n")
+
+
+COMMANDS = {"ingest": cmd_ingest, "docs": cmd_docs, "remove": cmd_remove, "ask": cmd_ask,
+            "serve": cmd_serve, "eval": cmd_eval}
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args, settings_from(args))
+    except CitewiseError as exc:
+        _err(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted; the store is consistent, re-run the command to finish.")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,373 @@
+"""Pure rendering for the front ends: HTML for the browser chat, Block Kit for Slack.
+
+Everything that comes from documents or users (answer text, quotes, titles, urls, questions)
+passes through :func:`esc` (HTML) or :func:`slack_escape` (Slack mrkdwn) before it is put into
+markup, and urls are only linked when they are http(s). Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urlparse
+
+from rag.records import Answer, Citation, DocumentInfo, Hit
+
+#: ``[3]`` citation markers in answer text.
+MARKER_RE = re.compile(r"\[(\d{1,3})\]")
+
+#: Characters of surrounding text shown on each side of a quoted span in the sources panel.
+CONTEXT_CHARS = 220
+
+# Slack limits (https://docs.slack.dev/reference/block-kit/blocks/section-block)
+SLACK_SECTION_MAX = 3000
+SLACK_MAX_BLOCKS = 50
+SLACK_TEXT_MAX = 3900  # the top-level fallback ``text``
+
+
+# --------------------------------------------------------------------------------------------
+# escaping
+# --------------------------------------------------------------------------------------------
+
+
+def esc(text: object) -> str:
+    """HTML-escape anything (``None`` becomes "")."""
+    if text is None:
+        return ""
+    return html.escape(str(text), quote=True)
+
+
+def esc_multiline(text: object) -> str:
+    """Escape and keep line breaks, without ever producing a blank line.
+
+    Chat messages are rendered by a Markdown renderer; an HTML block without blank lines is
+    passed through as HTML and not re-interpreted as Markdown, so ``*`` or ``_`` in a document
+    stay literal characters.
+    """
+    escaped = esc(text).replace("\r\n", "\n").replace("\r", "\n")
+    return escaped.replace("\n", "<br>")
+
+
+def safe_url(url: object) -> str | None:
+    """``url`` when it is an absolute http(s) URL, else None (no ``javascript:`` links)."""
+    if not url:
+        return None
+    s = str(url).strip()
+    try:
+        parsed = urlparse(s)
+    except ValueError:
+        return None
+    if parsed.scheme.lower() not in ("http", "https") or not parsed.netloc:
+        return None
+    if any(c in s for c in '\x00\n\r\t <>"'):
+        return None
+    return s
+
+
+def _truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)].rstrip() + "…"
+
+
+def display_title(title: str, source: str) -> str:
+    return (title or "").strip() or source
+
+
+# --------------------------------------------------------------------------------------------
+# browser chat
+# --------------------------------------------------------------------------------------------
+
+
+def source_anchor(turn: str, n: int) -> str:
+    """DOM id of citation ``n`` of chat turn ``turn`` in the sources panel."""
+    return f"cw-{turn}-src-{n}"
+
+
+def link_markers(escaped: str, turn: str, numbers: Iterable[int]) -> str:
+    """Replace ``[n]`` markers of known citations in already-escaped text by anchor links."""
+    known = set(numbers)
+
+    def repl(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if n not in known:
+            return m.group(0)
+        return (
+            f'<a class="cw-cite" href="#{source_anchor(turn, n)}" '
+            f'data-cite="{n}" title="Source {n}">[{n}]</a>'
+        )
+
+    return MARKER_RE.sub(repl, escaped)
+
+
+def question_html(question: str) -> str:
+    """A user's message as shown in the chat (escaped, never interpreted)."""
+    return f'<div class="cw-question">{esc_multiline(question)}</div>'
+
+
+def streaming_html(partial: str) -> str:
+    """Answer text while it streams in (markers are linked once the answer is complete)."""
+    return f'<div class="cw-answer cw-streaming">{esc_multiline(partial)}</div>'
+
+
+def resolved_question(answer: Answer) -> str | None:
+    """The standalone question a follow-up was understood as, when it differs from the asked one."""
+    standalone = (answer.standalone_question or "").strip()
+    if standalone and " ".join(standalone.lower().split()) != " ".join(answer.question.lower().split()):
+        return standalone
+    return None
+
+
+def answer_html(answer: Answer, turn: str) -> str:
+    """The final chat message of an answer or an abstention."""
+    resolved = resolved_question(answer)
+    understood = (f'<div class="cw-understood">Understood as: {esc(resolved)}</div>'
+                  if resolved else "")
+    if answer.abstained:
+        body = esc_multiline(answer.answer) or "The documents don't answer this question."
+        related = (
+            f'<div class="cw-abstain-hint">The {len(answer.related)} closest passages are under '
+            "Sources.</div>"
+            if answer.related and "passage" not in answer.answer.lower()
+            else ""
+        )
+        return (
+            '<div class="cw-abstain">'
+            '<div class="cw-abstain-title">Not found in the documents</div>'
+            f'<div class="cw-abstain-body">{body}</div>{related}</div>{understood}'
+        )
+    body = link_markers(esc_multiline(answer.answer), turn, (c.n for c in answer.citations))
+    note = f'<div class="cw-note">{esc(answer.note)}</div>' if answer.note else ""
+    return f'<div class="cw-answer">{body}</div>{note}{understood}'
+
+
+def error_html(message: str) -> str:
+    return f'<div class="cw-error">{esc_multiline(message)}</div>'
+
+
+def quote_in_context(
+    quote: str, start: int, end: int, text: str | None, context: int = CONTEXT_CHARS
+) -> str:
+    """Escaped HTML of the quoted span highlighted (``<mark>``) in its surrounding text.
+
+    Falls back to the quote alone when the document text is unavailable or does not hold the
+    quote at ``start:end``.
+    """
+    if text is None or not (0 <= start <= end <= len(text)) or text[start:end] != quote:
+        return f'<mark class="cw-quote">{esc_multiline(quote)}</mark>'
+    lo = max(0, start - context)
+    hi = min(len(text), end + context)
+    # widen to word boundaries so the context doesn't start or end mid-word
+    if lo > 0:
+        space = text.find(" ", lo, start)
+        lo = space + 1 if space != -1 else lo
+    if hi < len(text):
+        space = text.rfind(" ", end, hi)
+        hi = space if space != -1 else hi
+    before = ("…" if lo > 0 else "") + text[lo:start]
+    after = text[end:hi] + ("…" if hi < len(text) else "")
+    return (
+        f'<span class="cw-ctx">{esc_multiline(before)}</span>'
+        f'<mark class="cw-quote">{esc_multiline(quote)}</mark>'
+        f'<span class="cw-ctx">{esc_multiline(after)}</span>'
+    )
+
+
+def _meta_html(source: str, url: str, published: str, page: int | None = None) -> str:
+    parts = []
+    link = safe_url(url)
+    if link:
+        parts.append(
+            f'<a class="cw-url" href="{esc(link)}" target="_blank" rel="noopener noreferrer">'
+            f"{esc(_truncate(link, 80))}</a>"
+        )
+    if published:
+        parts.append(f'<span class="cw-date">{esc(published)}</span>')
+    if page:
+        parts.append(f'<span class="cw-page">p. {int(page)}</span>')
+    parts.append(f'<span class="cw-srcid">{esc(source)}</span>')
+    return " · ".join(parts)
+
+
+def citation_html(c: Citation, turn: str, doc_text: str | None) -> str:
+    return (
+        f'<div class="cw-source" id="{source_anchor(turn, c.n)}" data-n="{c.n}">'
+        f'<div class="cw-source-head"><span class="cw-n">[{c.n}]</span> '
+        f'<span class="cw-title">{esc(display_title(c.title, c.source))}</span></div>'
+        f'<div class="cw-meta">{_meta_html(c.source, c.url, c.published, c.page)}</div>'
+        f'<blockquote class="cw-passage">{quote_in_context(c.quote, c.start, c.end, doc_text)}'
+        "</blockquote></div>"
+    )
+
+
+def related_html(hit: Hit) -> str:
+    ch = hit.chunk
+    return (
+        '<div class="cw-related">'
+        f'<div class="cw-source-head"><span class="cw-title">'
+        f"{esc(display_title(hit.title, ch.source))}</span></div>"
+        f'<div class="cw-meta">{_meta_html(ch.source, hit.url, hit.published, ch.page)}</div>'
+        f'<blockquote class="cw-passage">{esc_multiline(_truncate(ch.text, 700))}</blockquote>'
+        "</div>"
+    )
+
+
+def turn_sources_html(
+    answer: Answer, turn: str, doc_text: Callable[[str], str | None] | None = None
+) -> str:
+    """Sources of one answer: its citations, or the related passages of an abstention."""
+    q = f'<div class="cw-turn-q">{esc(_truncate(answer.question, 200))}</div>'
+    if answer.abstained:
+        if not answer.related:
+            items = '<div class="cw-empty">No related passages.</div>'
+        else:
+            items = "".join(related_html(h) for h in answer.related)
+        return (
+            f'<section class="cw-turn cw-turn-abstain" data-turn="{esc(turn)}">{q}'
+            f'<div class="cw-related-label">Related passages (not an answer)</div>{items}</section>'
+        )
+    cache: dict[str, str | None] = {}
+
+    def text_of(source: str) -> str | None:
+        if doc_text is None:
+            return None
+        if source not in cache:
+            try:
+                cache[source] = doc_text(source)
+            except Exception:  # a deleted document: show the quote alone
+                cache[source] = None
+        return cache[source]
+
+    items = "".join(citation_html(c, turn, text_of(c.source)) for c in answer.citations)
+    if not items:
+        items = '<div class="cw-empty">No citations.</div>'
+    return f'<section class="cw-turn" data-turn="{esc(turn)}">{q}{items}</section>'
+
+
+def sources_panel_html(turn_htmls: list[str]) -> str:
+    """The whole sources panel: newest turn first, earlier turns folded."""
+    if not turn_htmls:
+        return (
+            '<div class="cw-sources cw-sources-empty">Sources of the answers appear here: each '
+            "quoted passage highlighted in its document.</div>"
+        )
+    newest, *older = list(reversed(turn_htmls))
+    folded = "".join(
+        f'<details class="cw-older"><summary>Earlier answer {len(turn_htmls) - 1 - i}</summary>'
+        f"{h}</details>"
+        for i, h in enumerate(older)
+    )
+    return f'<div class="cw-sources">{newest}{folded}</div>'
+
+
+def documents_rows(docs: list[DocumentInfo]) -> list[list[Any]]:
+    """Rows for the Documents table (plain text cells; the table renders them as text)."""
+    return [
+        [display_title(d.title, d.source), d.source, d.chunks, d.published or d.ingested_at[:10]]
+        for d in docs
+    ]
+
+
+def ingest_result_html(rows: list[tuple[str, str, str]]) -> str:
+    """Per-file outcome of an upload: (file, status, detail)."""
+    if not rows:
+        return '<div class="cw-ingest-result">No files.</div>'
+    body = "".join(
+        f'<tr class="cw-status-{esc(status)}"><td>{esc(name)}</td><td>{esc(status)}</td>'
+        f"<td>{esc(detail)}</td></tr>"
+        for name, status, detail in rows
+    )
+    return (
+        '<table class="cw-ingest-result"><thead><tr><th>File</th><th>Result</th><th>Detail</th>'
+        f"</tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Slack Block Kit
+# --------------------------------------------------------------------------------------------
+
+
+def slack_escape(text: object) -> str:
+    """Escape for Slack mrkdwn: ``&``, ``<``, ``>`` (so ``<!channel>`` or ``<@U1>`` in a
+    document can never mention anyone)."""
+    if text is None:
+        return ""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _slack_link(url: str, label: str) -> str:
+    link = safe_url(url)
+    label_s = slack_escape(label).replace("|", "¦")
+    if not link:
+        return f"*{label_s}*"
+    return f"<{slack_escape(link).replace('|', '%7C')}|{label_s}>"
+
+
+def _slack_quote(text: str, limit: int) -> str:
+    body = slack_escape(_truncate(" ".join(text.split()), limit))
+    return "> " + body if body else ""
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _truncate(text, SLACK_SECTION_MAX)}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _truncate(text, 2000)}]}
+
+
+def slack_answer(answer: Answer, max_sources: int = 10) -> tuple[str, list[dict[str, Any]]]:
+    """(fallback text, Block Kit blocks) for an answer: the answer, then the numbered sources
+    (title linked to its url, date, quote); for an abstention the related passages."""
+    blocks: list[dict[str, Any]] = []
+    if answer.abstained:
+        head = ":mag: *Not found in the documents.*"
+        body = slack_escape(answer.answer)
+        blocks.append(_section(f"{head}\n{body}" if body else head))
+        fallback = "Not found in the documents. " + answer.answer
+    else:
+        blocks.append(_section(slack_escape(answer.answer) or "_(empty answer)_"))
+        fallback = answer.answer
+    resolved = resolved_question(answer)
+    if resolved:
+        blocks.append(_context(f"_Understood as: {slack_escape(resolved)}_"))
+    if answer.note:
+        blocks.append(_context(f":information_source: {slack_escape(answer.note)}"))
+
+    if answer.abstained and answer.related:
+        blocks.append({"type": "divider"})
+        blocks.append(_context("*Related passages (not an answer):*"))
+        for hit in answer.related[:max_sources]:
+            ch = hit.chunk
+            line = _slack_link(hit.url, display_title(hit.title, ch.source))
+            blocks.append(_section(f"{line}\n{_slack_quote(ch.text, 600)}"))
+            meta = " · ".join(x for x in (slack_escape(hit.published), slack_escape(ch.source)) if x)
+            blocks.append(_context(meta))
+    elif not answer.abstained and answer.citations:
+        blocks.append({"type": "divider"})
+        blocks.append(_context("*Sources*"))
+        for c in answer.citations[:max_sources]:
+            line = f"*[{c.n}]* " + _slack_link(c.url, display_title(c.title, c.source))
+            blocks.append(_section(f"{line}\n{_slack_quote(c.quote, 1200)}"))
+            meta_parts = [slack_escape(c.published), f"p. {int(c.page)}" if c.page else "",
+                          slack_escape(c.source)]
+            blocks.append(_context(" · ".join(x for x in meta_parts if x)))
+    return _truncate(fallback, SLACK_TEXT_MAX), blocks[:SLACK_MAX_BLOCKS]
+
+
+def slack_error(message: str) -> tuple[str, list[dict[str, Any]]]:
+    text = f":warning: {slack_escape(message)}"
+    return message, [_section(text)]
+
+
+MENTION_RE = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+
+
+def strip_mentions(text: str) -> str:
+    """A Slack message's text without ``<@U123>`` mentions, unescaped (``&lt;`` -> ``<``)."""
+    t = MENTION_RE.sub(" ", text or "")
+    t = t.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return " ".join(t.split())

@@ -1,0 +1,155 @@
+"""The one ASGI app for people: browser chat (Gradio at ``/``), Slack (``/slack/*``) and the JSON
+API (``/api/*``, ``/healthz``, docs at ``/docs``), served by ``citewise serve``.
+
+The Citewise (embedding model, index) is built once per process and shared by every request;
+its calls run in worker threads so the event loop stays responsive. Nothing here calls the
+internet: Gradio analytics are off, and the API docs' assets are served locally.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before anything imports gradio
+
+import logging  # noqa: E402
+from contextlib import asynccontextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from fastapi import FastAPI  # noqa: E402
+from fastapi.exceptions import RequestValidationError  # noqa: E402
+from fastapi.openapi.docs import get_swagger_ui_html  # noqa: E402
+from fastapi.responses import FileResponse, HTMLResponse  # noqa: E402
+from fastapi.staticfiles import StaticFiles  # noqa: E402
+from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
+
+from rag.config import Settings  # noqa: E402
+from rag.errors import CitewiseError  # noqa: E402
+from ui import api  # noqa: E402
+from ui.render import esc  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = (
+    "Ask questions about your documents; every answer cites exact quotes of its sources, or "
+    "abstains. `POST /api/ask` returns the same object as `citewise ask --json`."
+)
+
+
+def _swagger_assets() -> Path | None:
+    """Swagger UI's files from the `swagger-ui-bundle-v2` package, when it is installed."""
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:
+        return None
+    path = Path(str(swagger_ui_path))
+    return path if (path / "swagger-ui-bundle.js").exists() else None
+
+
+def _install_docs(app: FastAPI) -> None:
+    """``/docs`` without any CDN: Swagger UI from local files, else a plain endpoint list."""
+    assets = _swagger_assets()
+    if assets is not None:
+        app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        if assets is not None:
+            return get_swagger_ui_html(
+                openapi_url=app.openapi_url or "/openapi.json",
+                title="citewise API",
+                swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                swagger_css_url="/docs-assets/swagger-ui.css",
+                swagger_favicon_url="/favicon-docs.png",
+                swagger_ui_parameters={"validatorUrl": None, "tryItOutEnabled": True},
+            )
+        return HTMLResponse(_plain_docs(app.openapi()))
+
+    @app.get("/favicon-docs.png", include_in_schema=False)
+    async def favicon() -> Any:
+        icon = assets / "favicon-32x32.png" if assets else None
+        if icon is not None and icon.exists():
+            return FileResponse(icon)
+        return HTMLResponse("", status_code=404)
+
+
+def _plain_docs(schema: dict[str, Any]) -> str:
+    rows = []
+    for path, ops in schema.get("paths", {}).items():
+        for method, op in ops.items():
+            rows.append(f"<tr><td><code>{esc(method.upper())}</code></td><td><code>{esc(path)}"
+                        f"</code></td><td>{esc(op.get('summary', ''))}</td></tr>")
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>citewise API</title>"
+        "<style>body{font-family:sans-serif;margin:2em}td{padding:4px 12px}</style></head>"
+        f"<body><h1>citewise API</h1><p>{esc(DESCRIPTION)}</p><table>{''.join(rows)}</table>"
+        "<p>The full schema: <a href='/openapi.json'>/openapi.json</a></p></body></html>"
+    )
+
+
+def create_app(citewise: Any, settings: Settings) -> FastAPI:
+    """The FastAPI app with the API, Slack routes and the Gradio UI mounted at ``/``."""
+    from ui.chat import mount
+    from ui.slack import SlackBot, slack_router
+
+    bot: SlackBot | None = None
+    if settings.slack_signing_secret and settings.slack_bot_token:
+        bot = SlackBot(citewise, settings)
+    elif settings.slack_signing_secret or settings.slack_bot_token:
+        log.warning("Slack is half-configured: set both CITEWISE_SLACK_SIGNING_SECRET and "
+                    "CITEWISE_SLACK_BOT_TOKEN; /slack/* answers 503 until then.")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        if bot is not None:
+            bot.close()
+
+    app = FastAPI(
+        title="citewise", version="0.1.0", description=DESCRIPTION,
+        docs_url=None, redoc_url=None, openapi_url="/openapi.json", lifespan=lifespan,
+    )
+    app.state.citewise = citewise
+    app.state.settings = settings
+    app.state.slack = bot
+
+    app.add_exception_handler(RequestValidationError, api.validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, api.http_error_handler)
+    app.add_exception_handler(CitewiseError, api.citewise_error_handler)
+    app.add_exception_handler(Exception, api.unexpected_error_handler)
+    upload_limit = int(settings.max_upload_mb * 2**20) + 64 * 1024
+    app.add_middleware(
+        api.BodyLimitMiddleware,
+        limits=[("/api/documents", upload_limit), ("/api/", api.MAX_JSON_BYTES),
+                ("/slack/", api.MAX_JSON_BYTES)],
+    )
+
+    _install_docs(app)
+    app.include_router(api.api_router(citewise, settings))
+    app.include_router(slack_router(bot))
+    mount(app, citewise, settings, path="/")  # last: it catches every other path
+    return app
+
+
+def serve(settings: Settings | None = None, ingest: list[Path] | None = None) -> None:
+    """Build the Citewise once (ingesting ``ingest`` paths first, if given) and serve the app
+    with uvicorn on settings.host:settings.port."""
+    import uvicorn
+
+    from rag.pipeline import Citewise
+
+    settings = settings or Settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    citewise = Citewise.from_settings(settings)
+    if ingest:
+        report = citewise.ingest([Path(p) for p in ingest])
+        log.info("ingested: %d added, %d updated, %d unchanged, %d failed",
+                 len(report.added), len(report.updated), len(report.unchanged), len(report.failed))
+        for where, reason in report.failed:
+            log.warning("could not ingest %s: %s", where, reason)
+    app = create_app(citewise, settings)
+    log.info("citewise serving on http://%s:%s (chat /, API /docs, Slack /slack/events)",
+             settings.host, settings.port)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
+                timeout_graceful_shutdown=5)

@@ -1,0 +1,260 @@
+"""Slack over HTTP webhooks: ``POST /slack/events`` (Events API) and ``POST /slack/commands``.
+
+slack-bolt verifies every request (signature over the raw body, 5-minute timestamp window;
+anything else gets 401 before a listener runs), acknowledges at once, and runs the listeners
+in its thread pool, where citewise answers and posts into the thread of the question
+(``chat.postMessage`` with Block Kit). Slack's retries of an event (same ``event_id``) are
+dropped, so a question never gets two answers. Each thread's turns are remembered (in memory,
+bounded) so follow-ups in the thread are answered in context.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from rag.config import Settings
+from rag.errors import CitewiseError
+from rag.records import Answer, Turn
+from ui.render import slack_answer, slack_error, slack_escape, strip_mentions
+
+log = logging.getLogger(__name__)
+
+HELP = (
+    "Ask me about the documents citewise has ingested, e.g. "
+    "`/ask What stake does Microsoft hold in OpenAI?` or mention me with a question. "
+    "Every answer quotes its sources; when they don't answer, I say so."
+)
+
+
+class TTLCache:
+    """A bounded, thread-safe map whose entries expire: event ids seen, thread histories."""
+
+    def __init__(self, maxsize: int = 10_000, ttl: float = 3600.0) -> None:
+        self.maxsize = maxsize
+        self.ttl = ttl
+        self._data: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _expire(self, now: float) -> None:
+        while self._data:
+            key, (t, _) = next(iter(self._data.items()))
+            if now - t <= self.ttl and len(self._data) <= self.maxsize:
+                break
+            self._data.popitem(last=False)
+
+    def add_if_absent(self, key: Any, value: Any = True) -> bool:
+        """Store ``key`` unless present; True when it was added (the first time it's seen)."""
+        now = time.monotonic()
+        with self._lock:
+            self._expire(now)
+            if key in self._data:
+                return False
+            self._data[key] = (now, value)
+            self._expire(now)
+            return True
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        now = time.monotonic()
+        with self._lock:
+            self._expire(now)
+            item = self._data.get(key)
+            return default if item is None else item[1]
+
+    def set(self, key: Any, value: Any) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._data.pop(key, None)
+            self._data[key] = (now, value)
+            self._expire(now)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._data)
+
+
+class SlackBot:
+    """The bolt App plus citewise's listeners; ``dispatch`` serves one HTTP request."""
+
+    MAX_TURNS = 10  # turns of a thread kept as conversation history
+
+    def __init__(self, citewise: Any, settings: Settings, workers: int = 8) -> None:
+        from slack_bolt import App
+        from slack_sdk import WebClient
+
+        if not settings.slack_signing_secret or not settings.slack_bot_token:
+            raise ValueError("Slack needs CITEWISE_SLACK_SIGNING_SECRET and CITEWISE_SLACK_BOT_TOKEN")
+        self.citewise = citewise
+        base_url = settings.slack_api_url
+        if not base_url.endswith("/"):
+            base_url += "/"
+        self.client = WebClient(token=settings.slack_bot_token, base_url=base_url, timeout=30)
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="citewise-slack")
+        self.app = App(
+            signing_secret=settings.slack_signing_secret,
+            client=self.client,
+            # no call to Slack at start: the token is checked on the first event instead
+            token_verification_enabled=False,
+            process_before_response=False,
+            listener_executor=self.executor,
+            name="citewise",
+        )
+        self.seen_events = TTLCache(maxsize=20_000, ttl=3600.0)
+        self.seen_messages = TTLCache(maxsize=20_000, ttl=3600.0)
+        self.threads = TTLCache(maxsize=2_000, ttl=7 * 24 * 3600.0)
+        self._register()
+
+    # ---- bolt wiring -------------------------------------------------------------------
+    def _register(self) -> None:
+        from slack_bolt import BoltResponse
+
+        app = self.app
+
+        @app.middleware
+        def drop_retries(body: dict[str, Any], next: Any, request: Any) -> Any:  # noqa: A002
+            """One answer per event: Slack retries (X-Slack-Retry-Num) repeat the event_id."""
+            if body.get("type") == "event_callback":
+                event_id = body.get("event_id") or _event_key(body.get("event") or {})
+                if event_id and not self.seen_events.add_if_absent(event_id):
+                    retry = (request.headers.get("x-slack-retry-num") or ["0"])[0]
+                    log.info("slack: dropping duplicate event %s (retry %s)", event_id, retry)
+                    return BoltResponse(status=200, body="",
+                                        headers={"x-slack-no-retry": "1"})
+            return next()
+
+        @app.event("app_mention")
+        def on_mention(event: dict[str, Any]) -> None:
+            self._answer_event(event)
+
+        @app.event("message")
+        def on_message(event: dict[str, Any]) -> None:
+            # direct messages only; in channels the bot answers when mentioned (app_mention)
+            if event.get("channel_type") != "im":
+                return
+            if event.get("subtype") or event.get("bot_id"):
+                return  # edits, joins, bot posts (including our own answers)
+            self._answer_event(event)
+
+        @app.command("/ask")
+        def on_ask(ack: Any, command: dict[str, Any], respond: Any) -> None:
+            question = (command.get("text") or "").strip()
+            if not question:
+                ack(text=HELP)
+                return
+            ack(text=f":hourglass_flowing_sand: Looking that up: _{slack_escape(question)}_")
+            self._answer_command(command, question, respond)
+
+    # ---- answering ---------------------------------------------------------------------
+    def _ask(self, question: str, history: list[Turn] | None) -> tuple[Answer | None, str, list]:
+        try:
+            answer = self.citewise.ask(question, history=history or None)
+        except CitewiseError as exc:
+            text, blocks = slack_error(str(exc))
+            return None, text, blocks
+        except Exception as exc:
+            log.exception("slack: answering failed")
+            text, blocks = slack_error(f"Something went wrong answering this ({type(exc).__name__}).")
+            return None, text, blocks
+        text, blocks = slack_answer(answer)
+        return answer, text, blocks
+
+    def _remember(self, channel: str, thread_ts: str, question: str, answer: Answer | None) -> None:
+        if answer is None:
+            return
+        turns = list(self.threads.get((channel, thread_ts), []))
+        turns.append(Turn(question=question, answer=answer.answer))
+        self.threads.set((channel, thread_ts), turns[-self.MAX_TURNS:])
+
+    def _answer_event(self, event: dict[str, Any]) -> None:
+        channel = event.get("channel")
+        ts = event.get("ts")
+        if not channel or not ts:
+            return
+        if not self.seen_messages.add_if_absent((channel, ts)):
+            return  # the same message as another event (app_mention and message.*)
+        thread_ts = event.get("thread_ts") or ts
+        question = strip_mentions(event.get("text") or "")
+        if not question:
+            self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=HELP)
+            return
+        history = self.threads.get((channel, thread_ts), [])
+        answer, text, blocks = self._ask(question, history)
+        self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
+                                     blocks=blocks, unfurl_links=False, unfurl_media=False)
+        self._remember(channel, thread_ts, question, answer)
+
+    def _answer_command(self, command: dict[str, Any], question: str, respond: Any) -> None:
+        from slack_sdk.errors import SlackApiError
+
+        channel = command.get("channel_id") or ""
+        user = command.get("user_id") or ""
+        answer, text, blocks = self._ask(question, None)
+        asked = {"type": "context", "elements": [{
+            "type": "mrkdwn", "text": f"<@{slack_escape(user)}> asked: {slack_escape(question)}"[:2000],
+        }]}
+        blocks = [asked, *blocks][:50]
+        try:
+            resp = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks,
+                                                unfurl_links=False, unfurl_media=False)
+        except SlackApiError as exc:
+            # e.g. not_in_channel: answer through the command's response_url instead
+            log.info("slack: chat.postMessage failed (%s); using response_url",
+                     exc.response.get("error"))
+            respond(text=text, blocks=blocks, response_type="in_channel")
+            return
+        ts = resp.get("ts")
+        if ts:  # follow-ups in the answer's thread continue this conversation
+            self._remember(resp.get("channel") or channel, ts, question, answer)
+
+    # ---- HTTP --------------------------------------------------------------------------
+    async def handle(self, request: Request) -> Response:
+        from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+
+        body = await request.body()
+        try:
+            bolt_request = to_bolt_request(request, body)
+        except Exception:
+            return JSONResponse({"error": "Malformed Slack request body."}, status_code=400)
+        # dispatch verifies, acks and hands listeners to the pool; it may wait up to 3 s for
+        # a command's ack(), so it runs off the event loop
+        bolt_response = await run_in_threadpool(self.app.dispatch, bolt_request)
+        return to_starlette_response(bolt_response)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _event_key(event: dict[str, Any]) -> str | None:
+    """Fallback identity of an event without event_id: its channel and message ts."""
+    if event.get("channel") and event.get("ts"):
+        return f"{event['channel']}:{event['ts']}:{event.get('type', '')}"
+    return None
+
+
+def slack_router(bot: SlackBot | None) -> APIRouter:
+    router = APIRouter(tags=["slack"])
+
+    async def handler(request: Request) -> Response:
+        if bot is None:
+            return JSONResponse(
+                {"error": "Slack is not configured: set CITEWISE_SLACK_SIGNING_SECRET and "
+                          "CITEWISE_SLACK_BOT_TOKEN and restart `citewise serve`."},
+                status_code=503,
+            )
+        return await bot.handle(request)
+
+    router.add_api_route(
+        "/slack/events", handler, methods=["POST"],
+        summary="Slack Events API (url_verification, app_mention, direct messages)",
+    )
+    router.add_api_route("/slack/commands", handler, methods=["POST"],
+                         summary="Slack slash command /ask")
+    return router
