@@ -22,9 +22,10 @@ from typing import IO, Any
 
 import charset_normalizer
 import docx
+import lxml.html
 import trafilatura
-from bs4 import BeautifulSoup
 from docx.table import Table
+from lxml import etree
 from pypdf import PasswordType, PdfReader
 
 from ingest.clean import clean_article, clean_pages
@@ -324,21 +325,43 @@ def _trafilatura(data: bytes, where: str) -> tuple[Any, str | None]:
 
 
 def _html_fallback(data: bytes, where: str) -> str:
-    """Body text without scripts, styles and page furniture, one line per block element."""
+    """Body text without scripts, styles and page furniture, one line per block element.
+
+    Walks lxml's tree without recursion: lxml caps nesting (libxml2's limit), so
+    pathological pages cost linear time instead of BeautifulSoup's quadratic walk.
+    """
     try:
-        soup = BeautifulSoup(data, "lxml")
-        for tag in soup.find_all(_HTML_SKIP):
-            tag.decompose()
-        for tag in soup.find_all(["br", *_HTML_BLOCKS]):
-            tag.insert_before(_BLOCK_MARK)
-            tag.insert_after(_BLOCK_MARK)
-        text = (soup.body or soup).get_text()
-    except RecursionError as err:
-        raise LoadError(
-            where, "HTML is nested too deeply to parse; save it as text instead"
-        ) from err
-    blocks = (" ".join(block.split()) for block in text.split(_BLOCK_MARK))
-    return "\n".join(block for block in blocks if block)
+        root = lxml.html.document_fromstring(data)
+    except (etree.ParserError, ValueError) as err:
+        raise LoadError(where, f"cannot parse HTML ({_short(err)})") from err
+    body = root.find("body")
+    start = body if body is not None else root
+    skip = set(_HTML_SKIP)
+    blocks = {"br", *_HTML_BLOCKS}
+    parts: list[str] = []
+    skipping = 0
+    for event, el in etree.iterwalk(start, events=("start", "end")):
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if event == "start":
+            if skipping or tag in skip:
+                skipping += 1
+                continue
+            if tag in blocks:
+                parts.append(_BLOCK_MARK)
+            if el.text:
+                parts.append(el.text)
+        else:
+            if skipping:
+                skipping -= 1
+                if skipping:
+                    continue
+            elif tag in blocks:
+                parts.append(_BLOCK_MARK)
+            if el.tail and el is not start:
+                parts.append(el.tail)
+    text = "".join(parts)
+    lines = (" ".join(block.split()) for block in text.split(_BLOCK_MARK))
+    return "\n".join(line for line in lines if line)
 
 
 # ---------------------------------------------------------------- PDF
