@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     llm_temperature: float = 0.0
     llm_max_tokens: int = 512
     llm_timeout: float = 60.0
+    llm_max_retries: int = Field(1, ge=0, description="Retries of a failed LLM request")
+    llm_condense: bool = Field(True, description="Condense follow-ups into standalone questions")
 
     # server
     host: str = "127.0.0.1"

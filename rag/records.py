@@ -142,6 +142,8 @@ class Answer:
     standalone_question: str = ""  # the question after follow-up resolution
     note: str = ""  # e.g. "LLM timed out; extractive answer shown"
     id: Any = None
+    # generated sentences the citation verifier removed (LLM answers; the note says so too)
+    removed_sentences: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON contract of `citewise ask --json` and `POST /api/ask`."""

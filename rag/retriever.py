@@ -24,10 +24,14 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class FusionParams:
-    """Defaults picked by measurement (see BENCHMARKS.md / eval on SQuAD and SciFact)."""
+    """Defaults picked by measurement (BENCHMARKS.md, "Retrieval fusion"): swept over
+    rrf_k {10, 30, 60} x candidates {50, 100} x sparse weight {0.5..2} on SQuAD v1.1 dev
+    (2,000 questions) and SciFact test (300). rrf_k=10 with 100 candidates and equal weights
+    is best on SQuAD (hit@5 0.957 vs 0.880 dense, 0.927 BM25) and within 0.002 of the best
+    SciFact nDCG@10 (0.713 vs 0.654 dense, 0.670 BM25)."""
 
-    candidates: int = 50  # per retriever, before fusion
-    rrf_k: int = 60
+    candidates: int = 100  # per retriever, before fusion
+    rrf_k: int = 10
     dense_weight: float = 1.0
     sparse_weight: float = 1.0
     dedupe_threshold: float = 0.9  # word-shingle Jaccard above which chunks are near-duplicates

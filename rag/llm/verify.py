@@ -1,0 +1,209 @@
+"""Check a generated answer against its sources before anyone sees it.
+
+The model's text is split into sentences with the ``[n]`` markers each carries. A sentence is
+kept only when a sentence of a source chunk (or two adjacent ones) supports it by the same
+deterministic check the eval harness uses (rag/support.py); its citation then points at that
+exact span, with document offsets, so ``quote == document.text[start:end]`` holds as for the
+extractive answerer. Markers that name no source are dropped; a supported sentence whose cited
+source doesn't back it is re-attributed to the source that does; anything else is removed and
+counted. An answer left with no supported sentence becomes an abstention.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from rag.embeddings import Embedder
+from rag.extractive import abstention_text
+from rag.records import Answer, Citation, Hit
+from rag.support import support
+from rag.text import normalize, sentence_spans
+
+log = logging.getLogger(__name__)
+
+# "[1]", "[1, 2]", "[1][2]", "[Source 1]", "[sources 1; 3]"
+_N = r"(?:sources?\s*)?\d+"
+MARKER = re.compile(rf"(?i)\[\s*{_N}(?:\s*[,;&]\s*(?:and\s+)?{_N})*\s*\]")
+_TRAILING = re.compile(rf"(?i)([.!?…]+[\"'”’)]*)((?:\s*\[\s*{_N}(?:\s*[,;&]\s*(?:and\s+)?{_N})*\s*\])+)")
+_OPEN_BRACKET = re.compile(r"\[[^\]]*$")
+_BULLET = re.compile(r"(?:[•\-\*–·]|\d+[.)])\s+")
+_ABSTAIN = re.compile(
+    r"(?i)\b(?:articles?|sources?|passages?|documents?|texts?)\s+(?:do|does)\s*(?:n't|not)\s+"
+    r"(?:say|answer|mention|state|contain|provide|specify)"
+)
+MAX_SPAN_SENTENCES = 2  # a claim may rest on two adjacent sentences of one chunk
+
+
+@dataclass
+class Claim:
+    """One sentence of the model's answer: its text without markers and the numbers it cites."""
+
+    text: str
+    cited: list[int]
+
+    @property
+    def is_abstention(self) -> bool:
+        return bool(_ABSTAIN.search(normalize(self.text)))
+
+
+@dataclass
+class Span:
+    """An exact supporting passage: ``quote == document.text[start:end]``."""
+
+    hit: Hit
+    start: int  # document offsets
+    end: int
+    quote: str
+    score: float
+
+
+def _clean(sentence: str) -> str:
+    text = MARKER.sub(" ", sentence)
+    text = re.sub(r"\s+([.,;:!?…])", r"\1", " ".join(text.split()))
+    return text.strip()
+
+
+def split_claims(text: str) -> list[Claim]:
+    """Sentences with their citation numbers; markers after the full stop belong before it."""
+    text = _TRAILING.sub(lambda m: m.group(2) + m.group(1), text)
+    claims = []
+    for s, e in sentence_spans(text):
+        sentence = text[s:e]
+        ns = [int(n) for m in MARKER.finditer(sentence) for n in re.findall(r"\d+", m.group())]
+        clean = _clean(sentence)
+        if clean.strip(" .!?;:\"'“”‘’()-"):
+            claims.append(Claim(clean, list(dict.fromkeys(ns))))
+    return claims
+
+
+def split_complete(buffer: str) -> tuple[str, str]:
+    """(finished sentences, the unfinished rest) of streamed text.
+
+    A sentence is finished once a later one has started with real text: not just markers or an
+    unclosed "[", which may still be this sentence's citation.
+    """
+    text = _TRAILING.sub(lambda m: m.group(2) + m.group(1), buffer)
+    spans = sentence_spans(text)
+    for i in range(len(spans) - 1, 0, -1):
+        rest = text[spans[i][0]:]
+        probe = _OPEN_BRACKET.sub("", MARKER.sub("", rest))
+        if re.search(r"\w", probe):
+            return text[: spans[i][0]], rest
+    return "", buffer
+
+
+def _units(hit: Hit) -> list[tuple[int, int]]:
+    """Sentence spans of a chunk (chunk offsets), list bullets left out."""
+    text = hit.chunk.text
+    out = []
+    for s, e in sentence_spans(text):
+        bullet = _BULLET.match(text, s, e)
+        if bullet:
+            s = bullet.end()
+        if s < e:
+            out.append((s, e))
+    return out
+
+
+def best_span(claim: str, hit: Hit, embedder: Embedder | None = None) -> Span | None:
+    """The smallest span of the chunk (one sentence, else two adjacent) that supports ``claim``."""
+    text = hit.chunk.text
+    units = _units(hit)
+    for width in range(1, MAX_SPAN_SENTENCES + 1):
+        best: Span | None = None
+        for i in range(len(units) - width + 1):
+            s, e = units[i][0], units[i + width - 1][1]
+            passage = text[s:e]
+            cheap = support(claim, passage)  # key tokens and negation need no embedding
+            if cheap.missing or cheap.negation_mismatch:
+                continue
+            verdict = support(claim, passage, embedder) if embedder is not None else cheap
+            if verdict.supported and (best is None or verdict.score > best.score):
+                best = Span(hit, hit.chunk.start + s, hit.chunk.start + e, passage, verdict.score)
+        if best is not None:
+            return best
+    return None
+
+
+@dataclass
+class Verifier:
+    """Verifies claims one at a time (so answers can stream) and builds the final Answer."""
+
+    question: str
+    hits: list[Hit]
+    embedder: Embedder | None = None
+    reattribute: bool = True
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    dropped_markers: int = 0
+    reattributed: int = 0
+    abstained_by_model: bool = False
+    _numbers: dict[tuple[str, int, int], int] = field(default_factory=dict)
+
+    def find_support(self, claim: Claim) -> Span | None:
+        """The best span among the cited sources, else (when allowed) among the others."""
+        valid = [n for n in claim.cited if 1 <= n <= len(self.hits)]
+        self.dropped_markers += len(claim.cited) - len(valid)
+        spans = [s for n in valid if (s := best_span(claim.text, self.hits[n - 1], self.embedder))]
+        if not spans and self.reattribute:
+            others = [h for i, h in enumerate(self.hits, 1) if i not in valid]
+            spans = [s for h in others if (s := best_span(claim.text, h, self.embedder))]
+            if spans:
+                self.reattributed += 1
+        return max(spans, key=lambda s: s.score) if spans else None
+
+    def add(self, claim: Claim) -> str | None:
+        """The answer text for ``claim`` with its citation marker, or None when it is dropped."""
+        if claim.is_abstention:
+            self.abstained_by_model = True
+            return None
+        span = self.find_support(claim)
+        if span is None:
+            log.info("verifier removed an unsupported sentence: %r", claim.text)
+            self.removed.append(claim.text)
+            return None
+        key = (span.hit.chunk.source, span.start, span.end)
+        n = self._numbers.get(key)
+        if n is None:
+            n = self._numbers[key] = len(self._numbers) + 1
+            hit = span.hit
+            self.citations.append(Citation(
+                n=n, source=hit.chunk.source, title=hit.title, url=hit.url, quote=span.quote,
+                start=span.start, end=span.end, published=hit.published, page=hit.chunk.page,
+            ))
+        piece = f"{claim.text} [{n}]"
+        self.kept.append(piece)
+        return piece
+
+    def add_text(self, text: str) -> list[str]:
+        """Verify every sentence of ``text``; the kept pieces."""
+        return [p for c in split_claims(text) if (p := self.add(c)) is not None]
+
+    def answer(self) -> Answer:
+        """The verified Answer; an abstention (with related passages) when nothing was kept."""
+        notes = []
+        if self.removed:
+            k = len(self.removed)
+            notes.append(f"{k} generated sentence{'s' if k != 1 else ''} not supported by the "
+                         f"sources {'were' if k != 1 else 'was'} removed.")
+        if not self.kept:
+            text = abstention_text(self.question)
+            text += (" The closest passages are listed below." if self.hits
+                     else " No passage matched the question.")
+            return Answer(question=self.question, answer=text, abstained=True,
+                          contexts=list(self.hits), related=list(self.hits[:3]),
+                          note=" ".join(notes), removed_sentences=len(self.removed))
+        return Answer(question=self.question, answer=" ".join(self.kept), abstained=False,
+                      citations=list(self.citations), contexts=list(self.hits),
+                      note=" ".join(notes), removed_sentences=len(self.removed))
+
+
+def verify(question: str, text: str, hits: list[Hit], embedder: Embedder | None = None,
+           reattribute: bool = True) -> Answer:
+    """Verify a whole generated answer at once."""
+    verifier = Verifier(question, hits, embedder, reattribute)
+    verifier.add_text(text)
+    return verifier.answer()
