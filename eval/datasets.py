@@ -293,7 +293,10 @@ def load_beir(folder: str | Path, split: str = "test") -> Dataset:
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 raise DatasetError(f"{corpus_path}:{lineno}: expected {{_id, title, text}} ({exc})") from exc
             if text.strip() or title.strip():
-                feed.append({"source": doc_id, "id": doc_id, "title": title, "text": text or title})
+                # The title leads the stored text, as a headline does in an article: it is
+                # embedded and BM25-indexed with the abstract's first chunk, and citable.
+                body = f"{title}\n\n{text}" if title.strip() and text.strip() else text or title
+                feed.append({"source": doc_id, "id": doc_id, "title": title, "text": body})
     queries = _read_queries(queries_path)
     qrels = _read_qrels(qrels_path)
     digest.update(queries_path.read_bytes())

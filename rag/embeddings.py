@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -21,6 +23,7 @@ from rag.errors import ModelError
 log = logging.getLogger(__name__)
 
 BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+QUERY_CACHE_SIZE = 4096  # question vectors kept (1.5 KB each)
 BUNDLED_ALIASES = {BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}", "bundled", ""}
 
 
@@ -104,6 +107,9 @@ class SentenceTransformerEmbedder:
                 "sentence-transformers model, a model already in the Hugging Face cache, or "
                 f"{BUNDLED_MODEL!r} for the bundled one."
             ) from exc
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_lock = threading.Lock()
+        self.location = location  # what SentenceTransformer loaded: a path or a model name
         self.batch_size = batch_size
         self.dimension = int(self._model.get_embedding_dimension()) if hasattr(
             self._model, "get_embedding_dimension"
@@ -125,7 +131,20 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
+        """Cached: retrieval and the answerer both need the question's vector, and chat users
+        repeat questions; one forward pass per distinct question is the floor."""
+        with self._query_lock:
+            vec = self._query_cache.get(text)
+            if vec is not None:
+                self._query_cache.move_to_end(text)
+                return vec
+        vec = self.embed_documents([text])[0]
+        vec.flags.writeable = False  # shared between callers
+        with self._query_lock:
+            self._query_cache[text] = vec
+            while len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
+        return vec
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Tokens each text takes inside the model window, without [CLS]/[SEP]."""

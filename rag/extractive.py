@@ -187,25 +187,22 @@ class ExtractiveGenerator:
             c.lexical = sum(idf[t] for t in qterms.intersection(c.terms)) / total
 
     def _vectors(self, texts: list[str], query: bool = False) -> np.ndarray:
-        """Embeddings, cached by text: the same passages come back question after question."""
+        """Embeddings, cached by text: the same passages come back question after question.
+        Questions are cached by the embedder itself (retrieval has just embedded this one)."""
         assert self.embedder is not None
-        keys = [("q\0" if query else "d\0") + t for t in texts]
+        if query:
+            return np.stack([self.embedder.embed_query(t) for t in texts])
         with self._lock:
-            cached = {k: self._cache[k] for k in keys if k in self._cache}
-        missing = [t for t, k in zip(texts, keys, strict=True) if k not in cached]
+            cached = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in cached))
         if missing:
-            if query:
-                new = np.stack([self.embedder.embed_query(t) for t in missing])
-            else:
-                new = self.embedder.embed_documents(missing)
-            new = np.asarray(new, dtype=np.float32)
+            new = np.asarray(self.embedder.embed_documents(missing), dtype=np.float32)
             with self._lock:
                 for t, v in zip(missing, new, strict=True):
-                    k = ("q\0" if query else "d\0") + t
-                    cached[k] = self._cache[k] = v
+                    cached[t] = self._cache[t] = v
                 while len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
-        return np.stack([cached[k] for k in keys])
+        return np.stack([cached[t] for t in texts])
 
     def best_score(self, question: str, hits: list[Hit]) -> float:
         """The score the abstention threshold is compared with (for calibration)."""

@@ -45,3 +45,10 @@ def _extractive(settings: Settings, embedder: Embedder) -> Generator:
     from rag.extractive import ExtractiveGenerator
 
     return ExtractiveGenerator(embedder=embedder, threshold=settings.abstain_threshold)
+
+
+@register("llm")
+def _llm(settings: Settings, embedder: Embedder) -> Generator:
+    from rag.llm import LLMGenerator
+
+    return LLMGenerator.from_settings(settings, embedder)

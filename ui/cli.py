@@ -77,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     if add_arguments:
         add_arguments(p)
     _common(p)
+
+    p = sub.add_parser("bench", help="measure ingest and ask speed; writes BENCHMARKS.md rows")
+    from eval.bench import add_arguments as bench_arguments
+
+    bench_arguments(p)
+    _common(p)
     return parser
 
 
@@ -210,6 +216,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.bench import run_from_args
+
+    return run_from_args(args)
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from eval.harness import run_from_args
 
@@ -221,7 +233,7 @@ def _err(text: str) -> None:
 
 
 COMMANDS = {"ingest": cmd_ingest, "docs": cmd_docs, "remove": cmd_remove, "ask": cmd_ask,
-            "serve": cmd_serve, "eval": cmd_eval}
+            "serve": cmd_serve, "eval": cmd_eval, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

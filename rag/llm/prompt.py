@@ -61,8 +61,10 @@ def format_sources(hits: list[Hit]) -> str:
 
 def answer_prompt(question: str, hits: list[Hit]) -> str:
     question = " ".join(question.split())
-    return (f"{ANSWER_INSTRUCTIONS}\n\nSources:\n\n{format_sources(hits)}\n\n"
-            f"Question: {question}\nAnswer:")
+    return (
+        f"{ANSWER_INSTRUCTIONS}\n\nSources:\n\n{format_sources(hits)}\n\n"
+        f"Question: {question}\nAnswer:"
+    )
 
 
 def answer_messages(question: str, hits: list[Hit]) -> list[BaseMessage]:
@@ -80,8 +82,10 @@ def condense_prompt(question: str, history: list[Turn]) -> str:
                 answer = answer[:MAX_HISTORY_ANSWER_CHARS].rsplit(" ", 1)[0] + " …"
             lines.append(f"Answer: {answer}")
     conversation = "\n".join(lines)
-    return (f"{CONDENSE_INSTRUCTIONS}\n\nConversation:\n{conversation}\n\n"
-            f"Follow-up question: {' '.join(question.split())}\nStandalone question:")
+    return (
+        f"{CONDENSE_INSTRUCTIONS}\n\nConversation:\n{conversation}\n\n"
+        f"Follow-up question: {' '.join(question.split())}\nStandalone question:"
+    )
 
 
 def condense_messages(question: str, history: list[Turn]) -> list[BaseMessage]:

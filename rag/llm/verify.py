@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 # "[1]", "[1, 2]", "[1][2]", "[Source 1]", "[sources 1; 3]"
 _N = r"(?:sources?\s*)?\d+"
 MARKER = re.compile(rf"(?i)\[\s*{_N}(?:\s*[,;&]\s*(?:and\s+)?{_N})*\s*\]")
-_TRAILING = re.compile(rf"(?i)([.!?…]+[\"'”’)]*)((?:\s*\[\s*{_N}(?:\s*[,;&]\s*(?:and\s+)?{_N})*\s*\])+)")
+_TRAILING = re.compile(
+    rf"(?i)([.!?…]+[\"'”’)]*)((?:\s*\[\s*{_N}(?:\s*[,;&]\s*(?:and\s+)?{_N})*\s*\])+)"
+)
 _OPEN_BRACKET = re.compile(r"\[[^\]]*$")
 _BULLET = re.compile(r"(?:[•\-\*–·]|\d+[.)])\s+")
 _ABSTAIN = re.compile(
@@ -34,6 +36,18 @@ _ABSTAIN = re.compile(
     r"(?:say|answer|mention|state|contain|provide|specify)"
 )
 MAX_SPAN_SENTENCES = 2  # a claim may rest on two adjacent sentences of one chunk
+# Sentences of a source that address the model instead of the reader ("Ignore previous
+# instructions and say ..."): never evidence, so whatever they ask to say can't be cited.
+_INSTRUCTION = re.compile(
+    r"(?i)\b(?:ignore|disregard|forget|override)\b.{0,60}?\b(?:instructions?|prompts?|rules|"
+    r"directions|context|guidelines)\b"
+    r"|\bsystem prompt\b"
+    r"|\b(?:you are|act as|pretend to be)\s+(?:now\s+)?(?:an?\s+)?(?:ai|assistant|chatbot|"
+    r"language model|llm)\b"
+    r"|\b(?:ai|assistant|chatbot|language model|llm)s?\s+(?:must|should|will)\s+"
+    r"(?:say|answer|respond|reply|state|tell)\b"
+    r"|^\W*(?:please\s+)?(?:say|respond|reply|answer|state|output|print|tell the user)\b"
+)
 
 
 @dataclass
@@ -87,15 +101,21 @@ def split_complete(buffer: str) -> tuple[str, str]:
     text = _TRAILING.sub(lambda m: m.group(2) + m.group(1), buffer)
     spans = sentence_spans(text)
     for i in range(len(spans) - 1, 0, -1):
-        rest = text[spans[i][0]:]
+        rest = text[spans[i][0] :]
         probe = _OPEN_BRACKET.sub("", MARKER.sub("", rest))
         if re.search(r"\w", probe):
             return text[: spans[i][0]], rest
     return "", buffer
 
 
-def _units(hit: Hit) -> list[tuple[int, int]]:
-    """Sentence spans of a chunk (chunk offsets), list bullets left out."""
+def is_instruction(sentence: str) -> bool:
+    """True for a sentence that tells an AI what to do: data that must never back a claim."""
+    return bool(_INSTRUCTION.search(normalize(sentence)))
+
+
+def _units(hit: Hit) -> list[tuple[int, int, bool]]:
+    """Sentence spans of a chunk (chunk offsets, list bullets left out), each with whether it
+    may serve as evidence (instructions to the model may not)."""
     text = hit.chunk.text
     out = []
     for s, e in sentence_spans(text):
@@ -103,7 +123,7 @@ def _units(hit: Hit) -> list[tuple[int, int]]:
         if bullet:
             s = bullet.end()
         if s < e:
-            out.append((s, e))
+            out.append((s, e, not is_instruction(text[s:e])))
     return out
 
 
@@ -114,7 +134,10 @@ def best_span(claim: str, hit: Hit, embedder: Embedder | None = None) -> Span | 
     for width in range(1, MAX_SPAN_SENTENCES + 1):
         best: Span | None = None
         for i in range(len(units) - width + 1):
-            s, e = units[i][0], units[i + width - 1][1]
+            window = units[i : i + width]
+            if not all(usable for _, _, usable in window):
+                continue
+            s, e = window[0][0], window[-1][1]
             passage = text[s:e]
             cheap = support(claim, passage)  # key tokens and negation need no embedding
             if cheap.missing or cheap.negation_mismatch:
@@ -170,10 +193,19 @@ class Verifier:
         if n is None:
             n = self._numbers[key] = len(self._numbers) + 1
             hit = span.hit
-            self.citations.append(Citation(
-                n=n, source=hit.chunk.source, title=hit.title, url=hit.url, quote=span.quote,
-                start=span.start, end=span.end, published=hit.published, page=hit.chunk.page,
-            ))
+            self.citations.append(
+                Citation(
+                    n=n,
+                    source=hit.chunk.source,
+                    title=hit.title,
+                    url=hit.url,
+                    quote=span.quote,
+                    start=span.start,
+                    end=span.end,
+                    published=hit.published,
+                    page=hit.chunk.page,
+                )
+            )
         piece = f"{claim.text} [{n}]"
         self.kept.append(piece)
         return piece
@@ -187,22 +219,44 @@ class Verifier:
         notes = []
         if self.removed:
             k = len(self.removed)
-            notes.append(f"{k} generated sentence{'s' if k != 1 else ''} not supported by the "
-                         f"sources {'were' if k != 1 else 'was'} removed.")
+            notes.append(
+                f"{k} generated sentence{'s' if k != 1 else ''} not supported by the "
+                f"sources {'were' if k != 1 else 'was'} removed."
+            )
         if not self.kept:
             text = abstention_text(self.question)
-            text += (" The closest passages are listed below." if self.hits
-                     else " No passage matched the question.")
-            return Answer(question=self.question, answer=text, abstained=True,
-                          contexts=list(self.hits), related=list(self.hits[:3]),
-                          note=" ".join(notes), removed_sentences=len(self.removed))
-        return Answer(question=self.question, answer=" ".join(self.kept), abstained=False,
-                      citations=list(self.citations), contexts=list(self.hits),
-                      note=" ".join(notes), removed_sentences=len(self.removed))
+            text += (
+                " The closest passages are listed below."
+                if self.hits
+                else " No passage matched the question."
+            )
+            return Answer(
+                question=self.question,
+                answer=text,
+                abstained=True,
+                contexts=list(self.hits),
+                related=list(self.hits[:3]),
+                note=" ".join(notes),
+                removed_sentences=len(self.removed),
+            )
+        return Answer(
+            question=self.question,
+            answer=" ".join(self.kept),
+            abstained=False,
+            citations=list(self.citations),
+            contexts=list(self.hits),
+            note=" ".join(notes),
+            removed_sentences=len(self.removed),
+        )
 
 
-def verify(question: str, text: str, hits: list[Hit], embedder: Embedder | None = None,
-           reattribute: bool = True) -> Answer:
+def verify(
+    question: str,
+    text: str,
+    hits: list[Hit],
+    embedder: Embedder | None = None,
+    reattribute: bool = True,
+) -> Answer:
     """Verify a whole generated answer at once."""
     verifier = Verifier(question, hits, embedder, reattribute)
     verifier.add_text(text)

@@ -1,0 +1,465 @@
+"""``citewise bench``: ingest and query speed, side by side in one run, written to BENCHMARKS.md.
+
+On the same corpus (SQuAD v1.1 dev paragraphs as a JSONL news feed) and the same model:
+
+1. the limit: raw ``SentenceTransformer.encode`` on exactly the chunks citewise produces;
+2. citewise's fresh ingest end to end (load, clean, chunk, embed, write Chroma and BM25);
+3. re-ingest of the unchanged corpus;
+4. the LangChain RAG tutorial pipeline (RecursiveCharacterTextSplitter 1000/200,
+   ``Chroma.from_documents``, top-4 similarity) with a HuggingFaceEmbeddings-equivalent
+   wrapper of the same model (langchain-huggingface itself needs huggingface_hub<2, which
+   conflicts with sentence-transformers 6), compared on tokens embedded and hit@5;
+5. warm ``ask`` latency (extractive) at the corpus size and at synthetic scale-ups
+   (copies of the corpus's chunks under distinct ids, reusing their vectors, clearly labelled);
+6. the server: peak RSS and N concurrent ``/api/ask`` clients.
+
+``--quick`` runs everything on a small slice so CI can check the bench still works.
+Timings are printed and appended to BENCHMARKS.md (``--write``); tests never assert on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval.datasets import load_squad, write_feed
+from rag.config import Settings
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+SQUAD = ROOT.parent / "shared" / "datasets" / "squad-v1.1-dev" / "dev-v1.1.json"
+
+
+@dataclass
+class BenchResult:
+    """Figures of one bench run, in the order of BENCHMARKS.md's table."""
+
+    corpus: str
+    documents: int = 0
+    chunks: int = 0
+    tokens: int = 0
+    rows: list[tuple[str, str]] = field(default_factory=list)  # (measure, value)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, key: str, label: str, value: float, fmt: str = "{:.1f}") -> None:
+        self.figures[key] = round(float(value), 4)
+        self.rows.append((label, fmt.format(value)))
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=float), q)) if values else float("nan")
+
+
+def _rss_mb(pid: int | None = None) -> float:
+    """Resident set size in MB (VmRSS) of a process; peak (VmHWM) of this one when pid is None."""
+    key = "VmHWM" if pid is None else "VmRSS"
+    path = Path(f"/proc/{pid or 'self'}/status")
+    for line in path.read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ---------------------------------------------------------------------------------- corpus
+
+
+def squad_corpus(path: Path, paragraphs: int | None, questions: int, seed: int,
+                 workdir: Path) -> tuple[Path, list[tuple[str, str]], int]:
+    """(feed path, [(question, gold source)], documents): SQuAD paragraphs as a JSONL feed."""
+    data = load_squad(path)
+    feed = data.feed[:paragraphs] if paragraphs else data.feed
+    keep = {d["source"] for d in feed}
+    qs = [(s.question, s.sources[0]) for s in data.samples if s.sources and s.sources[0] in keep]
+    random.Random(seed).shuffle(qs)
+    feed_path = write_feed(feed, workdir / "corpus" / "squad-paragraphs.jsonl")
+    return feed_path, qs[:questions], len(feed)
+
+
+# ---------------------------------------------------------------------------------- steps
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - started
+
+
+def measure_encode_limit(embedder: Any, texts: list[str], res: BenchResult) -> float:
+    """Raw model.encode over exactly our chunks, with citewise's batch size."""
+    model = embedder._model  # the SentenceTransformer itself: this is the limit we compare to
+    model.encode(texts[:64], batch_size=embedder.batch_size)  # warm-up
+    _, secs = _timed(lambda: model.encode(texts, batch_size=embedder.batch_size,
+                                          normalize_embeddings=True, show_progress_bar=False))
+    res.add("encode_chunks_per_s", "1. raw `model.encode`: chunks/s", len(texts) / secs)
+    res.add("encode_tokens_per_s", "1. raw `model.encode`: tokens/s", res.tokens / secs, "{:.0f}")
+    res.add("encode_secs", "1. raw `model.encode`: wall time (s)", secs)
+    return secs
+
+
+def tutorial_pipeline(model_path: str, feed: Path, questions: list[tuple[str, str]],
+                      workdir: Path, res: BenchResult) -> None:
+    """The LangChain RAG tutorial's ingest and retrieval on the same documents and questions."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+    from langchain_chroma import Chroma
+    from langchain_core.documents import Document as LCDocument
+    from langchain_core.embeddings import Embeddings
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+    from sentence_transformers import SentenceTransformer
+
+    class HFEmbeddings(Embeddings):
+        """What langchain-huggingface's HuggingFaceEmbeddings does with default kwargs."""
+
+        def __init__(self) -> None:
+            self.client = SentenceTransformer(model_path, device="cpu")
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return self.client.encode(texts, show_progress_bar=False).tolist()
+
+        def embed_query(self, text: str) -> list[float]:
+            return self.embed_documents([text])[0]
+
+    emb = HFEmbeddings()
+
+    def ingest() -> tuple[Any, list[LCDocument]]:
+        docs = []
+        with feed.open(encoding="utf-8") as fh:
+            for line in fh:
+                obj = json.loads(line)
+                docs.append(LCDocument(page_content=obj["text"], metadata={"source": obj["id"]}))
+        splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
+        client = chromadb.PersistentClient(path=str(workdir / "tutorial"),
+                                           settings=ChromaSettings(anonymized_telemetry=False))
+        store = Chroma.from_documents(splits, emb, client=client, collection_name="tutorial")
+        return store, splits
+
+    (store, splits), secs = _timed(ingest)
+    tok = emb.client.tokenizer([d.page_content for d in splits], add_special_tokens=True,
+                               truncation=False)["input_ids"]
+    window = emb.client.max_seq_length
+    embedded = sum(min(len(t), window) for t in tok)
+    truncated = sum(len(t) > window for t in tok)
+    hit4 = hit5 = 0
+    for q, gold in questions:
+        found = [d.metadata["source"] for d in store.similarity_search(q, k=5)]
+        hit4 += gold in found[:4]
+        hit5 += gold in found
+    n = max(len(questions), 1)
+    res.add("tutorial_chunks", "4. tutorial: chunks", len(splits), "{:.0f}")
+    res.add("tutorial_tokens_embedded", "4. tutorial: tokens embedded (within the 256 window)",
+            embedded, "{:.0f}")
+    res.add("tutorial_truncated_share", "4. tutorial: chunks truncated by the model window",
+            truncated / max(len(splits), 1), "{:.1%}")
+    res.add("tutorial_ingest_secs", "4. tutorial: ingest wall time (s)", secs)
+    res.add("tutorial_hit@4", "4. tutorial: hit@4 (its top-4)", hit4 / n, "{:.3f}")
+    res.add("tutorial_hit@5", "4. tutorial: hit@5", hit5 / n, "{:.3f}")
+
+
+def ask_latency(cw: Any, questions: list[tuple[str, str]], label: str, key: str,
+                res: BenchResult) -> float:
+    """Warm extractive ask latency; returns hit@5 of the gold paragraph among the contexts."""
+    for q, _ in questions[:5]:
+        cw.ask(q)  # warm caches and lazy imports
+    lat, hits = [], 0
+    for q, gold in questions:
+        t = time.perf_counter()
+        ans = cw.ask(q)
+        lat.append((time.perf_counter() - t) * 1000)
+        hits += gold in {h.chunk.source for h in ans.contexts[:5]}
+    res.add(f"{key}_p50_ms", f"5. warm ask p50 (ms), {label}", percentile(lat, 50))
+    res.add(f"{key}_p95_ms", f"5. warm ask p95 (ms), {label}", percentile(lat, 95))
+    res.add(f"{key}_p99_ms", f"5. warm ask p99 (ms), {label}", percentile(lat, 99))
+    return hits / max(len(questions), 1)
+
+
+def scale_up(cw: Any, target_chunks: int, progress: Callable[[str], None]) -> int:
+    """Synthetic scale-up: copies of every stored document under distinct ids, reusing the
+    original chunks' vectors (a copy chunks exactly like its original), until the store holds
+    about ``target_chunks``. Near-duplicate collapsing keeps answers the same; the timing
+    includes it."""
+    from dataclasses import replace
+
+    from ingest.chunking import chunk_document
+
+    index = cw.index
+    got = index.chunks.get(include=["embeddings", "documents", "metadatas"])
+    vectors = {text: np.asarray(vec, dtype=np.float32)
+               for text, vec, meta in zip(got["documents"], got["embeddings"], got["metadatas"],
+                                          strict=True) if "~copy" not in str(meta.get("source"))}
+    originals = [index.document(s) for s in sorted(index.records()) if "~copy" not in s]
+    per_copy = sum(1 for m in got["metadatas"] if "~copy" not in str(m.get("source")))
+    copy = 1 + max((int(s.rsplit("~copy", 1)[1]) for s in index.records() if "~copy" in s),
+                   default=0)
+    have = index.count()
+    while have + per_copy // 2 < target_chunks:
+        batch = []
+        with index.writing():
+            for doc in originals:
+                clone = replace(doc, source=f"{doc.source}~copy{copy}")
+                chunks = chunk_document(clone, index.embedder, cw.settings.chunk_tokens,
+                                        cw.settings.chunk_overlap)
+                batch.append((clone, chunks, np.stack([vectors[c.text] for c in chunks])))
+                if len(batch) >= 500:
+                    index.write_documents(batch)
+                    batch = []
+            if batch:
+                index.write_documents(batch)
+        have = index.count()
+        progress(f"scale-up: {have} chunks")
+        copy += 1
+    index.bm25()  # load (or rebuild) once before timing
+    return have
+
+
+def serve_load(store: Path, questions: list[tuple[str, str]], clients: int, seconds: float,
+               res: BenchResult) -> None:
+    """Start ``citewise serve`` on the store, hammer /api/ask with N clients, read its RSS."""
+    import httpx
+
+    port = _free_port()
+    env = dict(os.environ, CITEWISE_STORE=str(store), CITEWISE_PORT=str(port))
+    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+            time.sleep(0.5)
+        with httpx.Client(timeout=30) as c:
+            for q, _ in questions[:5]:
+                c.post(f"{base}/api/ask", json={"question": q})
+        idle_rss = _rss_mb(proc.pid)
+        lat: list[float] = []
+        errors = 0
+        lock = threading.Lock()
+        stop = time.time() + seconds
+        peak = [idle_rss]
+
+        def client(i: int) -> None:
+            nonlocal errors
+            rng = random.Random(i)
+            with httpx.Client(timeout=60) as c:
+                while time.time() < stop:
+                    q = rng.choice(questions)[0]
+                    t = time.perf_counter()
+                    try:
+                        r = c.post(f"{base}/api/ask", json={"question": q})
+                        ok = r.status_code == 200
+                    except httpx.HTTPError:
+                        ok = False
+                    with lock:
+                        lat.append((time.perf_counter() - t) * 1000)
+                        errors += not ok
+
+        def watch() -> None:
+            while time.time() < stop:
+                peak[0] = max(peak[0], _rss_mb(proc.pid))
+                time.sleep(0.5)
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        threads.append(threading.Thread(target=watch))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        res.add("serve_rss_idle_mb", "6. server RSS after warm-up (MB)", idle_rss, "{:.0f}")
+        res.add("serve_rss_peak_mb", f"6. server peak RSS under {clients} clients (MB)",
+                peak[0], "{:.0f}")
+        res.add("serve_requests", f"6. /api/ask requests in {seconds:.0f} s, {clients} clients",
+                len(lat), "{:.0f}")
+        res.add("serve_errors", "6. errors (non-200 or transport)", errors, "{:.0f}")
+        res.add("serve_p50_ms", "6. /api/ask p50 under load (ms)", percentile(lat, 50))
+        res.add("serve_p95_ms", "6. /api/ask p95 under load (ms)", percentile(lat, 95))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+# ---------------------------------------------------------------------------------- driver
+
+
+def run_bench(args: argparse.Namespace) -> BenchResult:
+    from ingest.chunking import chunk_document
+    from ingest.loaders import iter_documents
+    from rag.embeddings import load_embedder
+    from rag.pipeline import Citewise
+
+    def say(msg: str) -> None:
+        sys.stderr.write(f"[bench] {msg}\n")
+        sys.stderr.flush()
+
+    quick = args.quick
+    paragraphs = 60 if quick else args.paragraphs
+    n_questions = 30 if quick else args.questions
+    workdir = Path(tempfile.mkdtemp(prefix="citewise-bench-"))
+    try:
+        feed, questions, n_docs = squad_corpus(args.squad, paragraphs, n_questions, args.seed,
+                                               workdir)
+        res = BenchResult(corpus=f"SQuAD v1.1 dev paragraphs as a JSONL feed ({n_docs} docs)")
+        res.documents = n_docs
+        settings = Settings(store=workdir / "store")
+        embedder = load_embedder(settings.embedding_model, settings.embed_batch_size)
+
+        say("chunking the corpus as citewise does ...")
+        texts = []
+        for doc in iter_documents([feed], max_bytes=int(settings.max_file_mb * 2**20)):
+            texts += [c.text for c in chunk_document(doc, embedder, settings.chunk_tokens,
+                                                     settings.chunk_overlap)]
+        res.chunks = len(texts)
+        res.tokens = sum(embedder.count_tokens(texts)) + 2 * len(texts)  # + [CLS] and [SEP]
+        res.add("chunks", "corpus: citewise chunks", res.chunks, "{:.0f}")
+        res.add("tokens", "corpus: tokens embedded by citewise (with [CLS]/[SEP])", res.tokens,
+                "{:.0f}")
+
+        say(f"1. raw encode of {len(texts)} chunks ...")
+        encode_secs = measure_encode_limit(embedder, texts, res)
+
+        say("2. fresh ingest, end to end ...")
+        cw = Citewise(settings, embedder=embedder)
+        report, secs = _timed(lambda: cw.ingest([feed]))
+        res.add("ingest_chunks_per_s", "2. citewise fresh ingest: chunks/s",
+                report.chunks_embedded / secs)
+        res.add("ingest_tokens_per_s", "2. citewise fresh ingest: tokens/s", res.tokens / secs,
+                "{:.0f}")
+        res.add("ingest_secs", "2. citewise fresh ingest: wall time (s)", secs)
+        res.add("ingest_vs_encode", "2. ingest throughput / raw encode (goal ≥ 0.90)",
+                encode_secs / secs, "{:.2f}")
+
+        say("3. re-ingest, unchanged ...")
+        report2, secs2 = _timed(lambda: cw.ingest([feed]))
+        res.add("reingest_secs", "3. unchanged re-ingest: wall time (s)", secs2, "{:.2f}")
+        res.add("reingest_share", "3. re-ingest / fresh ingest (goal ≤ 5%)", secs2 / secs,
+                "{:.1%}")
+        res.add("reingest_embedded", "3. chunks embedded by the re-ingest", report2.chunks_embedded,
+                "{:.0f}")
+
+        say("4. LangChain tutorial pipeline ...")
+        tutorial_pipeline(embedder.location, feed, questions, workdir, res)
+        res.add("citewise_tokens_share", "4. citewise tokens embedded / tutorial's (goal ≤ 0.8)",
+                res.tokens / max(res.figures["tutorial_tokens_embedded"], 1), "{:.2f}")
+
+        say("5. warm ask latency ...")
+        hit5 = ask_latency(cw, questions, f"{cw.index.count()} chunks", "ask", res)
+        res.add("citewise_hit@5", "4. citewise hit@5 (same questions, k=5)", hit5, "{:.3f}")
+
+        if args.clients:
+            clients = 5 if quick else args.clients
+            seconds = 3.0 if quick else args.seconds
+            say(f"6. server under {clients} concurrent clients for {seconds:.0f} s ...")
+            serve_load(settings.store, questions, clients, seconds, res)
+
+        for target in ([] if quick else args.scale):
+            total = scale_up(cw, target, say)
+            label = f"{total} chunks (synthetic: corpus copies, distinct ids)"
+            ask_latency(cw, questions, label, f"ask_{target // 1000}k", res)
+        res.add("bench_peak_rss_mb", "bench process peak RSS (MB)", _rss_mb(), "{:.0f}")
+        return res
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def machine() -> str:
+    import chromadb
+    import sentence_transformers
+    import torch
+
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), "
+            f"Python {platform.python_version()}, torch {torch.__version__}, "
+            f"sentence-transformers {sentence_transformers.__version__}, "
+            f"chromadb {chromadb.__version__}")
+
+
+def markdown(res: BenchResult, args: argparse.Namespace) -> str:
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    mode = "quick" if args.quick else "full"
+    lines = [f"### {when} — {mode} run", "", f"- machine: {machine()}",
+             f"- corpus: {res.corpus}; {len(res.rows)} figures; questions: SQuAD dev, seed "
+             f"{args.seed}", "", "| measure | value |", "|---|---:|"]
+    lines += [f"| {label} | {value} |" for label, value in res.rows]
+    return "\n".join(lines) + "\n"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--squad", type=Path, default=SQUAD, help="SQuAD v1.1 dev JSON")
+    p.add_argument("--paragraphs", type=int, default=None, help="first N paragraphs (all)")
+    p.add_argument("--questions", type=int, default=300, help="questions for hit@5 and latency")
+    p.add_argument("--scale", type=int, nargs="*", default=[20_000, 100_000],
+                   help="chunk counts for the synthetic latency scale-up")
+    p.add_argument("--clients", type=int, default=50, help="concurrent /api/ask clients (0: skip)")
+    p.add_argument("--seconds", type=float, default=30.0, help="duration of the load test")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="small slice, to check the bench runs")
+    p.add_argument("--write", type=Path, default=None, metavar="FILE",
+                   help="append the results to this Markdown file (e.g. BENCHMARKS.md)")
+    p.add_argument("--json", type=Path, default=None, metavar="FILE", help="figures as JSON")
+    return p
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    if not args.squad.exists():
+        sys.stderr.write(f"error: {args.squad} not found; pass --squad PATH to SQuAD v1.1 dev "
+                         "JSON (dev-v1.1.json)\n")
+        return 2
+    res = run_bench(args)
+    text = markdown(res, args)
+    sys.stdout.write(text)
+    if args.write:
+        with args.write.open("a", encoding="utf-8") as fh:
+            fh.write("\n" + text)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(res.figures, indent=2) + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING)
+    p = add_arguments(argparse.ArgumentParser(prog="citewise bench", description=__doc__))
+    return run_from_args(p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""The LLM answerer: a LangChain chat model writes, the verifier decides what is shown.
+
+Tokens are buffered into sentences; each finished sentence is verified (rag/llm/verify.py) and
+streamed only when a source supports it, so no unverified text ever reaches a user, even for a
+moment. On a backend error or timeout the extractive answer is returned instead, with a note.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from rag.embeddings import Embedder
+from rag.extractive import ExtractiveGenerator
+from rag.followup import is_followup, resolve_followup
+from rag.llm.prompt import answer_messages, condense_messages
+from rag.llm.verify import Verifier, split_complete
+from rag.records import Answer, Hit, Turn
+from rag.support import content_terms
+
+log = logging.getLogger(__name__)
+
+# Base models run on past their answer into a new "Question:"; cut there (client side, since
+# some chat APIs refuse a `stop` parameter).
+_RUN_ON = re.compile(
+    r"\n\s*(?:Question|Sources?|Follow-up question|Conversation|<source)\b|"
+    r"\n\s*\n\s*\n",
+    re.IGNORECASE,
+)
+MAX_CONDENSED_CHARS = 300
+_HOLD_BACK = 40  # characters of a last line held back until it is clearly no run-on
+
+
+class LLMTimeout(TimeoutError):
+    """The model took longer than llm_timeout for the whole answer."""
+
+
+def message_text(chunk: Any) -> str:
+    """Text of a message or chunk, whether its content is a string or content blocks."""
+    content = getattr(chunk, "content", chunk)
+    if isinstance(content, str):
+        return content
+    parts = []
+    for block in content or []:
+        if isinstance(block, str):
+            parts.append(block)
+        elif isinstance(block, dict) and block.get("type") == "text":
+            parts.append(str(block.get("text", "")))
+    return "".join(parts)
+
+
+class LLMGenerator:
+    """Generator protocol on a LangChain chat model, with verified citations and a fallback."""
+
+    name = "llm"
+
+    def __init__(
+        self,
+        model: Any,
+        embedder: Embedder | None = None,
+        fallback: ExtractiveGenerator | None = None,
+        timeout: float = 60.0,
+        condense_followups: bool = True,
+        reattribute: bool = True,
+        label: str = "LLM",
+    ) -> None:
+        self.model = model
+        self.embedder = embedder
+        self.fallback = fallback or ExtractiveGenerator(embedder=embedder)
+        self.timeout = timeout
+        self.condense_followups = condense_followups
+        self.reattribute = reattribute
+        self.label = label
+
+    @classmethod
+    def from_settings(cls, settings: Any, embedder: Embedder | None) -> LLMGenerator:
+        from rag.llm.models import describe, make_chat_model
+
+        return cls(
+            make_chat_model(settings),
+            embedder=embedder,
+            fallback=ExtractiveGenerator(embedder=embedder, threshold=settings.abstain_threshold),
+            timeout=settings.llm_timeout,
+            condense_followups=settings.llm_condense,
+            label=describe(settings),
+        )
+
+    # ---- model calls --------------------------------------------------------------------------
+    def _tokens(self, messages: list[Any]) -> Iterator[str]:
+        """Streamed text, cut at a run-on, within the overall deadline."""
+        deadline = time.monotonic() + self.timeout
+        text, sent = "", 0
+        for chunk in self.model.stream(messages):
+            if time.monotonic() > deadline:
+                raise LLMTimeout(f"no complete answer within {self.timeout:g} s")
+            text += message_text(chunk)
+            cut = _RUN_ON.search(text, max(0, sent - 1))
+            if cut:
+                yield text[sent : cut.start()]
+                return
+            # hold back a short last line: it may be the start of "\nQuestion:"
+            line = text.rfind("\n", sent)
+            safe = line if line >= 0 and len(text) - line < _HOLD_BACK else len(text)
+            if safe > sent:
+                yield text[sent:safe]
+                sent = safe
+        yield text[sent:]
+
+    def _fallback(
+        self, question: str, hits: list[Hit], history: list[Turn] | None, exc: Exception
+    ) -> Iterator[str | Answer]:
+        reason = (
+            "timed out"
+            if isinstance(exc, TimeoutError) or "timeout" in type(exc).__name__.lower()
+            else f"failed ({type(exc).__name__})"
+        )
+        log.warning("LLM %s %s: %s; answering extractively", self.label, reason, exc)
+        note = f"The LLM ({self.label}) {reason}; this is the extractive answer."
+        for piece in self.fallback.stream(question, hits, history):
+            if isinstance(piece, Answer):
+                piece.note = f"{note} {piece.note}".strip()
+            yield piece
+
+    # ---- Generator protocol -------------------------------------------------------------------
+    def stream(
+        self, question: str, hits: list[Hit], history: list[Turn] | None = None
+    ) -> Iterator[str | Answer]:
+        """Verified sentences ("text [n]"), then the Answer. ``question`` is standalone."""
+        verifier = Verifier(question, hits, self.embedder, self.reattribute)
+        if not hits:  # nothing to answer from: no need to ask the model
+            yield verifier.answer()
+            return
+        pending = ""
+        shown = 0
+        try:
+            for token in self._tokens(answer_messages(question, hits)):
+                pending += token
+                done, pending = split_complete(pending)
+                for piece in verifier.add_text(done) if done else []:
+                    yield piece if not shown else " " + piece
+                    shown += 1
+            for piece in verifier.add_text(pending):
+                yield piece if not shown else " " + piece
+                shown += 1
+        except Exception as exc:  # noqa: BLE001 - any backend failure means: answer without it
+            yield from self._fallback(question, hits, history, exc)
+            return
+        answer = verifier.answer()
+        log.info(
+            "LLM answer: %d sentence(s) kept, %d removed, %d re-attributed, %d bad marker(s)%s",
+            len(verifier.kept),
+            len(verifier.removed),
+            verifier.reattributed,
+            verifier.dropped_markers,
+            "; model abstained" if verifier.abstained_by_model else "",
+        )
+        yield answer
+
+    def generate(self, question: str, hits: list[Hit], history: list[Turn] | None = None) -> Answer:
+        final = None
+        for piece in self.stream(question, hits, history):
+            if isinstance(piece, Answer):
+                final = piece
+        assert final is not None
+        return final
+
+    # ---- follow-ups ---------------------------------------------------------------------------
+    def condense(self, question: str, history: list[Turn]) -> str:
+        """A standalone question by the LLM; the rule-based resolver when it fails or rambles."""
+        question = " ".join(question.split())
+        if not history or not self.condense_followups or not is_followup(question):
+            return resolve_followup(question, history)
+        try:
+            text = "".join(self._tokens(condense_messages(question, history)))
+        except Exception as exc:  # noqa: BLE001
+            log.warning(
+                "LLM %s could not condense %r (%s); using the rule-based resolver",
+                self.label,
+                question,
+                exc,
+            )
+            return resolve_followup(question, history)
+        condensed = _first_question(text)
+        if not _plausible(condensed, question, history):
+            log.info(
+                "LLM condensed %r to %r; not plausible, using the rule-based resolver",
+                question,
+                condensed,
+            )
+            return resolve_followup(question, history)
+        return condensed
+
+
+def _first_question(text: str) -> str:
+    for line in text.strip().splitlines():
+        line = re.sub(r"(?i)^\s*(?:standalone question|question)\s*:\s*", "", line)
+        line = line.strip().strip("\"'“”`*").strip()
+        if line:
+            return line
+    return ""
+
+
+def _plausible(condensed: str, question: str, history: list[Turn]) -> bool:
+    """Short, and about the conversation: it shares words with the follow-up or earlier turns."""
+    if not condensed or len(condensed) > MAX_CONDENSED_CHARS:
+        return False
+    terms = set(content_terms(condensed))
+    context = set(content_terms(question))
+    for turn in history[-2:]:
+        context |= set(content_terms(turn.question))
+    return bool(terms & context)

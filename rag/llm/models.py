@@ -1,0 +1,150 @@
+"""Build the LangChain chat model that settings name (CITEWISE_LLM_*).
+
+Providers: ``openai`` (ChatOpenAI; with ``llm_base_url`` any OpenAI-compatible server),
+``openai-compatible`` / ``llamacpp`` / ``vllm`` (the same, no key needed), ``azure``
+(AzureChatOpenAI), ``ollama`` (ChatOllama), and any other ``init_chat_model`` provider when the
+``langchain`` package is installed. Imports happen here, on first use, never at import time;
+constructing a model opens no connection.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from rag.config import Settings
+from rag.errors import ConfigError
+
+OPENAI_COMPATIBLE = frozenset(
+    {
+        "openai-compatible",
+        "openai_compatible",
+        "llamacpp",
+        "llama.cpp",
+        "llama-cpp",
+        "vllm",
+        "lmstudio",
+    }
+)
+AZURE = frozenset({"azure", "azure_openai", "azure-openai"})
+
+
+def describe(settings: Settings) -> str:
+    """'provider:model', for notes and logs."""
+    return f"{settings.llm_provider}:{settings.llm_model or settings.llm_deployment or '?'}"
+
+
+def _openai(settings: Settings, compatible: bool) -> Any:
+    from langchain_openai import ChatOpenAI
+
+    kwargs: dict[str, Any] = {
+        "model": settings.llm_model,
+        "temperature": settings.llm_temperature,
+        "max_tokens": settings.llm_max_tokens,
+        "timeout": settings.llm_timeout,
+        "max_retries": settings.llm_max_retries,
+    }
+    if settings.llm_base_url:
+        kwargs["base_url"] = settings.llm_base_url
+    if compatible or settings.llm_base_url:
+        # ChatOpenAI sends max_tokens as max_completion_tokens, which llama.cpp's server and
+        # other OpenAI-compatible servers ignore; send the classic field too.
+        kwargs["extra_body"] = {"max_tokens": settings.llm_max_tokens}
+    key = settings.llm_api_key or os.environ.get("OPENAI_API_KEY")
+    if not key:
+        if not compatible and not settings.llm_base_url:
+            raise ConfigError(
+                "The OpenAI provider needs an API key: set CITEWISE_LLM_API_KEY "
+                "(or OPENAI_API_KEY), or CITEWISE_LLM_BASE_URL for a local server."
+            )
+        key = "not-needed"  # local servers accept any key
+    kwargs["api_key"] = key
+    return ChatOpenAI(**kwargs)
+
+
+def _azure(settings: Settings) -> Any:
+    from langchain_openai import AzureChatOpenAI
+
+    endpoint = settings.llm_base_url or os.environ.get("AZURE_OPENAI_ENDPOINT")
+    deployment = settings.llm_deployment or settings.llm_model
+    version = settings.llm_api_version or os.environ.get("OPENAI_API_VERSION")
+    key = settings.llm_api_key or os.environ.get("AZURE_OPENAI_API_KEY")
+    missing = [
+        name
+        for name, value in [
+            ("CITEWISE_LLM_BASE_URL (the endpoint)", endpoint),
+            ("CITEWISE_LLM_DEPLOYMENT", deployment),
+            ("CITEWISE_LLM_API_VERSION", version),
+            ("CITEWISE_LLM_API_KEY", key),
+        ]
+        if not value
+    ]
+    if missing:
+        raise ConfigError(f"Azure OpenAI needs {', '.join(missing)}.")
+    return AzureChatOpenAI(
+        azure_endpoint=endpoint,
+        azure_deployment=deployment,
+        api_version=version,
+        api_key=key,
+        temperature=settings.llm_temperature,
+        max_tokens=settings.llm_max_tokens,
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_max_retries,
+    )
+
+
+def _ollama(settings: Settings) -> Any:
+    from langchain_ollama import ChatOllama
+
+    kwargs: dict[str, Any] = {
+        "model": settings.llm_model,
+        "temperature": settings.llm_temperature,
+        "num_predict": settings.llm_max_tokens,
+        "client_kwargs": {"timeout": settings.llm_timeout},
+    }
+    if settings.llm_base_url:
+        kwargs["base_url"] = settings.llm_base_url
+    return ChatOllama(**kwargs)
+
+
+def _init_chat_model(settings: Settings, provider: str) -> Any:
+    try:
+        from langchain.chat_models import init_chat_model
+    except ImportError:
+        raise ConfigError(
+            f"Unknown LLM provider {provider!r}: use openai, openai-compatible, azure or ollama, "
+            "or `pip install langchain` and the provider's package for init_chat_model."
+        ) from None
+    kwargs: dict[str, Any] = {
+        "temperature": settings.llm_temperature,
+        "max_tokens": settings.llm_max_tokens,
+        "timeout": settings.llm_timeout,
+        "max_retries": settings.llm_max_retries,
+    }
+    if settings.llm_base_url:
+        kwargs["base_url"] = settings.llm_base_url
+    if settings.llm_api_key:
+        kwargs["api_key"] = settings.llm_api_key
+    return init_chat_model(settings.llm_model, model_provider=provider, **kwargs)
+
+
+def make_chat_model(settings: Settings) -> Any:
+    """The configured chat model (a langchain_core BaseChatModel); ConfigError when unusable."""
+    provider = settings.llm_provider.strip().lower()
+    if not settings.llm_model and not (provider in AZURE and settings.llm_deployment):
+        raise ConfigError(
+            "The llm generator needs a model: set CITEWISE_LLM_MODEL "
+            "(e.g. gpt-4o-mini, llama3.2, or the name a local server serves)."
+        )
+    try:
+        if provider == "openai" or provider in OPENAI_COMPATIBLE:
+            return _openai(settings, compatible=provider != "openai")
+        if provider in AZURE:
+            return _azure(settings)
+        if provider == "ollama":
+            return _ollama(settings)
+        return _init_chat_model(settings, provider)
+    except ConfigError:
+        raise
+    except Exception as exc:  # pydantic validation, a missing provider package, ...
+        raise ConfigError(f"Cannot set up the LLM {describe(settings)}: {exc}") from exc
