@@ -10,7 +10,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run install test test-fast lint eval-gate browser clean
+.PHONY: run install test test-fast lint eval-gate browser llm clean
 
 run: $(STAMP)
 	$(CITEWISE) ingest sample_data
@@ -29,10 +29,14 @@ install: $(STAMP)
 browser:
 	bash scripts/install-browser.sh
 
+# llama-cpp-python's server and a small GGUF for the LLM end-to-end tests (wheel built once, cached)
+llm: $(STAMP)
+	VENV=$(VENV) bash scripts/install-llm.sh
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check ingest rag ui eval tests
 
-test: $(STAMP) browser lint
+test: $(STAMP) browser llm lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 	$(MAKE) eval-gate
 

@@ -190,12 +190,16 @@ class BM25Index:
             {"format": self.FORMAT, "generation": self.generation, "k1": self.k1, "b": self.b,
              "ids": self.ids, "vocab": list(self.vocab)}
         )
-        with tmp.open("wb") as fh:
-            np.savez(fh, rows=rows, cols=cols, tfs=tfs, lengths=self.lengths,
-                     meta=np.frombuffer(meta.encode("utf-8"), dtype=np.uint8))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        try:
+            with tmp.open("wb") as fh:
+                np.savez(fh, rows=rows, cols=cols, tfs=tfs, lengths=self.lengths,
+                         meta=np.frombuffer(meta.encode("utf-8"), dtype=np.uint8))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a half-written file would only waste the space left
+            raise
 
     @classmethod
     def load(cls, path: Path) -> BM25Index | None:

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     llm_timeout: float = 60.0
     llm_max_retries: int = Field(1, ge=0, description="Retries of a failed LLM request")
     llm_condense: bool = Field(True, description="Condense follow-ups into standalone questions")
+    llm_completions: bool = Field(
+        False, description="Use the text-completions API (base models without a chat template)"
+    )
 
     # server
     host: str = "127.0.0.1"

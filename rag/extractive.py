@@ -46,6 +46,10 @@ TYPE_PENALTY = 0.15
 HEADLINE_FACTOR = 0.8
 MARGIN = 0.08  # extra sentences must score within this of the best one
 MIN_NOVELTY = 0.5  # ... and bring at least this share of content words not already quoted
+# Only the best sentences by the cheap signals (lexical, rank, answer type) are embedded: the
+# forward pass over every sentence of k passages cost more than the rest of an ask together.
+# Chosen by measurement (BENCHMARKS.md, "Extractive answer cost").
+MAX_EMBEDDED = 8
 CACHE_SIZE = 20000  # sentence vectors kept between questions (about 1.5 KB each)
 
 _BULLET = re.compile(r"(?:[•\-\*–·]|\d+[.)])\s+")  # used with .match(text, pos)
@@ -124,8 +128,10 @@ class ExtractiveGenerator:
         embedder: Embedder | None = None,
         max_sentences: int = 3,
         threshold: float | None = None,
+        max_embedded: int = MAX_EMBEDDED,
     ) -> None:
         self.embedder = embedder
+        self.max_embedded = max_embedded if max_embedded > 0 else 10**9
         self.max_sentences = max(1, max_sentences)
         self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -155,6 +161,12 @@ class ExtractiveGenerator:
         if not cands:
             return []
         self._lexical(question, cands)
+        n = max(len(hits), 1)
+        if self.embedder is not None and len(cands) > self.max_embedded:
+            def cheap(c: ScoredSentence) -> float:
+                return c.lexical + W_RANK * (1 - c.rank / n) + (TYPE_BONUS if c.typed else 0.0)
+
+            cands = sorted(cands, key=cheap, reverse=True)[: self.max_embedded]
         if self.embedder is not None:
             qvec = self._vectors([question], query=True)[0]
             svecs = self._vectors([c.quote for c in cands])
@@ -163,7 +175,6 @@ class ExtractiveGenerator:
         else:
             for c in cands:
                 c.cosine = c.lexical
-        n = max(len(hits), 1)
         for c in cands:
             score = W_COS * c.cosine + W_LEX * c.lexical + W_RANK * (1 - c.rank / n)
             if kind is not AnswerType.ANY:

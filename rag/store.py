@@ -13,6 +13,7 @@ the old versions used. A crash leaves only unreferenced chunks, which reads igno
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -85,16 +86,41 @@ def _chunk_from_chroma(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
                  int(meta["end"]), text, int(page) if page else None)
 
 
+def _disk_full(exc: BaseException) -> bool:
+    """ENOSPC, or SQLite's "database or disk is full" as Chroma reports it."""
+    return getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in str(exc).lower()
+
+
+DISK_FULL_ADVICE = ("Free some space (or point CITEWISE_STORE at a bigger disk) and run the "
+                    "command again; documents stored before are intact.")
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """A Chroma server that cannot be reached: httpx's transport errors (refused, timeout)."""
+    import httpx
+
+    return isinstance(exc, httpx.TransportError)
+
+
 @contextlib.contextmanager
 def _chroma_errors(action: str) -> Iterator[None]:
     """Turn transport failures into a StoreError that says what to do."""
     try:
         yield
     except (ConnectionError, TimeoutError, OSError) as exc:
+        if _disk_full(exc):
+            raise StoreError(f"The disk is full while {action}: {exc}. {DISK_FULL_ADVICE}") from exc
         raise StoreError(f"Chroma is unreachable while {action}: {exc}. Check that the Chroma "
                          "server is running (CITEWISE_CHROMA_URL) and try again.") from exc
     except Exception as exc:  # chromadb raises many types; keep ours and re-raise others typed
         if exc.__class__.__module__.startswith(("chromadb", "httpx", "httpcore")):
+            if _unreachable(exc):
+                raise StoreError(f"Chroma is unreachable while {action}: {exc}. Check that the "
+                                 "Chroma server is running (CITEWISE_CHROMA_URL) and try "
+                                 "again.") from exc
+            if _disk_full(exc):
+                raise StoreError(f"The disk holding the store is full while {action} ({exc}). "
+                                 f"{DISK_FULL_ADVICE}") from exc
             raise StoreError(f"Chroma failed while {action}: {exc}. Try again; if it persists, "
                              "check the Chroma server logs or the store directory.") from exc
         raise
@@ -219,8 +245,15 @@ class Index:
                 generation = uuid.uuid4().hex
                 self._set_generation(generation)
                 bm25.generation = generation  # in memory only: the file keeps the old stamp
-                self.repair()
-                yield
+                try:
+                    self.repair()
+                    yield
+                except BaseException:
+                    # a write failed midway: the in-memory BM25 (stamped with the current
+                    # generation) may lack chunks Chroma now holds; drop it so it is rebuilt
+                    self._bm25 = None
+                    self._records = None
+                    raise
                 self._records = None
                 self._save_bm25(bm25)
         finally:
@@ -349,9 +382,18 @@ class Index:
         return self.cache_dir / f"{self.name}.bm25.npz" if self.cache_dir else None
 
     def _save_bm25(self, bm25: BM25Index) -> None:
+        """Save the BM25 cache. It is derived from Chroma: when it cannot be written (a full
+        disk), the old file keeps its old generation and is rebuilt by the next reader, so the
+        documents just written stay correct and this is only a warning."""
         path = self._bm25_path()
-        if path is not None:
+        if path is None:
+            return
+        try:
             bm25.save(path)
+        except OSError as exc:
+            log.warning("could not save the keyword index to %s (%s); it will be rebuilt on the "
+                        "next start.%s", path, exc.strerror or exc,
+                        f" {DISK_FULL_ADVICE}" if _disk_full(exc) else "")
 
     def bm25(self) -> BM25Index:
         """The BM25 index matching the store: in memory, else from disk, else rebuilt."""

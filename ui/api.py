@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.config import Settings
-from rag.errors import CitewiseError
+from rag.errors import CitewiseError, StoreError
 from rag.records import Answer, Filters, IngestReport, Turn
 
 log = logging.getLogger(__name__)
@@ -317,6 +317,8 @@ def ingest_uploads(
                 progress(f"Ingesting {client} ({i + 1}/{n})", i, n)
             try:
                 report = citewise.ingest([tmp / stored], prune=False)
+            except StoreError:
+                raise  # the store is down or full: no file's fault, the whole upload is a 503
             except CitewiseError as exc:
                 report = IngestReport(failed=[(stored, str(exc))])
             results.append(_file_result(client, report))

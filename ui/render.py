@@ -355,12 +355,14 @@ def slack_answer(answer: Answer, max_sources: int = 10) -> tuple[str, list[dict[
             meta_parts = [slack_escape(c.published), f"p. {int(c.page)}" if c.page else "",
                           slack_escape(c.source)]
             blocks.append(_context(" · ".join(x for x in meta_parts if x)))
-    return _truncate(fallback, SLACK_TEXT_MAX), blocks[:SLACK_MAX_BLOCKS]
+    # the fallback text is parsed by Slack too (notifications): escaped like the blocks, so a
+    # document's "<!channel>" can never ping anyone
+    return _truncate(slack_escape(fallback), SLACK_TEXT_MAX), blocks[:SLACK_MAX_BLOCKS]
 
 
 def slack_error(message: str) -> tuple[str, list[dict[str, Any]]]:
     text = f":warning: {slack_escape(message)}"
-    return message, [_section(text)]
+    return slack_escape(message), [_section(text)]
 
 
 MENTION_RE = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")

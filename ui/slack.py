@@ -4,7 +4,8 @@ slack-bolt verifies every request (signature over the raw body, 5-minute timesta
 anything else gets 401 before a listener runs), acknowledges at once, and runs the listeners
 in its thread pool, where citewise answers and posts into the thread of the question
 (``chat.postMessage`` with Block Kit). Slack's retries of an event (same ``event_id``) are
-dropped, so a question never gets two answers. Each thread's turns are remembered (in memory,
+dropped, so a question never gets two answers; a signed request replayed inside the 5-minute
+window (same signature seen before) gets 401. Each thread's turns are remembered (in memory,
 bounded) so follow-ups in the thread are answered in context.
 """
 
@@ -89,6 +90,7 @@ class SlackBot:
     def __init__(self, citewise: Any, settings: Settings, workers: int = 8) -> None:
         from slack_bolt import App
         from slack_sdk import WebClient
+        from slack_sdk.signature import SignatureVerifier
 
         if not settings.slack_signing_secret or not settings.slack_bot_token:
             raise ValueError("Slack needs CITEWISE_SLACK_SIGNING_SECRET and CITEWISE_SLACK_BOT_TOKEN")
@@ -107,6 +109,9 @@ class SlackBot:
             listener_executor=self.executor,
             name="citewise",
         )
+        self.verifier = SignatureVerifier(settings.slack_signing_secret)
+        # signatures of verified requests, kept past Slack's 5-minute timestamp window
+        self.seen_signatures = TTLCache(maxsize=200_000, ttl=6 * 60.0)
         self.seen_events = TTLCache(maxsize=20_000, ttl=3600.0)
         self.seen_messages = TTLCache(maxsize=20_000, ttl=3600.0)
         self.threads = TTLCache(maxsize=2_000, ttl=7 * 24 * 3600.0)
@@ -219,14 +224,51 @@ class SlackBot:
         from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 
         body = await request.body()
+        refusal = self._refusal(request, body)
+        if refusal:
+            log.warning("slack: refusing a request to %s: %s", request.url.path, refusal)
+            return JSONResponse({"error": refusal}, status_code=401)
         try:
             bolt_request = to_bolt_request(request, body)
         except Exception:
+            if not self._signed(request, body):  # say nothing about the body to a stranger
+                return JSONResponse({"error": "Invalid Slack signature."}, status_code=401)
             return JSONResponse({"error": "Malformed Slack request body."}, status_code=400)
         # dispatch verifies, acks and hands listeners to the pool; it may wait up to 3 s for
         # a command's ack(), so it runs off the event loop
         bolt_response = await run_in_threadpool(self.app.dispatch, bolt_request)
         return to_starlette_response(bolt_response)
+
+    def _refusal(self, request: Request, body: bytes) -> str | None:
+        """Why a request must get 401 before bolt sees it, or None to let bolt verify it.
+
+        * A timestamp header that is not a number would make bolt's verifier raise (a 500).
+        * A validly signed request whose signature was seen before is a replay: without this,
+          a captured /ask command could be re-sent for 5 minutes, each time posting an answer.
+          Slack's own event retries (X-Slack-Retry-Num) pass; drop_retries answers each event
+          once. Unsigned, forged and stale requests are left to bolt, which answers 401.
+        """
+        timestamp = request.headers.get("x-slack-request-timestamp")
+        signature = request.headers.get("x-slack-signature")
+        if timestamp is None or signature is None:
+            return None
+        if not (timestamp.isascii() and timestamp.isdigit()):
+            return "Invalid Slack request timestamp."
+        if not self._signed(request, body):
+            return None
+        if request.headers.get("x-slack-retry-num") and request.url.path.endswith("/events"):
+            return None
+        if not self.seen_signatures.add_if_absent(signature):
+            return "Replayed Slack request."
+        return None
+
+    def _signed(self, request: Request, body: bytes) -> bool:
+        """True when the signature headers are valid for this body, now."""
+        timestamp = request.headers.get("x-slack-request-timestamp") or ""
+        signature = request.headers.get("x-slack-signature") or ""
+        if not (timestamp.isascii() and timestamp.isdigit()) or not signature:
+            return False
+        return self.verifier.is_valid(body, timestamp, signature)
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)

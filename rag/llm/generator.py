@@ -13,10 +13,13 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage
+
 from rag.embeddings import Embedder
 from rag.extractive import ExtractiveGenerator
 from rag.followup import is_followup, resolve_followup
-from rag.llm.prompt import answer_messages, condense_messages
+from rag.llm.prompt import answer_prompt, condense_prompt
 from rag.llm.verify import Verifier, split_complete
 from rag.records import Answer, Hit, Turn
 from rag.support import content_terms
@@ -31,6 +34,8 @@ _RUN_ON = re.compile(
     re.IGNORECASE,
 )
 MAX_CONDENSED_CHARS = 300
+# An answer's last sentence is finished when it ends in terminal punctuation or a marker.
+_FINISHED = re.compile(r"(?:[.!?…][\"'”’)]*|\])\s*$")
 _HOLD_BACK = 40  # characters of a last line held back until it is clearly no run-on
 
 
@@ -89,14 +94,21 @@ class LLMGenerator:
         )
 
     # ---- model calls --------------------------------------------------------------------------
-    def _tokens(self, messages: list[Any]) -> Iterator[str]:
-        """Streamed text, cut at a run-on, within the overall deadline."""
+    def _tokens(self, prompt: str, state: dict[str, Any] | None = None) -> Iterator[str]:
+        """Streamed text, cut at a run-on, within the overall deadline. ``state["truncated"]``
+        tells whether the model stopped at its token limit (mid-sentence, typically)."""
+        state = {} if state is None else state
         deadline = time.monotonic() + self.timeout
+        # a chat model gets one human message; a completion model (base LLM) the bare prompt
+        inp: Any = [HumanMessage(prompt)] if isinstance(self.model, BaseChatModel) else prompt
         text, sent = "", 0
-        for chunk in self.model.stream(messages):
+        for chunk in self.model.stream(inp):
             if time.monotonic() > deadline:
                 raise LLMTimeout(f"no complete answer within {self.timeout:g} s")
             text += message_text(chunk)
+            meta = getattr(chunk, "response_metadata", None) or {}
+            if meta.get("finish_reason") == "length" or meta.get("done_reason") == "length":
+                state["truncated"] = True
             cut = _RUN_ON.search(text, max(0, sent - 1))
             if cut:
                 yield text[sent : cut.start()]
@@ -135,13 +147,17 @@ class LLMGenerator:
             return
         pending = ""
         shown = 0
+        state: dict[str, Any] = {}
         try:
-            for token in self._tokens(answer_messages(question, hits)):
+            for token in self._tokens(answer_prompt(question, hits), state):
                 pending += token
                 done, pending = split_complete(pending)
                 for piece in verifier.add_text(done) if done else []:
                     yield piece if not shown else " " + piece
                     shown += 1
+            if state.get("truncated") and not _FINISHED.search(pending):
+                log.info("LLM hit its token limit; dropped the unfinished %r", pending.strip())
+                pending = ""  # cut off mid-sentence: not a claim, so not counted as removed
             for piece in verifier.add_text(pending):
                 yield piece if not shown else " " + piece
                 shown += 1
@@ -174,7 +190,7 @@ class LLMGenerator:
         if not history or not self.condense_followups or not is_followup(question):
             return resolve_followup(question, history)
         try:
-            text = "".join(self._tokens(condense_messages(question, history)))
+            text = "".join(self._tokens(condense_prompt(question, history)))
         except Exception as exc:  # noqa: BLE001
             log.warning(
                 "LLM %s could not condense %r (%s); using the rule-based resolver",

@@ -4,7 +4,8 @@ Providers: ``openai`` (ChatOpenAI; with ``llm_base_url`` any OpenAI-compatible s
 ``openai-compatible`` / ``llamacpp`` / ``vllm`` (the same, no key needed), ``azure``
 (AzureChatOpenAI), ``ollama`` (ChatOllama), and any other ``init_chat_model`` provider when the
 ``langchain`` package is installed. Imports happen here, on first use, never at import time;
-constructing a model opens no connection.
+constructing a model opens no connection. ``llm_completions`` switches the OpenAI providers to
+the text-completions API (langchain-openai's ``OpenAI``) for base models without a chat template.
 """
 
 from __future__ import annotations
@@ -35,8 +36,19 @@ def describe(settings: Settings) -> str:
 
 
 def _openai(settings: Settings, compatible: bool) -> Any:
-    from langchain_openai import ChatOpenAI
+    from langchain_openai import ChatOpenAI, OpenAI
 
+    if settings.llm_completions:  # a base model: /v1/completions, where max_tokens is honoured
+        return OpenAI(**_openai_kwargs(settings, compatible))
+    kwargs = _openai_kwargs(settings, compatible)
+    if compatible or settings.llm_base_url:
+        # ChatOpenAI sends max_tokens as max_completion_tokens, which llama.cpp's server and
+        # other OpenAI-compatible servers ignore; send the classic field too.
+        kwargs["extra_body"] = {"max_tokens": settings.llm_max_tokens}
+    return ChatOpenAI(**kwargs)
+
+
+def _openai_kwargs(settings: Settings, compatible: bool) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "model": settings.llm_model,
         "temperature": settings.llm_temperature,
@@ -46,10 +58,6 @@ def _openai(settings: Settings, compatible: bool) -> Any:
     }
     if settings.llm_base_url:
         kwargs["base_url"] = settings.llm_base_url
-    if compatible or settings.llm_base_url:
-        # ChatOpenAI sends max_tokens as max_completion_tokens, which llama.cpp's server and
-        # other OpenAI-compatible servers ignore; send the classic field too.
-        kwargs["extra_body"] = {"max_tokens": settings.llm_max_tokens}
     key = settings.llm_api_key or os.environ.get("OPENAI_API_KEY")
     if not key:
         if not compatible and not settings.llm_base_url:
@@ -59,7 +67,7 @@ def _openai(settings: Settings, compatible: bool) -> Any:
             )
         key = "not-needed"  # local servers accept any key
     kwargs["api_key"] = key
-    return ChatOpenAI(**kwargs)
+    return kwargs
 
 
 def _azure(settings: Settings) -> Any:
@@ -136,8 +144,14 @@ def make_chat_model(settings: Settings) -> Any:
             "The llm generator needs a model: set CITEWISE_LLM_MODEL "
             "(e.g. gpt-4o-mini, llama3.2, or the name a local server serves)."
         )
+    openai_like = provider == "openai" or provider in OPENAI_COMPATIBLE
+    if settings.llm_completions and not openai_like:
+        raise ConfigError(
+            "CITEWISE_LLM_COMPLETIONS works with the openai and openai-compatible "
+            f"providers only, not {settings.llm_provider!r}."
+        )
     try:
-        if provider == "openai" or provider in OPENAI_COMPATIBLE:
+        if openai_like:
             return _openai(settings, compatible=provider != "openai")
         if provider in AZURE:
             return _azure(settings)

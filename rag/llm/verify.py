@@ -29,6 +29,7 @@ MARKER = re.compile(rf"(?i)\[\s*{_N}(?:\s*[,;&]\s*(?:and\s+)?{_N})*\s*\]")
 _TRAILING = re.compile(
     rf"(?i)([.!?…]+[\"'”’)]*)((?:\s*\[\s*{_N}(?:\s*[,;&]\s*(?:and\s+)?{_N})*\s*\])+)"
 )
+_LABEL = re.compile(r"(?i)^(?:(?:final\s+)?answer\s*:|[•\-\*–·](?=\s))\s*")
 _OPEN_BRACKET = re.compile(r"\[[^\]]*$")
 _BULLET = re.compile(r"(?:[•\-\*–·]|\d+[.)])\s+")
 _ABSTAIN = re.compile(
@@ -74,8 +75,11 @@ class Span:
 
 
 def _clean(sentence: str) -> str:
+    """The sentence without markers, a leading "Answer:" label (models echo the prompt's) or a
+    list bullet."""
     text = MARKER.sub(" ", sentence)
     text = re.sub(r"\s+([.,;:!?…])", r"\1", " ".join(text.split()))
+    text = _LABEL.sub("", text.strip())
     return text.strip()
 
 
@@ -165,6 +169,7 @@ class Verifier:
     reattributed: int = 0
     abstained_by_model: bool = False
     _numbers: dict[tuple[str, int, int], int] = field(default_factory=dict)
+    _seen: set[str] = field(default_factory=set)
 
     def find_support(self, claim: Claim) -> Span | None:
         """The best span among the cited sources, else (when allowed) among the others."""
@@ -183,6 +188,10 @@ class Verifier:
         if claim.is_abstention:
             self.abstained_by_model = True
             return None
+        key_text = " ".join(normalize(claim.text).split())
+        if key_text in self._seen:  # small models repeat themselves; once is enough
+            return None
+        self._seen.add(key_text)
         span = self.find_support(claim)
         if span is None:
             log.info("verifier removed an unsupported sentence: %r", claim.text)

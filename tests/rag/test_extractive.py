@@ -165,11 +165,20 @@ def test_answer_type_must_be_satisfied(gen):
 def test_duplicate_sentences_of_overlapping_chunks_are_merged(gen, retrieve):
     q = "How much will OpenAI spend on Azure?"
     hits = retrieve(q, k=len(CHUNKS))
-    cands = gen.candidates(q, hits)
+    every = ExtractiveGenerator(gen.embedder, max_embedded=0)  # no cap on embedded sentences
+    cands = every.candidates(q, hits)
     keys = [(c.start, c.end) for c in cands]
     assert len(keys) == len(set(keys))
     # every sentence of the article except bare bullets is a candidate exactly once
     assert len(cands) == len(sentence_spans(DOC))
+
+
+def test_only_the_best_sentences_by_cheap_signals_are_embedded(gen, retrieve):
+    q = "How much will OpenAI spend on Azure?"
+    hits = retrieve(q, k=len(CHUNKS))
+    capped = ExtractiveGenerator(gen.embedder, max_embedded=4).candidates(q, hits)
+    assert len(capped) == 4
+    assert "$250 billion" in capped[0].quote  # the answer survives the cut
 
 
 def test_bullet_marks_are_not_quoted(gen):

@@ -111,6 +111,8 @@ def test_condense_prompt_shows_the_conversation():
         ("A fact [Source 2].", [("A fact.", [2])]),
         ("No citation here.", [("No citation here.", [])]),
         ("[1]", []),
+        ("Answer: It began in 2019.\nAnswer:", [("It began in 2019.", [])]),
+        ("* First [1].\n* Second.", [("First.", [1]), ("Second.", [])]),
     ],
 )
 def test_split_claims(text, expected):
@@ -253,6 +255,23 @@ class SlowModel(GenericFakeChatModel):
         for word in ["The ", "partnership ", "began ", "in ", "2019 ", "[1]."]:
             time.sleep(0.1)
             yield ChatGenerationChunk(message=AIMessageChunk(content=word))
+
+
+class TruncatedModel(GenericFakeChatModel):
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        from langchain_core.outputs import ChatGenerationChunk
+
+        yield ChatGenerationChunk(message=AIMessageChunk(content="The partnership began in "))
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(content="2019 [1]. Microsoft hol"),
+            generation_info={"finish_reason": "length"},
+        )
+
+
+def test_sentence_cut_by_the_token_limit_is_dropped_not_counted(embedder):
+    _, answer = run(gen(TruncatedModel(messages=iter([])), embedder), "When?", HITS)
+    assert answer.answer == "The partnership began in 2019. [1]" and answer.removed_sentences == 0
+    assert not answer.note
 
 
 def test_backend_error_falls_back_to_the_extractive_answer(embedder, caplog):

@@ -196,6 +196,7 @@ class ForkServer:
     """Client of the fork server process; one per test session."""
 
     def __init__(self, workdir: Path, env: dict[str, str] | None = None) -> None:
+        """Start the server (``env``: its whole environment; default: this process's)."""
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.log = workdir / "forkserver.log"
@@ -203,7 +204,7 @@ class ForkServer:
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "tests.reliability.forkserver"], cwd=ROOT,
-                env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)},
+                env={**(os.environ if env is None else env), "PYTHONPATH": str(ROOT)},
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
             )
         ready = self._read(timeout=300)

@@ -1,11 +1,12 @@
 """kill -9 during ``citewise ingest``, then run it again: the store is consistent every time.
 
 Each trial starts ``citewise ingest CORPUS --prune`` (the real CLI entry point, in a process
-forked from a server that already holds the model) and SIGKILLs it after a random delay drawn
-from the time a clean run takes, so kills land while loading, embedding, writing chunks,
-committing document records, deleting stale chunks, pruning and saving BM25. Half the trials
-ingest into an empty store, half update a store holding an older version of the corpus (changed,
-deleted and new documents). Some trials kill the recovery run too.
+forked from a server that already holds the model, see forkserver.py) and SIGKILLs it. Most
+kills land a random time after the start of a randomly chosen store write (the child logs its
+writes; kills land inside or just after chunk upserts, document-record commits, stale-chunk and
+prune deletes, the generation bump and the BM25 save); the rest at a random moment of the run.
+A third of the trials ingest into an empty store, the others update a store holding an older
+version of the corpus (changed, deleted and new documents). Some trials kill the recovery too.
 
 After the kill the store must already be readable and consistent (at most unreferenced chunks,
 never a half-indexed document, never a BM25 file that claims to be current but is not); after
@@ -15,6 +16,7 @@ BM25 and Chroma holding the same chunks, and questions answered from the right d
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -32,8 +34,10 @@ from tests.reliability.storecheck import problems
 pytestmark = pytest.mark.slow
 
 SEED = 20251125
-TRIALS = 24
-N_DOCS = 240
+TRIALS = 24  # at least; more until MIN_KILLS runs died by SIGKILL (a run may finish first)
+MIN_KILLS = 20
+MAX_TRIALS = 36
+N_DOCS = 220
 N_FEED = 60
 SNAPSHOT = "tests.reliability.storecheck:snapshot"
 WORDS = ("amber basalt cedar dune ember fjord glacier harbor island juniper kestrel lagoon "
@@ -42,12 +46,12 @@ WORDS = ("amber basalt cedar dune ember fjord glacier harbor island juniper kest
 
 def _doc_text(i: int, version: int, rng: random.Random) -> str:
     a, b = rng.choice(WORDS), rng.choice(WORDS)
-    return (f"Field report {i} covers the {a} {b} survey.\n\n"
-            f"The survey code of field report {i} is {1000 + i * 7 + version * 3}.\n")
+    return f"The survey code of report {i} is {1000 + i * 7 + version * 3}, filed by {a} {b}.\n"
 
 
 def write_corpus(root: Path, version: int) -> dict[str, int]:
-    """Version 1, or version 2: 30 changed, 20 deleted and 25 new files, 10 changed feed lines.
+    """Version 1, or version 2: every 8th file changed, every 12th deleted, 25 new files, and
+    every 6th feed line changed.
 
     Returns {source: expected survey code}.
     """
@@ -174,9 +178,10 @@ def test_kill_9_during_ingest_never_corrupts_the_store(forkserver: ForkServer, t
         report = json.loads(ex.stdout)
         assert not report["failed"]
         ops[kind] = write_ops(trace)
-    assert len(report["added"]) == 25 and len(report["removed"]) == 20  # the update run
-    assert any(name == "Collection.delete" for name, _ in ops["update"])  # stale chunks
-    questions = ["What is the survey code of field report 8?",
+    # the update run: new files added, deleted ones pruned, stale chunks deleted
+    assert len(report["added"]) == 25 and len(report["removed"]) == len(range(3, N_DOCS, 12))
+    assert any(name == "Collection.delete" for name, _ in ops["update"])
+    questions = ["What is the survey code of report 8?",
                  "What is the harbor code of wire story 12?"]
     clean_snap = fs.call(SNAPSHOT, store=str(clean), questions=questions)
     assert not problems(clean_snap)
@@ -191,17 +196,23 @@ def test_kill_9_during_ingest_never_corrupts_the_store(forkserver: ForkServer, t
     assert str(codes["wire-12"]) in expected[1]["answer"]
 
     rng = random.Random(SEED)
+    pending: dict[str, list[int]] = {"fresh": [], "update": []}
     base_docs = _docs(base_snap)
     trials: list[dict[str, Any]] = []
-    for i in range(TRIALS):
-        kind = "update" if i % 2 else "fresh"
+    for i in itertools.count():
+        if i >= MAX_TRIALS or (i >= TRIALS and sum(t["killed"] for t in trials) >= MIN_KILLS):
+            break
+        trial_started = time.monotonic()
+        kind = "fresh" if i % 3 == 0 else "update"  # fresh runs embed everything: fewer
         store = tmp_path / f"trial-{i:02d}"
         if kind == "update":
             shutil.copytree(base, store)
-        if i % 4 == 3:  # a plain random moment of the run
+        if i % 8 == 7:  # a plain random moment of the run
             op, delay = None, rng.uniform(0.0, seconds[kind])
-        else:  # inside (or just after) a random store write
-            op = rng.randrange(len(ops[kind]))
+        else:  # inside (or just after) a store write: each write in turn, in a random order
+            if not pending[kind]:
+                pending[kind] = rng.sample(range(len(ops[kind])), len(ops[kind]))
+            op = pending[kind].pop()
             delay = rng.uniform(0.0, 1.5 * max(ops[kind][op][1], 0.005))
         trial: dict[str, Any] = {"trial": i, "kind": kind, "write": op,
                                  "delay_s": round(delay, 4)}
@@ -217,7 +228,7 @@ def test_kill_9_during_ingest_never_corrupts_the_store(forkserver: ForkServer, t
         trial["new_versions"] = sum(1 for s, d in _docs(crashed).items()
                                     if d == clean_docs.get(s) and d != base_docs.get(s))
         trial["orphans"] = len(crashed.get("orphans", []))
-        if i % 6 == 5 and trial["killed"]:  # crash the recovery too
+        if i % 4 == 1 and trial["killed"]:  # crash the recovery too
             second = rng.uniform(0.0, seconds[kind])
             trial["second_kill"] = kill_run(fs, ingest_argv(store), trace, second)["where"]
             again = fs.call(SNAPSHOT, store=str(store))
@@ -238,6 +249,7 @@ def test_kill_9_during_ingest_never_corrupts_the_store(forkserver: ForkServer, t
                 assert got["sources"] == want["sources"] and got["answer"] == want["answer"]
             assert final["answers"][2] == {"bm25_matches_chroma": True, "documents": len(codes)}
         trial["rerun"] = {k: len(rerun[k]) for k in ("added", "updated", "unchanged", "removed")}
+        trial["seconds"] = round(time.monotonic() - trial_started, 2)
         trials.append(trial)
         shutil.rmtree(store)
 
@@ -246,7 +258,7 @@ def test_kill_9_during_ingest_never_corrupts_the_store(forkserver: ForkServer, t
     (out_dir / "crash_trials.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary))
     killed = [t for t in trials if t["killed"]]
-    assert len(killed) >= 20, "at least 20 runs must die by SIGKILL"
+    assert len(killed) >= MIN_KILLS, f"at least {MIN_KILLS} runs must die by SIGKILL"
     # the kills covered the dangerous windows: inside writes, and after a partial commit
     assert sum(t["where"].startswith("inside") for t in killed) >= 5, trials
     assert any(t["orphans"] for t in killed), trials
