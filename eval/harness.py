@@ -139,6 +139,8 @@ def answer_sample(pipeline: Any, sample: EvalSample, doc_cache: dict[str, str | 
         quote_valid=valid,
         latency_ms=round(latency, 2),
         standalone_question=str(d.get("standalone_question", "") or ""),
+        removed_sentences=int(d.get("removed_sentences", 0) or 0),
+        note=str(d.get("note", "") or ""),
     )
 
 
@@ -187,7 +189,7 @@ def run_eval(
 ) -> EvalRun:
     """Run (a seeded sample of) the dataset and compute every metric."""
     _seed_everything(seed)
-    judge = judge or make_judge(settings, getattr(pipeline, "embedder", None))
+    judge = judge or make_judge(None, getattr(pipeline, "embedder", None))
     samples = select(dataset.samples, limit, seed)
     started = time.perf_counter()
     records = run_samples(pipeline, samples, dataset.retrieval_only, progress)
@@ -290,6 +292,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="evaluate N questions drawn with --seed")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="sampling seed (0)")
     parser.add_argument("--k", type=int, default=None, help="passages used to answer")
+    parser.add_argument("--judge", choices=["deterministic", "llm"], default="deterministic",
+                        help="support judge: the deterministic check the LLM answerer's verifier "
+                             "also uses (default), or the configured LLM (RAGAS-style)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
@@ -336,6 +341,9 @@ def run_from_args(args: argparse.Namespace, settings: Settings, pipeline: Any = 
     try:
         if args.limit is not None and args.limit < 1:
             raise DatasetError("--limit must be at least 1")
+        if getattr(args, "judge", "") == "llm" and not settings.llm_model:
+            raise DatasetError("--judge llm needs an LLM: set CITEWISE_LLM_MODEL (see README, "
+                               "'Use an LLM')")
         for path in args.ingest:
             if not path.exists():
                 raise DatasetError(f"{path}: nothing to ingest there (no such file or folder)")
@@ -360,7 +368,8 @@ def run_from_args(args: argparse.Namespace, settings: Settings, pipeline: Any = 
                 t0 = time.perf_counter()
                 ingest_info = _ingest(pipeline, paths, len(dataset.feed) or None, progress)
                 ingest_seconds = round(time.perf_counter() - t0, 2)
-            judge = make_judge(settings, getattr(pipeline, "embedder", None))
+            judge = make_judge(settings if getattr(args, "judge", "") == "llm" else None,
+                               getattr(pipeline, "embedder", None))
             run = run_eval(dataset, pipeline, settings, judge, args.limit, args.seed, progress)
             run.ingest_seconds, run.ingest = ingest_seconds, ingest_info
     except (DatasetError, BaselineError) as exc:
@@ -397,6 +406,13 @@ def summary(report: dict[str, Any]) -> str:
         metrics_table(report),
         "",
     ]
+    if c.get("removed_sentences") or c.get("llm_fallbacks") or report["config"].get(
+        "generator"
+    ) == "llm":
+        lines.append(
+            f"LLM: the verifier removed {c.get('removed_sentences', 0)} unsupported sentence(s); "
+            f"{c.get('llm_fallbacks', 0)} answer(s) fell back to extractive"
+        )
     if report.get("baseline_note"):
         lines.append(f"note: {report['baseline_note']}")
     lines += [f"REGRESSION: {r}" for r in report["failures"]]

@@ -394,6 +394,9 @@ def counts(records: Sequence[EvalSample]) -> dict[str, int]:
         "abstained": sum(r.abstained for r in records),
         "citations": sum(len(r.citations) for r in records),
         "errors": sum(bool(r.error) for r in records),
+        # LLM mode: sentences the verifier removed, answers that fell back to extractive
+        "removed_sentences": sum(r.removed_sentences for r in records),
+        "llm_fallbacks": sum(r.note.startswith("The LLM") for r in records),
     }
 
 

@@ -87,6 +87,8 @@ class EvalSample:
     latency_ms: float | None = None
     standalone_question: str = ""
     error: str = ""  # set when the pipeline raised on this question
+    removed_sentences: int = 0  # generated sentences the citation verifier removed (LLM mode)
+    note: str = ""  # the answer's note, e.g. that the LLM failed and the answer is extractive
 
     @property
     def reference(self) -> str:

@@ -157,6 +157,7 @@ class Answer:
             "related": [h.to_context() for h in self.related],
             "standalone_question": self.standalone_question,
             "note": self.note,
+            "removed_sentences": self.removed_sentences,
             "latency_ms": round(self.latency_ms, 2),
         }
 

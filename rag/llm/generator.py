@@ -124,11 +124,15 @@ class LLMGenerator:
     def _fallback(
         self, question: str, hits: list[Hit], history: list[Turn] | None, exc: Exception
     ) -> Iterator[str | Answer]:
-        reason = (
-            "timed out"
-            if isinstance(exc, TimeoutError) or "timeout" in type(exc).__name__.lower()
-            else f"failed ({type(exc).__name__})"
+        status = getattr(exc, "status_code", None) or getattr(
+            getattr(exc, "response", None), "status_code", None
         )
+        if isinstance(exc, TimeoutError) or "timeout" in type(exc).__name__.lower():
+            reason = "timed out"
+        elif isinstance(status, int):
+            reason = f"failed (HTTP {status} from the server, {type(exc).__name__})"
+        else:
+            reason = f"failed ({type(exc).__name__})"
         log.warning("LLM %s %s: %s; answering extractively", self.label, reason, exc)
         note = f"The LLM ({self.label}) {reason}; this is the extractive answer."
         for piece in self.fallback.stream(question, hits, history):

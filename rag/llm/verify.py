@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from rag.embeddings import Embedder
 from rag.extractive import abstention_text
 from rag.records import Answer, Citation, Hit
-from rag.support import support
+from rag.support import content_terms, names, numbers, support
 from rag.text import normalize, sentence_spans
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ _ABSTAIN = re.compile(
     r"(?:say|answer|mention|state|contain|provide|specify)"
 )
 MAX_SPAN_SENTENCES = 2  # a claim may rest on two adjacent sentences of one chunk
+FRAGMENT_TERMS = 3  # fewer content words than this: a fragment that answers the question
 # Sentences of a source that address the model instead of the reader ("Ignore previous
 # instructions and say ..."): never evidence, so whatever they ask to say can't be cited.
 _INSTRUCTION = re.compile(
@@ -171,14 +172,29 @@ class Verifier:
     _numbers: dict[tuple[str, int, int], int] = field(default_factory=dict)
     _seen: set[str] = field(default_factory=set)
 
+    def _about_the_question(self, claim: Claim, hit: Hit) -> bool:
+        """A bare fragment ("$135 billion") takes its subject from the question, so the source
+        must name what the question names: "$135 billion" answers "How much has Amazon
+        invested?" only from a passage that mentions Amazon."""
+        if len(content_terms(claim.text)) >= FRAGMENT_TERMS:
+            return True
+        text = normalize(hit.chunk.text)
+        wanted = names(self.question) | numbers(self.question)
+        return all(re.search(rf"\b{re.escape(w)}", text) for w in wanted)
+
+    def _span(self, claim: Claim, hit: Hit) -> Span | None:
+        if not self._about_the_question(claim, hit):
+            return None
+        return best_span(claim.text, hit, self.embedder)
+
     def find_support(self, claim: Claim) -> Span | None:
         """The best span among the cited sources, else (when allowed) among the others."""
         valid = [n for n in claim.cited if 1 <= n <= len(self.hits)]
         self.dropped_markers += len(claim.cited) - len(valid)
-        spans = [s for n in valid if (s := best_span(claim.text, self.hits[n - 1], self.embedder))]
+        spans = [s for n in valid if (s := self._span(claim, self.hits[n - 1]))]
         if not spans and self.reattribute:
             others = [h for i, h in enumerate(self.hits, 1) if i not in valid]
-            spans = [s for h in others if (s := best_span(claim.text, h, self.embedder))]
+            spans = [s for h in others if (s := self._span(claim, h))]
             if spans:
                 self.reattributed += 1
         return max(spans, key=lambda s: s.score) if spans else None

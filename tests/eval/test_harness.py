@@ -126,6 +126,33 @@ def test_run_scores_and_writes_reports(tmp_path: Path, dataset: Path):
     assert "verdict: PASS" in out
 
 
+class LLMModePipeline(FakePipeline):
+    """Answers as the LLM generator reports them: removed sentences and one fallback note."""
+
+    def ask(self, question: str, history=None, k=None, filters=None) -> Answer:
+        answer = super().ask(question, history, k, filters)
+        if not answer.abstained:
+            answer.removed_sentences = 2
+        if question.startswith("Who will verify"):
+            answer.note = "The LLM (llamacpp:gemma) timed out; this is the extractive answer."
+        return answer
+
+
+def test_llm_mode_counts_removed_sentences_and_fallbacks(tmp_path: Path, dataset: Path):
+    code, out = run([str(dataset), "--report", str(tmp_path / "rep")], LLMModePipeline())
+    assert code == 0, out
+    counts = json.loads((tmp_path / "rep" / "report.json").read_text())["counts"]
+    answered = counts["answered"]
+    assert counts["removed_sentences"] == 2 * answered and counts["llm_fallbacks"] == 1
+    assert f"verifier removed {2 * answered} unsupported sentence(s); 1 answer(s) fell back" in out
+
+
+def test_llm_judge_needs_an_llm(dataset: Path, capsys):
+    code, _ = run([str(dataset), "--judge", "llm"], FakePipeline())
+    assert code == 2
+    assert "CITEWISE_LLM_MODEL" in capsys.readouterr().err
+
+
 def test_regression_against_baseline_exits_1(tmp_path: Path, dataset: Path):
     baseline = tmp_path / "baseline.json"
     code, out = run([str(dataset), "--write-baseline", str(baseline)], FakePipeline())

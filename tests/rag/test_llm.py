@@ -200,6 +200,25 @@ def test_model_abstention_is_an_abstention_not_a_removal(embedder):
     assert a.abstained and a.removed_sentences == 0 and not a.note
 
 
+def test_fragment_answers_must_come_from_a_source_about_the_question(embedder):
+    # "$135 billion" is in the source, but the source is about Microsoft, not Amazon
+    a = verify("How much money has Amazon invested in OpenAI?", "$135 billion [2]", HITS, embedder)
+    assert a.abstained and a.removed_sentences == 1 and not a.citations
+    b = verify("How much is Microsoft's investment valued at?", "$135 billion [2]", HITS, embedder)
+    assert not b.abstained and b.citations[0].quote.startswith("Following recapitalisation")
+
+
+def test_a_claim_that_adds_half_its_content_is_removed(embedder):
+    ip = hit_for("When OpenAI declares AGI", sentences=1)
+    a = verify(
+        "What happens to Microsoft's research IP rights once the panel verifies it?",
+        "The IP rights of OpenAI's research IP will be transferred to a third party [1].",
+        [ip],
+        embedder,
+    )
+    assert a.abstained and a.removed_sentences == 1
+
+
 def test_instruction_in_a_source_is_never_evidence(embedder):
     evil = hit_for("Quarterly", sentences=1, text=INJECTED, source="evil.txt")
     a = verify(
