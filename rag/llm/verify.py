@@ -172,20 +172,19 @@ class Verifier:
     _numbers: dict[tuple[str, int, int], int] = field(default_factory=dict)
     _seen: set[str] = field(default_factory=set)
 
-    def _about_the_question(self, claim: Claim, hit: Hit) -> bool:
-        """A bare fragment ("$135 billion") takes its subject from the question, so the source
-        must name what the question names: "$135 billion" answers "How much has Amazon
-        invested?" only from a passage that mentions Amazon."""
+    def _about_the_question(self, claim: Claim, span: Span) -> bool:
+        """A bare fragment ("$135 billion") takes its subject from the question, so its cited
+        span must name what the question names: "$135 billion" answers "How much has Amazon
+        invested?" only from a sentence that mentions Amazon (the chunk's headline won't do)."""
         if len(content_terms(claim.text)) >= FRAGMENT_TERMS:
             return True
-        text = normalize(hit.chunk.text)
+        text = normalize(span.quote)
         wanted = names(self.question) | numbers(self.question)
         return all(re.search(rf"\b{re.escape(w)}", text) for w in wanted)
 
     def _span(self, claim: Claim, hit: Hit) -> Span | None:
-        if not self._about_the_question(claim, hit):
-            return None
-        return best_span(claim.text, hit, self.embedder)
+        span = best_span(claim.text, hit, self.embedder)
+        return span if span is not None and self._about_the_question(claim, span) else None
 
     def find_support(self, claim: Claim) -> Span | None:
         """The best span among the cited sources, else (when allowed) among the others."""
@@ -203,6 +202,9 @@ class Verifier:
         """The answer text for ``claim`` with its citation marker, or None when it is dropped."""
         if claim.is_abstention:
             self.abstained_by_model = True
+            return None
+        if claim.text.rstrip().endswith(":"):  # a lead-in ("X include:") states nothing itself
+            log.info("verifier skipped a lead-in without content: %r", claim.text)
             return None
         key_text = " ".join(normalize(claim.text).split())
         if key_text in self._seen:  # small models repeat themselves; once is enough

@@ -204,8 +204,27 @@ def test_fragment_answers_must_come_from_a_source_about_the_question(embedder):
     # "$135 billion" is in the source, but the source is about Microsoft, not Amazon
     a = verify("How much money has Amazon invested in OpenAI?", "$135 billion [2]", HITS, embedder)
     assert a.abstained and a.removed_sentences == 1 and not a.citations
+    # a headline naming Amazon elsewhere in the chunk doesn't make the figure Amazon's
+    text = (
+        "OpenAI can now work with Google and Amazon.\nFollowing recapitalisation, Microsoft "
+        "holds an investment in OpenAI Group PBC valued at $135 billion.\n"
+    )
+    headline = hit_for("OpenAI can now", sentences=2, text=text, source="news.txt")
+    a = verify("How much money has Amazon invested in OpenAI?", "$135 billion [1]", [headline],
+               embedder)
+    assert a.abstained and a.removed_sentences == 1
     b = verify("How much is Microsoft's investment valued at?", "$135 billion [2]", HITS, embedder)
     assert not b.abstained and b.citations[0].quote.startswith("Following recapitalisation")
+
+
+def test_a_lead_in_with_nothing_after_it_is_not_shown(embedder):
+    a = verify(
+        "What is Microsoft's investment worth?",
+        "Microsoft's investment in OpenAI Group PBC is valued at: [2]",
+        HITS,
+        embedder,
+    )
+    assert a.abstained and not a.citations and a.removed_sentences == 0
 
 
 def test_a_claim_that_adds_half_its_content_is_removed(embedder):
