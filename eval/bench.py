@@ -207,7 +207,7 @@ def scale_up(cw: Any, target_chunks: int, progress: Callable[[str], None]) -> in
     from ingest.chunking import chunk_document
 
     index = cw.index
-    got = index.chunks.get(include=["embeddings", "documents", "metadatas"])
+    got = index.get_all(index.chunks, ["embeddings", "documents", "metadatas"], "reading chunks")
     vectors = {text: np.asarray(vec, dtype=np.float32)
                for text, vec, meta in zip(got["documents"], got["embeddings"], got["metadatas"],
                                           strict=True) if "~copy" not in str(meta.get("source"))}

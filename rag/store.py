@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA = 1
 _DOC_VECTOR = [1.0]  # document records are fetched by id, never searched
+READ_PAGE = 5000  # records per Chroma get() when reading a whole collection
 
 
 def date_key(iso: str) -> int:
@@ -196,8 +197,7 @@ class Index:
         generation = self.current_generation()
         with self._lock:
             if self._records is None or self._records_generation != generation:
-                with _chroma_errors("listing documents"):
-                    got = self.docs.get(include=["metadatas"])
+                got = self.get_all(self.docs, ["metadatas"], "listing documents")
                 self._records = {i: _record_from_chroma(i, m)
                                  for i, m in zip(got["ids"], got["metadatas"], strict=True)}
                 self._records_generation = generation
@@ -310,8 +310,7 @@ class Index:
 
     def repair(self) -> int:
         """Delete chunks no document record references (left by a crash); returns how many."""
-        with _chroma_errors("checking the store"):
-            all_ids = set(self.chunks.get(include=[])["ids"])
+        all_ids = set(self.get_all(self.chunks, [], "checking the store")["ids"])
         self._records = None
         referenced = set().union(*(r.chunk_ids for r in self.records().values())) if all_ids else set()
         orphans = sorted(all_ids - referenced)
@@ -348,6 +347,22 @@ class Index:
                 method(**part)
 
     # ---- reads ------------------------------------------------------------------------------
+    @staticmethod
+    def get_all(collection: Any, include: list[str], what: str) -> dict[str, list[Any]]:
+        """Every record of a collection, read in pages: one unbounded ``get`` fails past ~32k
+        records ("too many SQL variables" from Chroma's SQLite)."""
+        out: dict[str, list[Any]] = {"ids": [], **{k: [] for k in include}}
+        offset = 0
+        while True:
+            with _chroma_errors(what):
+                got = collection.get(include=include, limit=READ_PAGE, offset=offset)
+            for key in out:
+                values = got.get(key)
+                out[key].extend([] if values is None else list(values))
+            if len(got["ids"]) < READ_PAGE:
+                return out
+            offset += READ_PAGE
+
     def count(self) -> int:
         with _chroma_errors("counting chunks"):
             return int(self.chunks.count())

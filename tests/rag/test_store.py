@@ -102,3 +102,18 @@ def test_near_duplicates_collapse(tmp_path, embedder):
     hits = HybridSearcher(index, embedder).search("Azure API exclusivity until AGI", 5)
     texts = [h.chunk.text for h in hits]
     assert len(texts) == len(set(texts))
+
+
+@pytest.mark.slow
+def test_reading_every_record_works_past_sqlites_variable_limit(tmp_path, embedder):
+    """One unbounded Chroma get() fails past ~32k records ("too many SQL variables"): seen by
+    the bench at 33k documents. Records and repair read in pages."""
+    index = Index(_client(tmp_path / "c"), embedder, "test-col", cache_dir=tmp_path)
+    n = 33_000
+    ids = [f"doc{i}.txt" for i in range(n)]
+    metas = [{"source": s, "chunk_ids": "[]", "content_hash": "h"} for s in ids]
+    for i in range(0, n, 5000):
+        index.docs.add(ids=ids[i : i + 5000], embeddings=[[1.0]] * len(ids[i : i + 5000]),
+                       metadatas=metas[i : i + 5000])
+    assert len(index.records()) == n
+    assert index.repair() == 0
