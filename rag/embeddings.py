@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 QUERY_CACHE_SIZE = 4096  # question vectors kept (1.5 KB each)
+# Forward passes allowed at once. torch already spreads one pass over every core, so more only
+# thrash and multiply activation memory: with the server's 40 worker threads, 50 clients drove
+# RSS from 753 to 1,775 MB (BENCHMARKS.md). Waiting callers queue here instead.
+ENCODE_CONCURRENCY = 2
 BUNDLED_ALIASES = {BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}", "bundled", ""}
 
 
@@ -109,6 +113,7 @@ class SentenceTransformerEmbedder:
             ) from exc
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._query_lock = threading.Lock()
+        self._encode_gate = threading.BoundedSemaphore(ENCODE_CONCURRENCY)
         self.location = location  # what SentenceTransformer loaded: a path or a model name
         self.batch_size = batch_size
         self.dimension = int(self._model.get_embedding_dimension()) if hasattr(
@@ -121,13 +126,14 @@ class SentenceTransformerEmbedder:
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with self._encode_gate:  # see ENCODE_CONCURRENCY
+            vectors = self._model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
