@@ -14,9 +14,11 @@ from pathlib import Path
 
 from ingest.chunking import chunk_document
 from ingest.loaders import LoadFailure, iter_documents
+from rag.embeddings import SentencePoolingEmbedder
 from rag.errors import CitewiseError
 from rag.records import Chunk, Document, IngestReport
 from rag.store import Index
+from rag.text import quote_spans
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,13 @@ class Ingestor:
         if not pending:
             return
         texts = [c.text for _, chunks in pending for c in chunks]
-        vectors = self.index.embedder.embed_documents(texts)
+        embedder = self.index.embedder
+        if isinstance(embedder, SentencePoolingEmbedder):
+            vectors, pooled = embedder.embed_with_sentences(texts, [quote_spans(t) for t in texts])
+            for chunk, sv in zip((c for _, chunks in pending for c in chunks), pooled, strict=True):
+                chunk.sentence_vectors = sv
+        else:
+            vectors = embedder.embed_documents(texts)
         report.chunks_embedded += len(texts)
         report.tokens_embedded += sum(self.index.embedder.count_tokens(texts))
         items, pos = [], 0

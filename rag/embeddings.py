@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -19,6 +20,7 @@ import numpy as np
 
 from rag.config import BUNDLED_MODEL
 from rag.errors import ModelError
+from rag.sentence_vectors import SentenceVectors, pool
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,15 @@ class Embedder(Protocol):
     def count_tokens(self, texts: list[str]) -> list[int]: ...
 
     def token_offsets(self, text: str) -> list[tuple[int, int]]: ...
+
+
+@runtime_checkable
+class SentencePoolingEmbedder(Embedder, Protocol):
+    """An embedder that can also hand back sentence vectors from a chunk's forward pass."""
+
+    def embed_with_sentences(
+        self, texts: list[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[SentenceVectors | None]]: ...
 
 
 def sha256_file(path: Path) -> str:
@@ -135,6 +146,27 @@ class SentenceTransformerEmbedder:
                 show_progress_bar=False,
             )
         return np.asarray(vectors, dtype=np.float32)
+
+    def embed_with_sentences(
+        self, texts: list[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[SentenceVectors | None]]:
+        """Chunk vectors exactly as ``embed_documents`` gives them, plus vectors for the given
+        spans of each text pooled from the same forward pass (rag/sentence_vectors.py)."""
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        pooled: list[SentenceVectors | None] = []
+        for first in range(0, len(texts), self.batch_size):
+            batch = texts[first : first + self.batch_size]
+            with self._encode_gate:  # see ENCODE_CONCURRENCY
+                outputs = self._model.encode(batch, batch_size=self.batch_size, output_value=None,
+                                             normalize_embeddings=True, show_progress_bar=False)
+            offsets = self._tokenizer(batch, truncation=True, max_length=self.max_tokens,
+                                      return_offsets_mapping=True)["offset_mapping"]
+            for i, (out, offs) in enumerate(zip(outputs, offsets, strict=True)):
+                vectors[first + i] = out["sentence_embedding"].float().numpy()
+                n = int(out["attention_mask"].sum())  # rows past it are batch padding
+                tokens = out["token_embeddings"][:n].float().numpy()
+                pooled.append(pool(tokens, offs, spans[first + i]))
+        return vectors, pooled
 
     def embed_query(self, text: str) -> np.ndarray:
         """Cached: retrieval and the answerer both need the question's vector, and chat users

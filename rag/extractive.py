@@ -15,7 +15,7 @@ import re
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from rag.answer_types import AnswerType, has_answer_type, question_type
 from rag.embeddings import Embedder
 from rag.records import Answer, Citation, Hit, Turn
 from rag.support import content_terms
-from rag.text import sentence_spans
+from rag.text import quote_spans
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,11 @@ MIN_NOVELTY = 0.5  # ... and bring at least this share of content words not alre
 # forward pass over every sentence of k passages cost more than the rest of an ask together.
 # Chosen by measurement (BENCHMARKS.md, "Extractive answer cost").
 MAX_EMBEDDED = 8
+# With sentence vectors stored at ingest, all candidates are ranked by them and only this many
+# get a forward pass at question time (BENCHMARKS.md, "Sentence vectors from ingest").
+MAX_REFINED = 3
 CACHE_SIZE = 20000  # sentence vectors kept between questions (about 1.5 KB each)
 
-_BULLET = re.compile(r"(?:[•\-\*–·]|\d+[.)])\s+")  # used with .match(text, pos)
 _TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*$")
 
 
@@ -71,6 +73,7 @@ class ScoredSentence:
     cosine: float = 0.0
     lexical: float = 0.0
     score: float = 0.0
+    vector: np.ndarray | None = field(default=None, repr=False)  # stored at ingest, if any
 
 
 def is_headline(text: str) -> bool:
@@ -129,9 +132,11 @@ class ExtractiveGenerator:
         max_sentences: int = 3,
         threshold: float | None = None,
         max_embedded: int = MAX_EMBEDDED,
+        max_refined: int = MAX_REFINED,
     ) -> None:
         self.embedder = embedder
         self.max_embedded = max_embedded if max_embedded > 0 else 10**9
+        self.max_refined = max(0, max_refined)
         self.max_sentences = max(1, max_sentences)
         self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -144,44 +149,59 @@ class ExtractiveGenerator:
         found: dict[tuple[str, int, int], ScoredSentence] = {}
         for rank, hit in enumerate(hits):
             chunk = hit.chunk
-            for s, e in sentence_spans(chunk.text):
-                bullet = _BULLET.match(chunk.text, s, e)
-                if bullet:
-                    s = bullet.end()
+            for s, e in quote_spans(chunk.text):
                 key = (chunk.source, chunk.start + s, chunk.start + e)
-                if s >= e or key in found:
+                if key in found:
                     continue
                 quote = chunk.text[s:e]
+                stored = chunk.sentence_vectors
                 found[key] = ScoredSentence(
                     hit=hit, rank=rank, start=key[1], end=key[2], quote=quote,
                     terms=content_terms(quote), headline=is_headline(quote),
                     typed=has_answer_type(kind, quote, question),
+                    vector=stored.get(s, e) if stored is not None else None,
                 )
         cands = list(found.values())
         if not cands:
             return []
         self._lexical(question, cands)
         n = max(len(hits), 1)
-        if self.embedder is not None and len(cands) > self.max_embedded:
-            def cheap(c: ScoredSentence) -> float:
-                return c.lexical + W_RANK * (1 - c.rank / n) + (TYPE_BONUS if c.typed else 0.0)
-
-            cands = sorted(cands, key=cheap, reverse=True)[: self.max_embedded]
-        if self.embedder is not None:
-            qvec = self._vectors([question], query=True)[0]
-            svecs = self._vectors([c.quote for c in cands])
-            for c, cos in zip(cands, svecs @ qvec, strict=True):
-                c.cosine = float(cos)
-        else:
+        if self.embedder is None:
             for c in cands:
                 c.cosine = c.lexical
+            self._score(kind, cands, n)
+        else:
+            qvec = self._vectors([question], query=True)[0]
+            refine = True
+            if all(c.vector is not None and c.vector.shape == qvec.shape for c in cands):
+                # Sentence vectors from ingest rank every candidate for free; the best few get a
+                # forward pass of their own, whose cosine is the sharper one (BENCHMARKS.md).
+                for c in cands:
+                    c.cosine = float(c.vector @ qvec)
+                self._score(kind, cands, n)
+                refine = self.max_refined > 0  # 0: stored vectors only
+                if refine:
+                    cands = sorted(cands, key=lambda c: -c.score)[: self.max_refined]
+            elif len(cands) > self.max_embedded:
+                def cheap(c: ScoredSentence) -> float:
+                    return c.lexical + W_RANK * (1 - c.rank / n) + (TYPE_BONUS if c.typed else 0.0)
+
+                cands = sorted(cands, key=cheap, reverse=True)[: self.max_embedded]
+            if refine:
+                svecs = self._vectors([c.quote for c in cands])
+                for c, cos in zip(cands, svecs @ qvec, strict=True):
+                    c.cosine = float(cos)
+                self._score(kind, cands, n)
+        cands.sort(key=lambda c: -c.score)
+        return cands
+
+    @staticmethod
+    def _score(kind: AnswerType, cands: list[ScoredSentence], n: int) -> None:
         for c in cands:
             score = W_COS * c.cosine + W_LEX * c.lexical + W_RANK * (1 - c.rank / n)
             if kind is not AnswerType.ANY:
                 score += TYPE_BONUS if c.typed else -TYPE_PENALTY
             c.score = score * (HEADLINE_FACTOR if c.headline else 1.0)
-        cands.sort(key=lambda c: -c.score)
-        return cands
 
     @staticmethod
     def _lexical(question: str, cands: list[ScoredSentence]) -> None:

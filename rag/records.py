@@ -9,7 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rag.sentence_vectors import SentenceVectors
 
 
 @dataclass
@@ -59,6 +62,9 @@ class Chunk:
     end: int
     text: str
     page: int | None = None
+    # Vectors of its sentences from the ingest forward pass (rag/sentence_vectors.py); None for
+    # chunks stored without them, whose sentences the answerer embeds when asked.
+    sentence_vectors: SentenceVectors | None = field(default=None, compare=False, repr=False)
 
     @staticmethod
     def make_id(source: str, start: int, end: int, text: str) -> str:

@@ -15,7 +15,7 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 
 from rag.embeddings import Embedder
-from rag.records import Chunk, Filters, Hit
+from rag.records import Filters, Hit
 from rag.store import Index
 from rag.text import normalize
 
@@ -65,47 +65,51 @@ class HybridSearcher:
             if not sources:
                 return []
         n = max(p.candidates, k)
-        dense = []
+        dense: list[tuple[str, float]] = []
         if p.dense_weight > 0:
-            dense = self.index.dense_search(self.embedder.embed_query(query), n, sources)
-        sparse = []
+            dense = self.index.dense_ids(self.embedder.embed_query(query), n, sources)
+        sparse: list[tuple[str, float]] = []
         if p.sparse_weight > 0:
             allowed = None
             if sources is not None:
                 allowed = set().union(*(records[s].chunk_ids for s in sources if s in records))
             sparse = self.index.bm25().search(query, n, allowed)
 
-        chunks: dict[str, Chunk] = {c.id: c for c, _ in dense}
-        missing = [cid for cid, _ in sparse if cid not in chunks]
-        chunks.update(self.index.get_chunks(missing))
+        fused: dict[str, float] = {}
+        dense_at = {cid: (rank, sim) for rank, (cid, sim) in enumerate(dense, 1)}
+        sparse_at = {cid: (rank, score) for rank, (cid, score) in enumerate(sparse, 1)}
+        for cid, (rank, _) in dense_at.items():
+            fused[cid] = fused.get(cid, 0.0) + p.dense_weight / (p.rrf_k + rank)
+        for cid, (rank, _) in sparse_at.items():
+            fused[cid] = fused.get(cid, 0.0) + p.sparse_weight / (p.rrf_k + rank)
+        ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
 
-        hits: dict[str, Hit] = {}
-        for rank, (chunk, sim) in enumerate(dense, 1):
-            hit = hits.setdefault(chunk.id, Hit(chunk, 0.0))
-            hit.dense_rank, hit.dense_score = rank, sim
-            hit.score += p.dense_weight / (p.rrf_k + rank)
-        for rank, (cid, score) in enumerate(sparse, 1):
-            if cid not in chunks:
-                continue
-            hit = hits.setdefault(cid, Hit(chunks[cid], 0.0))
-            hit.sparse_rank, hit.sparse_score = rank, score
-            hit.score += p.sparse_weight / (p.rrf_k + rank)
-
-        ranked = sorted(hits.values(), key=lambda h: (-h.score, h.chunk.id))
+        # Read chunks best first, a few at a time: most questions need only the first k.
         out: list[Hit] = []
         kept_shingles: list[set] = []
-        for hit in ranked:
-            rec = records.get(hit.chunk.source)
-            if rec is None or hit.chunk.id not in rec.chunk_ids:
-                continue  # left by an interrupted write: never cite it
-            sh = _shingles(hit.chunk.text)
-            if any(_near_duplicate(sh, other, p.dedupe_threshold) for other in kept_shingles):
-                continue
-            hit.title, hit.url, hit.published = rec.title, rec.url, rec.published
-            kept_shingles.append(sh)
-            out.append(hit)
-            if len(out) >= k:
-                break
+        batch = max(2 * k, 10)
+        for first in range(0, len(ranked), batch):
+            ids = ranked[first : first + batch]
+            chunks = self.index.get_chunks(ids)
+            for cid in ids:
+                chunk = chunks.get(cid)
+                if chunk is None:
+                    continue  # in BM25 but gone from Chroma
+                rec = records.get(chunk.source)
+                if rec is None or cid not in rec.chunk_ids:
+                    continue  # left by an interrupted write: never cite it
+                sh = _shingles(chunk.text)
+                if any(_near_duplicate(sh, other, p.dedupe_threshold) for other in kept_shingles):
+                    continue
+                hit = Hit(chunk, fused[cid], title=rec.title, url=rec.url, published=rec.published)
+                if cid in dense_at:
+                    hit.dense_rank, hit.dense_score = dense_at[cid]
+                if cid in sparse_at:
+                    hit.sparse_rank, hit.sparse_score = sparse_at[cid]
+                kept_shingles.append(sh)
+                out.append(hit)
+                if len(out) >= k:
+                    return out
         return out
 
 

@@ -32,6 +32,7 @@ from rag.bm25 import BM25Index
 from rag.embeddings import Embedder
 from rag.errors import IndexMismatchError, NotFoundError, StoreError
 from rag.records import Chunk, Document, DocumentInfo, Filters
+from rag.sentence_vectors import SentenceVectors
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,8 @@ def _record_from_chroma(source: str, meta: dict[str, Any]) -> DocRecord:
 def _chunk_from_chroma(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
     page = meta.get("page")
     return Chunk(chunk_id, str(meta["source"]), int(meta["ordinal"]), int(meta["start"]),
-                 int(meta["end"]), text, int(page) if page else None)
+                 int(meta["end"]), text, int(page) if page else None,
+                 SentenceVectors.from_metadata(meta))
 
 
 def _disk_full(exc: BaseException) -> bool:
@@ -278,6 +280,8 @@ class Index:
                         "end": chunk.end, "published_day": published_day}
                 if chunk.page:
                     meta["page"] = chunk.page
+                if chunk.sentence_vectors is not None:
+                    meta.update(chunk.sentence_vectors.to_metadata())
                 add_ids.append(chunk.id)
                 add_vecs.append(vec)
                 add_docs.append(chunk.text)
@@ -383,6 +387,19 @@ class Index:
         return [(_chunk_from_chroma(i, d, m), 1.0 - float(dist))
                 for i, d, m, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
                                          got["distances"][0], strict=True)]
+
+    def dense_ids(self, vector: np.ndarray, k: int,
+                  sources: set[str] | None = None) -> list[tuple[str, float]]:
+        """Like ``dense_search`` but ids only: fusion needs no text, and reading the text and
+        metadata of every candidate cost more than the search (sentence vectors ride there)."""
+        if sources is not None and not sources:
+            return []
+        where = {"source": {"$in": sorted(sources)}} if sources is not None else None
+        with _chroma_errors("searching"):
+            n = min(k, max(self.chunks.count(), 1))
+            got = self.chunks.query(query_embeddings=np.asarray([vector], dtype=np.float32),
+                                    n_results=n, where=where, include=["distances"])
+        return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)]
 
     def get_chunks(self, ids: list[str]) -> dict[str, Chunk]:
         if not ids:

@@ -73,6 +73,22 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
+_BULLET = re.compile(r"(?:[•\-\*–·]|\d+[.)])\s+")  # used with .match(text, pos)
+
+
+def quote_spans(text: str) -> list[tuple[int, int]]:
+    """The spans an answer may quote: sentences with list bullets left out. Ingest stores a
+    vector per span and the answerers quote them, so both must cut text the same way."""
+    out = []
+    for s, e in sentence_spans(text):
+        bullet = _BULLET.match(text, s, e)
+        if bullet:
+            s = bullet.end()
+        if s < e:
+            out.append((s, e))
+    return out
+
+
 def normalize(text: str) -> str:
     """Fold case, accents and typographic quotes/dashes for matching (never for quoting)."""
     text = unicodedata.normalize("NFKC", text)

@@ -19,7 +19,7 @@ from rag.embeddings import Embedder
 from rag.extractive import abstention_text
 from rag.records import Answer, Citation, Hit
 from rag.support import content_terms, names, numbers, support
-from rag.text import normalize, sentence_spans
+from rag.text import normalize, quote_spans, sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,6 @@ _TRAILING = re.compile(
 )
 _LABEL = re.compile(r"(?i)^(?:(?:final\s+)?answer\s*:|[•\-\*–·](?=\s))\s*")
 _OPEN_BRACKET = re.compile(r"\[[^\]]*$")
-_BULLET = re.compile(r"(?:[•\-\*–·]|\d+[.)])\s+")
 _ABSTAIN = re.compile(
     r"(?i)\b(?:articles?|sources?|passages?|documents?|texts?)\s+(?:do|does)\s*(?:n't|not)\s+"
     r"(?:say|answer|mention|state|contain|provide|specify)"
@@ -122,14 +121,7 @@ def _units(hit: Hit) -> list[tuple[int, int, bool]]:
     """Sentence spans of a chunk (chunk offsets, list bullets left out), each with whether it
     may serve as evidence (instructions to the model may not)."""
     text = hit.chunk.text
-    out = []
-    for s, e in sentence_spans(text):
-        bullet = _BULLET.match(text, s, e)
-        if bullet:
-            s = bullet.end()
-        if s < e:
-            out.append((s, e, not is_instruction(text[s:e])))
-    return out
+    return [(s, e, not is_instruction(text[s:e])) for s, e in quote_spans(text)]
 
 
 def best_span(claim: str, hit: Hit, embedder: Embedder | None = None) -> Span | None:
