@@ -210,18 +210,21 @@ def ask_latency(cw: Any, questions: list[tuple[str, str]], label: str, key: str,
 
 def scale_up(cw: Any, target_chunks: int, progress: Callable[[str], None]) -> int:
     """Synthetic scale-up: copies of every stored document under distinct ids, reusing the
-    original chunks' vectors (a copy chunks exactly like its original), until the store holds
+    original chunks' vectors and sentence vectors (a copy chunks exactly like its original), until the store holds
     about ``target_chunks``. Near-duplicate collapsing keeps answers the same; the timing
     includes it."""
     from dataclasses import replace
 
     from ingest.chunking import chunk_document
+    from rag.sentence_vectors import SentenceVectors
 
     index = cw.index
     got = index.get_all(index.chunks, ["embeddings", "documents", "metadatas"], "reading chunks")
     vectors = {text: np.asarray(vec, dtype=np.float32)
                for text, vec, meta in zip(got["documents"], got["embeddings"], got["metadatas"],
                                           strict=True) if "~copy" not in str(meta.get("source"))}
+    sentence_vectors = {text: SentenceVectors.from_metadata(meta)
+                        for text, meta in zip(got["documents"], got["metadatas"], strict=True)}
     originals = [index.document(s) for s in sorted(index.records()) if "~copy" not in s]
     per_copy = sum(1 for m in got["metadatas"] if "~copy" not in str(m.get("source")))
     copy = 1 + max((int(s.rsplit("~copy", 1)[1]) for s in index.records() if "~copy" in s),
@@ -232,8 +235,9 @@ def scale_up(cw: Any, target_chunks: int, progress: Callable[[str], None]) -> in
         with index.writing():
             for doc in originals:
                 clone = replace(doc, source=f"{doc.source}~copy{copy}")
-                chunks = chunk_document(clone, index.embedder, cw.settings.chunk_tokens,
-                                        cw.settings.chunk_overlap)
+                chunks = [replace(c, sentence_vectors=sentence_vectors.get(c.text))
+                          for c in chunk_document(clone, index.embedder, cw.settings.chunk_tokens,
+                                                  cw.settings.chunk_overlap)]
                 batch.append((clone, chunks, np.stack([vectors[c.text] for c in chunks])))
                 if len(batch) >= 500:
                     index.write_documents(batch)

@@ -153,19 +153,23 @@ class SentenceTransformerEmbedder:
         """Chunk vectors exactly as ``embed_documents`` gives them, plus vectors for the given
         spans of each text pooled from the same forward pass (rag/sentence_vectors.py)."""
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        pooled: list[SentenceVectors | None] = []
-        for first in range(0, len(texts), self.batch_size):
-            batch = texts[first : first + self.batch_size]
+        pooled: list[SentenceVectors | None] = [None] * len(texts)
+        # Longest first, as encode() orders a whole call: batches of similar length pad least.
+        # One batch at a time keeps token vectors (200 x 384 floats a chunk) from piling up.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        for first in range(0, len(order), self.batch_size):
+            idx = order[first : first + self.batch_size]
+            batch = [texts[i] for i in idx]
             with self._encode_gate:  # see ENCODE_CONCURRENCY
                 outputs = self._model.encode(batch, batch_size=self.batch_size, output_value=None,
                                              normalize_embeddings=True, show_progress_bar=False)
             offsets = self._tokenizer(batch, truncation=True, max_length=self.max_tokens,
                                       return_offsets_mapping=True)["offset_mapping"]
-            for i, (out, offs) in enumerate(zip(outputs, offsets, strict=True)):
-                vectors[first + i] = out["sentence_embedding"].float().numpy()
+            for i, out, offs in zip(idx, outputs, offsets, strict=True):
+                vectors[i] = out["sentence_embedding"].float().numpy()
                 n = int(out["attention_mask"].sum())  # rows past it are batch padding
                 tokens = out["token_embeddings"][:n].float().numpy()
-                pooled.append(pool(tokens, offs, spans[first + i]))
+                pooled[i] = pool(tokens, offs, spans[i])
         return vectors, pooled
 
     def embed_query(self, text: str) -> np.ndarray:

@@ -84,12 +84,14 @@ class HybridSearcher:
             fused[cid] = fused.get(cid, 0.0) + p.sparse_weight / (p.rrf_k + rank)
         ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
 
-        # Read chunks best first, a few at a time: most questions need only the first k.
+        # Read chunks best first, in growing batches: most questions need only the first k, a
+        # corpus full of syndicated copies needs more reads.
         out: list[Hit] = []
         kept_shingles: list[set] = []
-        batch = max(2 * k, 10)
-        for first in range(0, len(ranked), batch):
+        first, batch = 0, max(2 * k, 10)
+        while first < len(ranked):
             ids = ranked[first : first + batch]
+            first, batch = first + batch, batch * 2
             chunks = self.index.get_chunks(ids)
             for cid in ids:
                 chunk = chunks.get(cid)
