@@ -1,0 +1,134 @@
+"""The `citewise` CLI: ingest summaries and exit codes, incremental runs, prune, docs, and the
+`ask` interface contract that other tools depend on."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLE_DIR
+from ui.cli import main
+
+QUESTION = "What stake does Microsoft hold in OpenAI Group PBC?"
+CONTRACT = {"id", "question", "answer", "abstained", "citations", "contexts", "latency_ms"}
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "corpus"
+    shutil.copytree(SAMPLE_DIR, root)
+    (root / "notes").mkdir()
+    (root / "notes" / "quokka.txt").write_text(
+        "Quokkas live on Rottnest Island off Western Australia. They weigh about three kilograms.\n",
+        encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    return str(tmp_path / "store")
+
+
+def test_ingest_is_incremental_replaces_changed_files_and_prunes_deleted_ones(capsys, corpus, store):
+    code, out, _ = run(capsys, "ingest", str(corpus), "--store", store)
+    assert code == 0
+    assert out.startswith("added 2, updated 0, unchanged 0, removed 0, failed 0")
+
+    code, out, _ = run(capsys, "ingest", str(corpus), "--store", store)
+    assert code == 0
+    assert "added 0, updated 0, unchanged 2, removed 0, failed 0 — 0 chunks embedded" in out
+
+    (corpus / "notes" / "quokka.txt").write_text(
+        "Quokkas live on Rottnest Island. A quokka eats leaves, grasses and stems.\n", encoding="utf-8")
+    code, out, _ = run(capsys, "ingest", str(corpus), "--store", store, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["updated"] == ["notes/quokka.txt"] and report["unchanged"]
+    assert 0 < report["chunks_embedded"] <= 2  # only the changed file was embedded again
+
+    code, out, _ = run(capsys, "ask", "--json", "How much does a quokka weigh?", "--store", store)
+    assert "three kilograms" not in out  # the old version is gone, never cited
+    code, out, _ = run(capsys, "ask", "--json", "What does a quokka eat?", "--store", store)
+    ans = json.loads(out)
+    assert not ans["abstained"] and ans["citations"][0]["source"] == "notes/quokka.txt"
+
+    (corpus / "notes" / "quokka.txt").unlink()
+    code, out, _ = run(capsys, "ingest", str(corpus), "--store", store, "--prune")
+    assert code == 0 and "removed 1" in out
+    code, out, _ = run(capsys, "docs", "--store", store, "--json")
+    assert [d["source"] for d in json.loads(out)] == ["microsoft-openai-partnership.txt"]
+    code, out, _ = run(capsys, "ask", "--json", "What does a quokka eat?", "--store", store)
+    assert all(c["source"] != "notes/quokka.txt" for c in json.loads(out)["citations"])
+
+
+def test_a_bad_file_is_reported_by_name_and_the_rest_is_ingested(capsys, corpus, store):
+    (corpus / "junk.txt").write_bytes(bytes(range(256)) * 64)
+    (corpus / "feed.jsonl").write_text(
+        '{"id": "n1", "title": "Kiwi", "text": "The kiwi is a flightless bird of New Zealand."}\n'
+        '{"title": "no text"}\n', encoding="utf-8")
+    code, out, _ = run(capsys, "ingest", str(corpus), "--store", store)
+    assert code == 1  # something failed
+    assert "added 3," in out and "failed 2" in out
+    assert f"FAILED {corpus / 'junk.txt'}: binary file" in out
+    assert f"FAILED {corpus / 'feed.jsonl'}:2: missing 'text'" in out
+    code, out, _ = run(capsys, "docs", "--store", store)
+    listed = [line.split("\t")[0] for line in out.splitlines()]
+    assert listed == ["microsoft-openai-partnership.txt", "n1", "notes/quokka.txt"]
+    assert "chunks" in out.splitlines()[0]
+
+
+def test_ask_json_follows_the_contract_with_exact_quotes(capsys, sample_citewise):
+    store = str(sample_citewise.settings.store)
+    code, out, _ = run(capsys, "ask", "--json", QUESTION, "--store", store, "--k", "3")
+    ans = json.loads(out)
+    assert code == 0 and CONTRACT <= set(ans)
+    assert not ans["abstained"] and "[1]" in ans["answer"] and len(ans["contexts"]) <= 3
+    for c in ans["citations"]:
+        assert {"n", "source", "title", "url", "quote", "start", "end"} <= set(c)
+        text = sample_citewise.document_text(c["source"])
+        assert text[c["start"] : c["end"]] == c["quote"]
+    assert {"source", "title", "text", "score"} <= set(ans["contexts"][0])
+
+
+def test_ask_prints_the_answer_with_numbered_sources(capsys, sample_citewise):
+    code, out, _ = run(capsys, "ask", QUESTION, "--store", str(sample_citewise.settings.store))
+    assert code == 0
+    assert "Sources:" in out and "  [1] " in out and "27 per cent" in out
+
+
+def test_ask_file_answers_every_line_in_order(capsys, sample_citewise, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(q) for q in [
+        {"id": "a", "question": QUESTION},
+        {"id": 7, "question": "What is the capital of Peru?"},
+        {"id": "c", "question": "and until when?",
+         "history": [{"question": "Does Microsoft keep Azure API exclusivity?",
+                      "answer": "Microsoft retains Azure API exclusivity until AGI. [1]"}]},
+    ]) + "\n", encoding="utf-8")
+    code, out, _ = run(capsys, "ask", "--json", "--file", str(questions),
+                       "--store", str(sample_citewise.settings.store))
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [r["id"] for r in rows] == ["a", 7, "c"]
+    assert all(CONTRACT <= set(r) for r in rows)
+    assert rows[1]["abstained"] and rows[1]["citations"] == []
+    assert rows[2]["standalone_question"] != "and until when?"
+
+
+def test_bad_questions_exit_2_with_a_message(capsys, sample_citewise, tmp_path):
+    store = str(sample_citewise.settings.store)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1, "question": "ok?"}\n{not json\n', encoding="utf-8")
+    code, out, err = run(capsys, "ask", "--json", "--file", str(bad), "--store", store)
+    assert code == 2 and f"{bad}:2: invalid JSON" in err and out == ""
+    code, _, err = run(capsys, "ask", "   ", "--store", store)
+    assert code == 2 and "question is empty" in err
+    code, _, err = run(capsys, "remove", "nope.txt", "--store", store)
+    assert code == 1 and "No document 'nope.txt'" in err
