@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                     fh.write(json.dumps({"set": name, **r}) + "\n")
     combined = [r for records in sets.values() for r in records]
     for name, records in [*sets.items(), ("all", combined)]:
-        print(json.dumps(summarize(name, records)))
+        sys.stdout.write(json.dumps(summarize(name, records)) + "\n")
     return 0
 
 

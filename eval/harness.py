@@ -373,10 +373,10 @@ def run_from_args(args: argparse.Namespace, settings: Settings, pipeline: Any = 
             run = run_eval(dataset, pipeline, settings, judge, args.limit, args.seed, progress)
             run.ingest_seconds, run.ingest = ingest_seconds, ingest_info
     except (DatasetError, BaselineError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        sys.stderr.write(f"error: {exc}\n")
         return EXIT_INPUT
     except CitewiseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        sys.stderr.write(f"error: {exc}\n")
         return exc.exit_code or EXIT_INPUT
     report = build_report(run, judge, baseline, str(args.baseline or ""))
     if args.report:
@@ -390,8 +390,8 @@ def run_from_args(args: argparse.Namespace, settings: Settings, pipeline: Any = 
             except BaselineError:
                 previous = None
         write_json(make_baseline(report, previous), args.write_baseline)
-        print(f"baseline written to {args.write_baseline}", file=out)
-    print(summary(report), file=out)
+        out.write(f"baseline written to {args.write_baseline}\n")
+    out.write(summary(report) + "\n")
     return EXIT_REGRESSION if report["failures"] else EXIT_OK
 
 
