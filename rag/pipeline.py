@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from rag.config import Settings
-from rag.embeddings import Embedder, load_embedder
+from rag.embeddings import Embedder, make_embedder
 from rag.errors import ConfigError, InputError, NotFoundError
 from rag.generator import Generator
 from rag.records import Answer, DocumentInfo, Filters, Hit, IngestReport, Turn
@@ -59,8 +59,7 @@ class Citewise:
     def __init__(self, settings: Settings | None = None, *, client: Any = None,
                  embedder: Embedder | None = None, generator: Generator | None = None) -> None:
         self.settings = settings or Settings()
-        self.embedder = embedder or load_embedder(self.settings.embedding_model,
-                                                  self.settings.embed_batch_size)
+        self.embedder = embedder or make_embedder(self.settings)
         self.client = client if client is not None else make_client(self.settings)
         self.index = Index(self.client, self.embedder, self.settings.collection,
                            cache_dir=Path(self.settings.store))

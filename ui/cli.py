@@ -27,6 +27,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--collection", help="collection name (CITEWISE_COLLECTION)")
     g.add_argument("--embedding-model", help="sentence-transformers name or path "
                    "(CITEWISE_EMBEDDING_MODEL; default: bundled all-MiniLM-L6-v2)")
+    g.add_argument("--embeddings-url", help="OpenAI-compatible embedding server, e.g. "
+                   "http://HOST:7997/v1 (CITEWISE_EMBEDDINGS_URL; key: CITEWISE_EMBEDDINGS_API_KEY)")
     g.add_argument("--generator", help="answer backend (CITEWISE_GENERATOR; default extractive)")
     g.add_argument("-v", "--verbose", action="store_true", help="log progress details")
 
@@ -87,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    keys = ["store", "chroma_url", "collection", "embedding_model", "generator", "k", "host",
+    keys = ["store", "chroma_url", "collection", "embedding_model", "embeddings_url", "generator", "k", "host",
             "port", "chunk_tokens", "chunk_overlap", "max_file_mb"]
     return Settings().updated(**{k: getattr(args, k, None) for k in keys})
 
