@@ -77,6 +77,9 @@ class EvalSample:
     history: list[Turn] = field(default_factory=list)  # earlier turns, for follow-ups
     relevance: dict[str, int] = field(default_factory=dict)  # graded qrels (BEIR): source -> grade
     tags: list[str] = field(default_factory=list)  # e.g. "paraphrase", "followup"
+    # near-miss variants (eval/nearmiss.py): kind, original_id, original_question, replaced,
+    # replacement; empty for dataset questions
+    near_miss: dict[str, str] = field(default_factory=dict)
     # --- filled by the harness ---
     answer: str = ""  # with [n] markers
     abstained: bool = False
