@@ -79,7 +79,8 @@ def _to_chunks(
             continue
         text = doc.text[s:e]
         chunks.append(
-            Chunk(Chunk.make_id(doc.source, s, e, text), doc.source, 0, s, e, text, doc.page_at(s))
+            Chunk(Chunk.make_id(doc.source, s, e, text), doc.source, 0, s, e, text, doc.page_at(s),
+                  sections=doc.sections_for(s, e))
         )
     for i, chunk in enumerate(chunks):
         chunk.ordinal = i

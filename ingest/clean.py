@@ -4,11 +4,15 @@ Cleaning works on whole lines: a line is either dropped or kept verbatim (only t
 whitespace goes), because every citation offset points into the cleaned text. A line is
 dropped only when it is short and matches a known boilerplate pattern, or when it is a short
 non-sentence line that repeats (bylines, page headers). Real sentences are never dropped.
+PDF text is the one exception to "verbatim": its layout lines are re-joined into sentences
+(``reflow``), before any offset is taken. Typographic ligatures ("ﬂ") become plain letters
+everywhere, so words are found and quoted as the reader types them.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
@@ -20,6 +24,8 @@ MAX_TITLE_CHARS = 200
 _LINE_BREAKS = str.maketrans(
     {"\x0b": "\n", "\x0c": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n"}
 )
+_LIGATURES = str.maketrans({chr(c): unicodedata.normalize("NFKC", chr(c))
+                            for c in range(0xFB00, 0xFB07)})  # ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufeff]")
 _EDGE_JUNK = re.compile(r"^[\s•·*\-–—|>»›]+|[\s:.!?…|>»›→•·\-–—]+$")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
@@ -70,6 +76,7 @@ _COOKIES = _any(
 def _normalize(raw: str) -> list[str]:
     """Unify line endings and drop control characters, so later steps see plain lines."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n").translate(_LINE_BREAKS)
+    text = text.translate(_LIGATURES)
     return [line.rstrip() for line in _CONTROL.sub("", text).split("\n")]
 
 
@@ -123,21 +130,63 @@ def _keep_mask(lines: Sequence[str]) -> list[bool]:
     return keep
 
 
+# "dis-" at a line end: a word split in two (browsers write "dis ‐" with U+2010 and a space)
+_HYPHENATED = re.compile(r"[^\W\d_]( ?[\u2010\u00ad]|-)$")
+_ENDS_SENTENCE = re.compile(r"[.!?…:;][\"'”’)\]]*$")
+_STARTS_ITEM = re.compile(r"(?:[•\-\*–·▪◦]|\d+[.)])\s")
+_WIDE_LINE = 0.75  # a line this share of its page's longest line was wrapped, not ended
+_WIDE_MIN_CHARS = 30  # ...and at least this long (on a page of short lines, none was wrapped)
+
+
+def _join(prev: str, line: str, prev_wide: bool, same_page: bool) -> str | None:
+    """How a PDF line continues the previous one: "" (hyphenated word), " " (same sentence),
+    or None (a new line: the previous one ended a sentence, a heading, a list item...)."""
+    if not prev or not line or _STARTS_ITEM.match(line):
+        return None
+    continues = line[0].islower() or (line[0].isdigit() and same_page)
+    if _HYPHENATED.search(prev) and line[0].islower():
+        return ""
+    if _ENDS_SENTENCE.search(prev):
+        return None
+    if continues or (prev_wide and same_page and (line[0].isalnum() or line[0] in "(\"'“‘")):
+        return " "
+    return None
+
+
 def _assemble(
-    lines: Sequence[str], page_of: Sequence[int], keep: Sequence[bool], n_pages: int
+    lines: Sequence[str], page_of: Sequence[int], keep: Sequence[bool], n_pages: int,
+    wide: Sequence[bool] | None = None,
 ) -> tuple[str, list[int]]:
-    """Join kept lines (one blank line between blocks) and record where each page starts."""
+    """Join kept lines (one blank line between blocks) and record where each page starts.
+    With ``wide`` (PDF text), lines that continue a sentence are joined into one line."""
     parts: list[str] = []
     starts: list[int | None] = [None] * n_pages
     pos, blank = 0, False
-    for line, page, kept in zip(lines, page_of, keep, strict=True):
+    prev_page, prev_wide = -1, False
+    for i, (line, page, kept) in enumerate(zip(lines, page_of, keep, strict=True)):
         if not kept:
             continue
         if not line:
-            blank = bool(parts)
+            blank = bool(parts) and (wide is None or page == prev_page)
             continue
+        if wide is not None and parts and not blank:
+            glue = _join(parts[-1], line.lstrip(), prev_wide, page == prev_page)
+            if glue is not None:
+                if glue == "":  # undo the end-of-line hyphenation: "dis-" + "tance"
+                    cut = len(_HYPHENATED.search(parts[-1]).group(1))  # type: ignore[union-attr]
+                    parts[-1] = parts[-1][:-cut]
+                    pos -= cut
+                line = line.lstrip()
+                if starts[page] is None:
+                    starts[page] = pos + len(glue)
+                parts[-1] += glue + line
+                pos += len(glue) + len(line)
+                prev_page, prev_wide = page, wide[i]
+                continue
         if parts:
             sep = "\n\n" if blank else "\n"
+            if wide is not None and page != prev_page:
+                sep = "\n\n"  # pages are always separated by a blank line
             parts.append(sep)
             pos += len(sep)
         if starts[page] is None:
@@ -145,6 +194,7 @@ def _assemble(
         parts.append(line)
         pos += len(line)
         blank = False
+        prev_page, prev_wide = page, bool(wide[i]) if wide is not None else False
     # A page without text starts where the next one does, so page_at() never points at it.
     filled, nxt = [0] * n_pages, pos
     for page in range(n_pages - 1, -1, -1):
@@ -153,8 +203,23 @@ def _assemble(
     return "".join(parts), filled
 
 
-def clean_pages(pages: Sequence[str]) -> tuple[str, str, list[int]]:
-    """Clean a multi-page text as one article; returns (title, text, start offset of each page)."""
+def _wide_lines(lines: Sequence[str], page_of: Sequence[int]) -> list[bool]:
+    """Which lines fill their page's width, i.e. were wrapped by the layout, not ended."""
+    longest: dict[int, int] = {}
+    for line, page in zip(lines, page_of, strict=True):
+        longest[page] = max(longest.get(page, 0), len(line.strip()))
+    return [
+        len(line.strip()) >= max(_WIDE_LINE * longest[page], _WIDE_MIN_CHARS)
+        for line, page in zip(lines, page_of, strict=True)
+    ]
+
+
+def clean_pages(pages: Sequence[str], reflow: bool = False) -> tuple[str, str, list[int]]:
+    """Clean a multi-page text as one article; returns (title, text, start offset of each page).
+
+    ``reflow`` (PDF text, where every layout line ends in a line break) joins the lines that
+    continue a sentence and undoes end-of-line hyphenation, so a sentence is one line again.
+    """
     lines: list[str] = []
     page_of: list[int] = []
     for page, raw in enumerate(pages):
@@ -164,7 +229,8 @@ def clean_pages(pages: Sequence[str]) -> tuple[str, str, list[int]]:
         page_lines = _normalize(raw)
         lines.extend(page_lines)
         page_of.extend([page] * len(page_lines))
-    text, starts = _assemble(lines, page_of, _keep_mask(lines), len(pages))
+    wide = _wide_lines(lines, page_of) if reflow else None
+    text, starts = _assemble(lines, page_of, _keep_mask(lines), len(pages), wide)
     first = text.split("\n", 1)[0]
     title = first.strip() if _looks_like_headline(first) else ""
     return title, text, starts

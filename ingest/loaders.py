@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -46,7 +47,9 @@ _BOMS = [  # UTF-32 first: its little-endian BOM starts like UTF-16's
     (codecs.BOM_UTF16_BE, "utf-16"),
 ]
 _CONTROL_BYTES = frozenset(range(32)) - {9, 10, 12, 13} | {127}
-_MD_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+_MD_HEADING = re.compile(r" {0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*")
+_SPACE_RUN = re.compile(r"[ \t]{2,}")
+_MD_SETEXT = re.compile(r" {0,3}(?:=+|-{2,})[ \t]*")  # the underline of a setext heading
 _HTML_SKIP = [
     "script",
     "style",
@@ -276,12 +279,45 @@ def decode_text(data: bytes, where: str) -> str:
 
 
 def _load_text(path: Path, source: str, max_bytes: int) -> Document:
-    """Plain text and Markdown are kept verbatim; Markdown's first heading is the title."""
+    """Plain text is kept verbatim. Markdown headings lose their "#" marks and become section
+    titles (chunk and citation metadata); the first heading is the title."""
     title, text = clean_article(decode_text(path.read_bytes(), str(path)))
+    sections: list[tuple[int, str]] = []
     if path.suffix.lower() in {".md", ".markdown"}:
-        heading = _MD_HEADING.search(text)
-        title = heading.group(1).strip() if heading else title
-    return Document(source=source, text=text, title=title)
+        text, sections = markdown_sections(text)
+        title = sections[0][1] if sections else title
+    return Document(source=source, text=text, title=title, sections=sections)
+
+
+def markdown_sections(text: str) -> tuple[str, list[tuple[int, str]]]:
+    """Text with ATX ("## Title") and setext ("Title" over "===") headings reduced to their
+    words, and each heading as (offset in the returned text, title). Code fences are left as
+    they are: a "# comment" in code is no heading."""
+    out: list[str] = []
+    sections: list[tuple[int, str]] = []
+    pos = 0
+    fence = ""
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            marker = stripped[:3]
+            fence = "" if fence == marker else (fence or marker)
+        elif not fence:
+            atx = _MD_HEADING.fullmatch(line)
+            if atx:
+                line = atx.group(1).strip()
+                sections.append((pos, line))
+            elif _MD_SETEXT.fullmatch(line) and out and out[-1].strip() and (
+                not sections or sections[-1][0] != pos - len(out[-1]) - 1
+            ):
+                prev = out.pop()
+                pos -= len(prev) + 1
+                title = prev.strip()
+                sections.append((pos + len(prev) - len(prev.lstrip()), title))
+                line = prev
+        out.append(line)
+        pos += len(line) + 1
+    return "\n".join(out), sections
 
 
 # ---------------------------------------------------------------- HTML
@@ -384,7 +420,11 @@ def _load_pdf(path: Path, source: str, max_bytes: int) -> Document:
         raise LoadError(where, f"corrupt PDF: {_short(err)}") from err
     if not any(page.strip() for page in pages):
         raise LoadError(where, "PDF has no text layer (scanned?); run OCR first")
-    title, text, starts = clean_pages(pages)
+    # NFKC: ligatures and other compatibility characters (ﬂ, full-width digits) become the
+    # letters a reader types; done before cleaning so every offset is into the stored text.
+    # Runs of spaces are justified text's word spacing, not content.
+    pages = [_SPACE_RUN.sub(" ", unicodedata.normalize("NFKC", page)) for page in pages]
+    title, text, starts = clean_pages(pages, reflow=True)
     return Document(
         source=source,
         text=text,

@@ -28,14 +28,17 @@ class Document:
     pages: list[int] = field(default_factory=list)  # start offset of each page (PDF); page n = i+1
     path: str = ""  # the file it was read from, for messages
     ingested_at: str = ""  # set by the store
+    # Markdown headings as (offset where the heading starts, its title), in text order
+    sections: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def content_hash(self) -> str:
         """Hash of everything that ends up in the index, so unchanged documents are skipped."""
-        payload = json.dumps(
-            [self.text, self.title, self.url, self.published, self.authors, self.pages],
-            ensure_ascii=False,
-        )
+        fields: list[Any] = [self.text, self.title, self.url, self.published, self.authors,
+                             self.pages]
+        if self.sections:  # only when present, so documents without headings keep their hash
+            fields.append([list(s) for s in self.sections])
+        payload = json.dumps(fields, ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def page_at(self, offset: int) -> int | None:
@@ -49,6 +52,22 @@ class Document:
             else:
                 break
         return page
+
+    def sections_for(self, start: int, end: int) -> list[tuple[int, str]]:
+        """The headings a span needs: the one in effect at ``start`` and those inside it."""
+        before = [s for s in self.sections if s[0] <= start]
+        inside = [s for s in self.sections if start < s[0] < end]
+        return before[-1:] + inside
+
+
+def section_at(sections: list[tuple[int, str]], offset: int) -> str:
+    """Title of the last heading at or before ``offset`` ("" when there is none)."""
+    title = ""
+    for start, name in sections:
+        if start > offset:
+            break
+        title = name
+    return title
 
 
 @dataclass
@@ -65,6 +84,12 @@ class Chunk:
     # Vectors of its sentences from the ingest forward pass (rag/sentence_vectors.py); None for
     # chunks stored without them, whose sentences the answerer embeds when asked.
     sentence_vectors: SentenceVectors | None = field(default=None, compare=False, repr=False)
+    # Markdown headings over this span as (offset, title): the one in effect at ``start`` first
+    sections: list[tuple[int, str]] = field(default_factory=list, compare=False)
+
+    def section_at(self, offset: int) -> str:
+        """The heading (section title) a position in this chunk falls under, or ""."""
+        return section_at(self.sections, offset)
 
     @staticmethod
     def make_id(source: str, start: int, end: int, text: str) -> str:
@@ -91,6 +116,7 @@ class Hit:
         return {
             "source": self.chunk.source,
             "title": self.title,
+            "section": self.chunk.section_at(self.chunk.start),
             "text": self.chunk.text,
             "score": round(float(self.score), 6),
             "start": self.chunk.start,
@@ -111,10 +137,12 @@ class Citation:
     end: int
     published: str = ""
     page: int | None = None
+    section: str = ""  # the Markdown heading the quote falls under
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "n": self.n,
+            "section": self.section,
             "source": self.source,
             "title": self.title,
             "url": self.url,

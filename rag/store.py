@@ -84,9 +84,11 @@ def _record_from_chroma(source: str, meta: dict[str, Any]) -> DocRecord:
 
 def _chunk_from_chroma(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
     page = meta.get("page")
+    sections = [(int(o), str(t)) for o, t in json.loads(meta["sections"])] if meta.get(
+        "sections") else []
     return Chunk(chunk_id, str(meta["source"]), int(meta["ordinal"]), int(meta["start"]),
                  int(meta["end"]), text, int(page) if page else None,
-                 SentenceVectors.from_metadata(meta))
+                 SentenceVectors.from_metadata(meta), sections)
 
 
 def _disk_full(exc: BaseException) -> bool:
@@ -280,6 +282,8 @@ class Index:
                         "end": chunk.end, "published_day": published_day}
                 if chunk.page:
                     meta["page"] = chunk.page
+                if chunk.sections:
+                    meta["sections"] = json.dumps(chunk.sections, ensure_ascii=False)
                 if chunk.sentence_vectors is not None:
                     meta.update(chunk.sentence_vectors.to_metadata())
                 add_ids.append(chunk.id)

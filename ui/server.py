@@ -94,14 +94,17 @@ def create_app(citewise: Any, settings: Settings) -> FastAPI:
     from ui.slack import SlackBot, slack_router
 
     bot: SlackBot | None = None
-    if settings.slack_signing_secret and settings.slack_bot_token:
+    if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):
         bot = SlackBot(citewise, settings)
-    elif settings.slack_signing_secret or settings.slack_bot_token:
-        log.warning("Slack is half-configured: set both CITEWISE_SLACK_SIGNING_SECRET and "
-                    "CITEWISE_SLACK_BOT_TOKEN; /slack/* answers 503 until then.")
+    elif settings.slack_signing_secret or settings.slack_bot_token or settings.slack_app_token:
+        log.warning("Slack is half-configured: set CITEWISE_SLACK_BOT_TOKEN plus "
+                    "CITEWISE_SLACK_SIGNING_SECRET (webhook) or CITEWISE_SLACK_APP_TOKEN "
+                    "(Socket Mode); Slack is off until then.")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
+        if bot is not None and bot.app_token:
+            bot.start_socket_mode()  # outgoing WebSocket to Slack; no public URL needed
         yield
         if bot is not None:
             bot.close()

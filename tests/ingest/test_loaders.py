@@ -102,14 +102,18 @@ def test_plain_text_is_cleaned_and_titled(tmp_path: Path) -> None:
     assert doc.pages == []
 
 
-def test_markdown_is_verbatim_and_titled_by_its_first_heading(tmp_path: Path) -> None:
+def test_markdown_headings_become_section_titles_and_the_first_is_the_title(
+    tmp_path: Path,
+) -> None:
     f = tmp_path / "notes.md"
     f.write_text(
         "Intro line without heading\n\n## The *real* title ##\n\nSome text.\n", encoding="utf-8"
     )
     doc = one_doc(f)
     assert doc.title == "The *real* title"
-    assert doc.text == "Intro line without heading\n\n## The *real* title ##\n\nSome text."
+    assert doc.text == "Intro line without heading\n\nThe *real* title\n\nSome text."
+    assert doc.sections == [(28, "The *real* title")]
+    assert doc.text[28:].startswith("The *real* title")
 
 
 def test_utf8_bom_is_stripped(tmp_path: Path) -> None:
