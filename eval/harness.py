@@ -213,7 +213,8 @@ def _by_tag(records: list[EvalSample], supports: Any) -> dict[str, dict[str, Any
         subset = [r for r in records if tag in r.tags]
         m = compute_metrics(subset, supports)
         out[tag] = {"n": len(subset), **{k: m[k] for k in
-                    ("answer_contains", "hit@5", "citation_recall", "abstention_recall")}}
+                    ("answer_contains", "hit@5", "citation_recall", "abstention_recall",
+                     "wrong_subject")}}
     return out
 
 

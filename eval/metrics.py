@@ -19,6 +19,12 @@ qualifies (e.g. abstention recall on a set without unanswerable questions).
 * Abstention: ``abstention_precision`` (abstentions that were on unanswerable questions) and
   ``abstention_recall`` (unanswerable questions that were declined), reported apart from
   correctness so a correct refusal is never a wrong answer.
+* ``wrong_subject`` (lower is better) - answered a different question, judged only against the
+  labels (never with the answerer's own code, which could only agree with itself): an
+  unanswerable question answered, or an answerable one answered with citations none of which
+  holds its gold evidence (the quote overlaps an ``evidence`` string) or a gold answer (the
+  quote contains a reference, from a gold source when ``sources`` are given). Over every
+  question that has labels to judge by; errors are not judged.
 * ``latency_p50_ms``/``latency_p95_ms`` (linear interpolation).
 """
 
@@ -68,6 +74,9 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo("quote_validity", "faithfulness", description="quotes equal the stored text (must be 1.0)"),
         MetricInfo("abstention_precision", "abstention", description="abstentions on unanswerable questions"),
         MetricInfo("abstention_recall", "abstention", description="unanswerable questions declined"),
+        MetricInfo("wrong_subject", "subject", False, True,
+                   "answered a different question: unanswerable answered, or no citation holds "
+                   "the gold evidence or answer (lower is better)"),
         MetricInfo("latency_p50_ms", "latency", False, False, "median seconds per question, in ms"),
         MetricInfo("latency_p95_ms", "latency", False, False, "95th percentile per question, in ms"),
     ]
@@ -328,6 +337,57 @@ def quote_validity(records: Sequence[EvalSample]) -> float | None:
     return _mean([float(f) for f in flags])
 
 
+# ---------------------------------------------------------------- wrong subject
+
+OVERLAP_TOKENS = 5  # shared consecutive tokens that make a quote overlap an evidence string
+
+
+def quote_overlaps(quote: str, evidence: str) -> bool:
+    """The quote and the evidence share text: one holds the other, or they share a run of
+    ``OVERLAP_TOKENS`` tokens (fewer when either is shorter), SQuAD-normalised."""
+    q, e = squad_normalize(quote).split(), squad_normalize(evidence).split()
+    if not q or not e:
+        return False
+    qs, es = f" {' '.join(q)} ", f" {' '.join(e)} "
+    if es in qs or qs in es:
+        return True
+    n = min(OVERLAP_TOKENS, len(q), len(e))
+    grams = {tuple(e[i : i + n]) for i in range(len(e) - n + 1)}
+    return any(tuple(q[i : i + n]) in grams for i in range(len(q) - n + 1))
+
+
+def cites_gold(sample: EvalSample) -> bool:
+    """Some citation overlaps a gold evidence string, or contains a gold answer (from a gold
+    source, when the sample names its sources)."""
+    for c in sample.citations:
+        if any(quote_overlaps(c.quote, e) for e in sample.evidence):
+            return True
+        if sample.references and contains_reference(c.quote, sample.references) and (
+            not sample.sources or source_matches(c.source, sample.sources)
+        ):
+            return True
+    return False
+
+
+def answered_wrong_subject(sample: EvalSample) -> bool | None:
+    """Did the answer address a different question than the one asked? None: cannot judge
+    (the question raised an error, or is answerable but has neither evidence nor answers)."""
+    if sample.error:
+        return None
+    answered = not sample.abstained and bool(strip_markers(sample.answer))
+    if not sample.answerable:
+        return answered
+    if not (sample.evidence or sample.references):
+        return None
+    return answered and not cites_gold(sample)
+
+
+def wrong_subject(records: Sequence[EvalSample]) -> float | None:
+    """Share of judged questions answered about a different subject (lower is better)."""
+    flags = [f for r in records if (f := answered_wrong_subject(r)) is not None]
+    return _mean([float(f) for f in flags])
+
+
 # ---------------------------------------------------------------- abstention and latency
 
 
@@ -376,6 +436,7 @@ def compute_metrics(
                 "quote_validity": quote_validity(records),
                 "abstention_precision": abstention_precision(records),
                 "abstention_recall": abstention_recall(records),
+                "wrong_subject": wrong_subject(records),
             }
         )
     out["latency_p50_ms"] = latency_percentile(records, 50)
@@ -410,6 +471,8 @@ def sample_scores(sample: EvalSample, supports: SupportFn, retrieval_only: bool 
     if sample.error:
         s["score"] = 0.0
         return s
+    if (wrong := answered_wrong_subject(sample)) is not None:
+        s["wrong_subject"] = wrong
     if not sample.answerable:
         s["abstained_correctly"] = sample.abstained
         s["score"] = 1.0 if sample.abstained else 0.0

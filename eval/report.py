@@ -7,7 +7,9 @@ A baseline file is JSON::
      "tolerances": {"hit@5": 0.02, "quote_validity": 0.0, "latency_p95_ms": null, ...}}
 
 A metric regresses when it is worse than its baseline value by more than its tolerance
-(absolute). ``null`` tolerance = informational, never gated (the default for latency, which
+(absolute). "Worse" follows the metric's direction in ``eval.metrics.METRICS``: a drop for the
+rates where higher is better, a rise for ``wrong_subject`` (and latency, were it gated), where
+lower is better; a tolerance is always a non-negative distance. ``null`` tolerance = informational, never gated (the default for latency, which
 depends on the machine). A gated metric that can no longer be computed also fails the gate.
 Independently of any baseline, ``quote_validity`` below 1.0 always fails: a citation whose quote
 differs from the stored text is a bug, not a quality trade-off.
@@ -149,9 +151,11 @@ def gate(deltas: list[Delta], metrics: dict[str, float | None]) -> list[str]:
     reasons = invariant_failures(metrics)
     for d in deltas:
         if d.status == "regressed":
+            info = METRICS.get(d.metric)
+            lower = " lower is better" if info is not None and not info.higher_is_better else ""
             reasons.append(
                 f"{d.metric} regressed: {_fmt(d.baseline)} -> {_fmt(d.current)} "
-                f"(delta {d.delta:+.4f}, tolerance {d.tolerance})"
+                f"(delta {d.delta:+.4f}, tolerance {d.tolerance}{',' + lower if lower else ''})"
             )
         elif d.status == "missing":
             reasons.append(f"{d.metric} could not be computed (baseline {_fmt(d.baseline)})")
@@ -218,18 +222,23 @@ def to_markdown(report: dict[str, Any]) -> str:
         "",
         metrics_table(report),
         "",
+        "Lower is better: " + ", ".join(
+            n for n, i in METRICS.items() if not i.higher_is_better and n in report["metrics"]
+        ) + "; every other metric: higher is better.",
+        "",
     ]
     if report.get("failures"):
         lines += ["## Gate failures", ""] + [f"- {r}" for r in report["failures"]] + [""]
     if report.get("baseline_note"):
         lines += [f"> {report['baseline_note']}", ""]
     if report.get("by_tag"):
-        lines += ["## By tag", "", "| tag | n | answer_contains | hit@5 | citation_recall | abstention_recall |",
-                  "|---|---:|---:|---:|---:|---:|"]
+        lines += ["## By tag", "", "| tag | n | answer_contains | hit@5 | citation_recall | "
+                  "abstention_recall | wrong_subject |", "|---|---:|---:|---:|---:|---:|---:|"]
         for tag, m in report["by_tag"].items():
             lines.append(
                 f"| {tag} | {m['n']} | {_fmt(m.get('answer_contains'))} | {_fmt(m.get('hit@5'))} | "
-                f"{_fmt(m.get('citation_recall'))} | {_fmt(m.get('abstention_recall'))} |"
+                f"{_fmt(m.get('citation_recall'))} | {_fmt(m.get('abstention_recall'))} | "
+                f"{_fmt(m.get('wrong_subject'))} |"
             )
         lines.append("")
     worst = report.get("worst") or []

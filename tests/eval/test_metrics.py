@@ -165,6 +165,65 @@ def test_abstention_precision_and_recall_are_separate():
     assert M.abstention_precision(records[3:]) is None
 
 
+# ---------------------------------------------------------------- wrong subject
+
+
+def test_quote_overlaps_evidence():
+    assert M.quote_overlaps(S2, "began in 2019")  # the quote holds the evidence
+    assert M.quote_overlaps("began in 2019", S2)  # the evidence holds the quote
+    assert M.quote_overlaps("Our partnership formally began in 2019 and ended.",
+                            "The partnership formally began in 2019 after talks")  # 5 shared tokens
+    assert not M.quote_overlaps("Our partnership began in 2019 and ended.",
+                                "The partnership began in 2019 after talks")  # only 4
+    assert not M.quote_overlaps(S1, "The partnership began in 2019.")
+    assert not M.quote_overlaps("", S2)
+
+
+def test_wrong_subject_judges_only_against_the_labels():
+    answered_other = EvalSample(  # Amazon's stake, answered with Microsoft's sentence
+        "amazon", "What stake does Amazon hold?", ["unknown"], answerable=False,
+        answer=f"{S1[:-1]} [1].", citations=[cit(1, S1)])
+    declined = EvalSample("declined", "What stake does Google hold?", [], answerable=False,
+                          abstained=True)
+    right = EvalSample("right", "When did it begin?", ["2019"], evidence=["began in 2019"],
+                       answer=f"{S2[:-1]} [1].", citations=[cit(1, S2)])
+    other_sentence = EvalSample("other", "When did it begin?", ["2019"], evidence=["began in 2019"],
+                                answer=f"{S1[:-1]} [1].", citations=[cit(1, S1)])
+    by_answer = EvalSample("squad", "When?", ["2019"], sources=[DOC],  # no evidence: the answer
+                           answer="It began in 2019 [1].", citations=[cit(1, S2)])
+    wrong_source = EvalSample("elsewhere", "When?", ["2019"], sources=["gold.txt"],
+                              answer="It began in 2019 [1].", citations=[cit(1, S2, "other.txt")])
+    uncited = EvalSample("uncited", "When?", ["2019"], evidence=["began in 2019"], answer="2019.")
+    false_refusal = EvalSample("refused", "When?", ["2019"], abstained=True)
+    error = EvalSample("error", "q", [], answerable=False, error="RuntimeError: boom")
+    no_labels = EvalSample("nolabels", "q", [], answerable=True, answer="x [1].", citations=[cit(1, S1)])
+
+    flags = {r.id: M.answered_wrong_subject(r) for r in
+             [answered_other, declined, right, other_sentence, by_answer, wrong_source, uncited,
+              false_refusal, error, no_labels]}
+    assert flags == {"amazon": True, "declined": False, "right": False, "other": True,
+                     "squad": False, "elsewhere": True, "uncited": True, "refused": False,
+                     "error": None, "nolabels": None}
+    records = [answered_other, declined, right, other_sentence, error]
+    assert M.wrong_subject(records) == 0.5  # 2 of the 4 judged questions
+    assert M.wrong_subject([error, no_labels]) is None
+    metrics = M.compute_metrics(records, DeterministicJudge().supports)
+    assert metrics["wrong_subject"] == 0.5
+    assert not M.METRICS["wrong_subject"].higher_is_better and M.METRICS["wrong_subject"].gated
+    assert M.sample_scores(other_sentence, exact)["wrong_subject"] is True
+
+
+def test_wrong_subject_metric_does_not_use_the_answerers_code():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(M))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    banned = {"rag.support", "rag.extractive", "rag.answer_types", "rag.followup", "rag.constraints"}
+    assert not imported & banned
+
+
 def test_latency_percentiles():
     records = [EvalSample(str(i), "q", latency_ms=float(i)) for i in range(1, 101)]
     assert M.latency_percentile(records, 50) == pytest.approx(50.5)
@@ -270,6 +329,25 @@ def test_gate_fails_on_drop_beyond_tolerance_and_on_invalid_quotes():
     assert len(reasons) == 2 and "answer_contains regressed" in reasons[0]
     assert invariant_failures({"quote_validity": 0.99})
     assert not gate(compare(base["metrics"], base), {"quote_validity": 1.0})
+
+
+def test_gate_reads_lower_is_better_metrics_the_other_way():
+    base = {"metrics": {"wrong_subject": 0.20, "answer_contains": 0.8},
+            "tolerances": {"wrong_subject": 0.02}}
+    worse = {"wrong_subject": 0.25, "answer_contains": 0.8, "quote_validity": 1.0}
+    better = {"wrong_subject": 0.05, "answer_contains": 0.8, "quote_validity": 1.0}
+    within = {"wrong_subject": 0.21, "answer_contains": 0.8, "quote_validity": 1.0}
+    assert {d.metric: d.status for d in compare(worse, base)}["wrong_subject"] == "regressed"
+    assert {d.metric: d.status for d in compare(better, base)}["wrong_subject"] == "improved"
+    assert {d.metric: d.status for d in compare(within, base)}["wrong_subject"] == "ok"
+    reasons = gate(compare(worse, base), worse)
+    assert reasons == ["wrong_subject regressed: 0.2000 -> 0.2500 (delta +0.0500, tolerance 0.02, "
+                       "lower is better)"]
+    assert not gate(compare(better, base), better)
+    # a baseline written before the metric existed: reported as new, not gated
+    old = {"metrics": {"answer_contains": 0.8}, "tolerances": {}}
+    assert {d.metric: d.status for d in compare(worse, old)}["wrong_subject"] == "new"
+    assert DEFAULT_TOLERANCES["wrong_subject"] == 0.02
 
 
 def test_make_baseline_keeps_custom_tolerances():
