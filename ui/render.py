@@ -25,6 +25,10 @@ CONTEXT_CHARS = 220
 SLACK_SECTION_MAX = 3000
 SLACK_MAX_BLOCKS = 50
 SLACK_TEXT_MAX = 3900  # the top-level fallback ``text``
+#: a "not found" reply in Slack: one line, then at most this many related passages, trimmed
+SLACK_RELATED_MAX = 2
+SLACK_RELATED_CHARS = 280
+SLACK_NOT_FOUND_LINE = 200
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,32 +325,18 @@ def _context(text: str) -> dict[str, Any]:
 
 def slack_answer(answer: Answer, max_sources: int = 10) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, Block Kit blocks) for an answer: the answer, then the numbered sources
-    (title linked to its url, date, quote); for an abstention the related passages."""
-    blocks: list[dict[str, Any]] = []
+    (title linked to its url, date, quote); for an abstention a short "not found" reply."""
     if answer.abstained:
-        head = ":mag: *Not found in the documents.*"
-        body = slack_escape(answer.answer)
-        blocks.append(_section(f"{head}\n{body}" if body else head))
-        fallback = "Not found in the documents. " + answer.answer
-    else:
-        blocks.append(_section(slack_escape(answer.answer) or "_(empty answer)_"))
-        fallback = answer.answer
+        return _slack_not_found(answer)
+    blocks: list[dict[str, Any]] = [_section(slack_escape(answer.answer) or "_(empty answer)_")]
+    fallback = answer.answer
     resolved = resolved_question(answer)
     if resolved:
         blocks.append(_context(f"_Understood as: {slack_escape(resolved)}_"))
     if answer.note:
         blocks.append(_context(f":information_source: {slack_escape(answer.note)}"))
 
-    if answer.abstained and answer.related:
-        blocks.append({"type": "divider"})
-        blocks.append(_context("*Related passages (not an answer):*"))
-        for hit in answer.related[:max_sources]:
-            ch = hit.chunk
-            line = _slack_link(hit.url, display_title(hit.title, ch.source))
-            blocks.append(_section(f"{line}\n{_slack_quote(ch.text, 600)}"))
-            meta = " · ".join(x for x in (slack_escape(hit.published), slack_escape(ch.source)) if x)
-            blocks.append(_context(meta))
-    elif not answer.abstained and answer.citations:
+    if answer.citations:
         blocks.append({"type": "divider"})
         blocks.append(_context("*Sources*"))
         for c in answer.citations[:max_sources]:
@@ -358,6 +348,34 @@ def slack_answer(answer: Answer, max_sources: int = 10) -> tuple[str, list[dict[
     # the fallback text is parsed by Slack too (notifications): escaped like the blocks, so a
     # document's "<!channel>" can never ping anyone
     return _truncate(slack_escape(fallback), SLACK_TEXT_MAX), blocks[:SLACK_MAX_BLOCKS]
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence (or line) of ``text``, whitespace-collapsed."""
+    flat = " ".join((text or "").split())
+    m = re.search(r"(?<=[.!?])\s", flat)
+    return flat[: m.start()] if m else flat
+
+
+def _slack_not_found(answer: Answer) -> tuple[str, list[dict[str, Any]]]:
+    """A short "not found" reply: one line, then at most two related passages, trimmed.
+
+    In a channel a long abstention buries the conversation; the browser shows the full list.
+    """
+    line = _truncate(_first_sentence(answer.answer), SLACK_NOT_FOUND_LINE)
+    head = ":mag: *Not found in the documents.*" + (f" {slack_escape(line)}" if line else "")
+    blocks: list[dict[str, Any]] = [_section(head)]
+    related = answer.related[:SLACK_RELATED_MAX]
+    if related:
+        blocks.append(_context("Related passages (not an answer):"))
+    for hit in related:
+        ch = hit.chunk
+        title = _slack_link(hit.url, _truncate(display_title(hit.title, ch.source), 80))
+        meta = " · ".join(x for x in (slack_escape(hit.published), slack_escape(ch.source)) if x)
+        quote = _slack_quote(ch.text, SLACK_RELATED_CHARS)
+        blocks.append(_section(f"{title} _({meta})_\n{quote}" if meta else f"{title}\n{quote}"))
+    fallback = "Not found in the documents." + (f" {line}" if line else "")
+    return _truncate(slack_escape(fallback), SLACK_TEXT_MAX), blocks
 
 
 def slack_error(message: str) -> tuple[str, list[dict[str, Any]]]:

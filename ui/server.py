@@ -137,13 +137,24 @@ def create_app(citewise: Any, settings: Settings) -> FastAPI:
 
 def serve(settings: Settings | None = None, ingest: list[Path] | None = None) -> None:
     """Build the Citewise once (ingesting ``ingest`` paths first, if given) and serve the app
-    with uvicorn on settings.host:settings.port."""
+    with uvicorn on settings.host:settings.port. With ``llm="local"`` the offline model's
+    server is started first and stopped on exit; without the model it answers extractively."""
+    settings = settings or Settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.llm:  # the offline model's server runs as long as this one (issue 14)
+        from rag.llm.local import local_llm
+
+        with local_llm(settings) as with_llm:
+            _serve(with_llm, ingest)
+        return
+    _serve(settings, ingest)
+
+
+def _serve(settings: Settings, ingest: list[Path] | None) -> None:
     import uvicorn
 
     from rag.pipeline import Citewise
 
-    settings = settings or Settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     citewise = Citewise.from_settings(settings)
     if ingest:
         report = citewise.ingest([Path(p) for p in ingest])

@@ -1,12 +1,18 @@
-"""Slack over HTTP webhooks: ``POST /slack/events`` (Events API) and ``POST /slack/commands``.
+"""Slack over HTTP webhooks (``POST /slack/events``, ``POST /slack/commands``) and Socket Mode.
 
-slack-bolt verifies every request (signature over the raw body, 5-minute timestamp window;
+Socket Mode (``CITEWISE_SLACK_APP_TOKEN=xapp-…``) is for workspaces where citewise has no public
+URL: slack-bolt's Socket Mode handler opens an outgoing WebSocket to Slack and receives the same
+events and commands through it, handled by the same listeners, dedupe and thread memory as the
+webhook (which still works beside it when the signing secret is set too).
+
+Over HTTP, slack-bolt verifies every request (signature over the raw body, 5-minute timestamp window;
 anything else gets 401 before a listener runs), acknowledges at once, and runs the listeners
 in its thread pool, where citewise answers and posts into the thread of the question
 (``chat.postMessage`` with Block Kit). Slack's retries of an event (same ``event_id``) are
 dropped, so a question never gets two answers; a signed request replayed inside the 5-minute
 window (same signature seen before) gets 401. Each thread's turns are remembered (in memory,
-bounded) so follow-ups in the thread are answered in context.
+bounded) so follow-ups in the thread are answered in context; in a direct message's main
+view, consecutive messages are one conversation (answered in the main view, not in threads).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from rag.config import Settings
-from rag.errors import CitewiseError
+from rag.errors import CitewiseError, ConfigError
 from rag.records import Answer, Turn
 from ui.render import slack_answer, slack_error, slack_escape, strip_mentions
 
@@ -86,22 +92,37 @@ class SlackBot:
     """The bolt App plus citewise's listeners; ``dispatch`` serves one HTTP request."""
 
     MAX_TURNS = 10  # turns of a thread kept as conversation history
+    #: a DM conversation (main view) ends after this long without a message
+    DM_IDLE_SECONDS = 2 * 3600.0
 
     def __init__(self, citewise: Any, settings: Settings, workers: int = 8) -> None:
         from slack_bolt import App
         from slack_sdk import WebClient
         from slack_sdk.signature import SignatureVerifier
 
-        if not settings.slack_signing_secret or not settings.slack_bot_token:
-            raise ValueError("Slack needs CITEWISE_SLACK_SIGNING_SECRET and CITEWISE_SLACK_BOT_TOKEN")
+        if not settings.slack_bot_token or not (settings.slack_signing_secret
+                                                or settings.slack_app_token):
+            raise ConfigError(
+                "Slack needs CITEWISE_SLACK_BOT_TOKEN plus CITEWISE_SLACK_SIGNING_SECRET (webhook) "
+                "or CITEWISE_SLACK_APP_TOKEN (Socket Mode).")
+        if settings.slack_app_token and not settings.slack_app_token.startswith("xapp-"):
+            raise ConfigError(
+                "CITEWISE_SLACK_APP_TOKEN must be an app-level token starting with 'xapp-' "
+                "(Basic Information > App-Level Tokens, scope connections:write).")
         self.citewise = citewise
+        self.webhook_enabled = bool(settings.slack_signing_secret)
+        self.app_token = settings.slack_app_token
+        self.socket_handler: Any = None
+        self._closing = threading.Event()
         base_url = settings.slack_api_url
         if not base_url.endswith("/"):
             base_url += "/"
         self.client = WebClient(token=settings.slack_bot_token, base_url=base_url, timeout=30)
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="citewise-slack")
         self.app = App(
-            signing_secret=settings.slack_signing_secret,
+            # Socket Mode only: no secret, and the HTTP routes refuse every request (503)
+            signing_secret=settings.slack_signing_secret or "socket-mode-only",
+            request_verification_enabled=self.webhook_enabled,
             client=self.client,
             # no call to Slack at start: the token is checked on the first event instead
             token_verification_enabled=False,
@@ -109,12 +130,16 @@ class SlackBot:
             listener_executor=self.executor,
             name="citewise",
         )
-        self.verifier = SignatureVerifier(settings.slack_signing_secret)
+        self.verifier = SignatureVerifier(settings.slack_signing_secret or "socket-mode-only")
         # signatures of verified requests, kept past Slack's 5-minute timestamp window
         self.seen_signatures = TTLCache(maxsize=200_000, ttl=6 * 60.0)
         self.seen_events = TTLCache(maxsize=20_000, ttl=3600.0)
         self.seen_messages = TTLCache(maxsize=20_000, ttl=3600.0)
         self.threads = TTLCache(maxsize=2_000, ttl=7 * 24 * 3600.0)
+        self.dm_turns = TTLCache(maxsize=2_000, ttl=self.DM_IDLE_SECONDS)  # DM main views
+        # one answer at a time per conversation, so a quick second message sees the first turn
+        self._conversation_locks = TTLCache(maxsize=2_000, ttl=3600.0)
+        self._locks_lock = threading.Lock()
         self._register()
 
     # ---- bolt wiring -------------------------------------------------------------------
@@ -171,12 +196,15 @@ class SlackBot:
         text, blocks = slack_answer(answer)
         return answer, text, blocks
 
-    def _remember(self, channel: str, thread_ts: str, question: str, answer: Answer | None) -> None:
+    def _remember(self, channel: str, thread_ts: str | None, question: str,
+                  answer: Answer | None) -> None:
+        """Add a turn to a thread's history (``thread_ts`` None: a DM's main view)."""
         if answer is None:
             return
-        turns = list(self.threads.get((channel, thread_ts), []))
+        cache = self.threads if thread_ts else self.dm_turns
+        turns = list(cache.get((channel, thread_ts), []))
         turns.append(Turn(question=question, answer=answer.answer))
-        self.threads.set((channel, thread_ts), turns[-self.MAX_TURNS:])
+        cache.set((channel, thread_ts), turns[-self.MAX_TURNS:])
 
     def _answer_event(self, event: dict[str, Any]) -> None:
         channel = event.get("channel")
@@ -185,16 +213,28 @@ class SlackBot:
             return
         if not self.seen_messages.add_if_absent((channel, ts)):
             return  # the same message as another event (app_mention and message.*)
-        thread_ts = event.get("thread_ts") or ts
+        is_dm = event.get("channel_type") == "im" or str(channel).startswith("D")
+        # a DM's main view is one conversation, answered in place; elsewhere, in the thread
+        thread_ts = event.get("thread_ts") or (None if is_dm else ts)
         question = strip_mentions(event.get("text") or "")
         if not question:
             self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=HELP)
             return
-        history = self.threads.get((channel, thread_ts), [])
-        answer, text, blocks = self._ask(question, history)
-        self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
-                                     blocks=blocks, unfurl_links=False, unfurl_media=False)
-        self._remember(channel, thread_ts, question, answer)
+        cache = self.threads if thread_ts else self.dm_turns
+        with self._conversation_lock((channel, thread_ts)):
+            history = cache.get((channel, thread_ts), [])
+            answer, text, blocks = self._ask(question, history)
+            self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
+                                         blocks=blocks, unfurl_links=False, unfurl_media=False)
+            self._remember(channel, thread_ts, question, answer)
+
+    def _conversation_lock(self, key: tuple[str, str | None]) -> threading.Lock:
+        with self._locks_lock:
+            lock = self._conversation_locks.get(key)
+            if lock is None:
+                lock = threading.Lock()
+            self._conversation_locks.set(key, lock)  # refreshes its expiry
+            return lock
 
     def _answer_command(self, command: dict[str, Any], question: str, respond: Any) -> None:
         from slack_sdk.errors import SlackApiError
@@ -270,7 +310,43 @@ class SlackBot:
             return False
         return self.verifier.is_valid(body, timestamp, signature)
 
+    # ---- Socket Mode -------------------------------------------------------------------
+    def start_socket_mode(self) -> None:
+        """Connect to Slack over Socket Mode in the background (retrying until it works)."""
+        if not self.app_token or self.socket_handler is not None:
+            return
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        self.socket_handler = SocketModeHandler(self.app, self.app_token, web_client=self.client,
+                                                logger=logging.getLogger(__name__ + ".socket"))
+        threading.Thread(target=self._connect_loop, name="citewise-slack-socket",
+                         daemon=True).start()
+
+    def _connect_loop(self) -> None:
+        delay = 1.0
+        while not self._closing.is_set():
+            try:
+                self.socket_handler.connect()
+                log.info("slack: Socket Mode connected")
+                return
+            except Exception as exc:
+                log.error("slack: Socket Mode could not connect (%s: %s); retrying in %.0f s. "
+                          "Check CITEWISE_SLACK_APP_TOKEN (an xapp- token with connections:write), "
+                          "that Socket Mode is on for the app, and CITEWISE_SLACK_API_URL.",
+                          type(exc).__name__, exc, delay)
+                self._closing.wait(delay)
+                delay = min(delay * 2, 60.0)
+
+    def socket_connected(self) -> bool:
+        return self.socket_handler is not None and self.socket_handler.client.is_connected()
+
     def close(self) -> None:
+        self._closing.set()
+        if self.socket_handler is not None:
+            try:
+                self.socket_handler.close()
+            except Exception:  # shutting down: nothing left to tell Slack
+                log.debug("slack: closing Socket Mode failed", exc_info=True)
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
@@ -285,10 +361,11 @@ def slack_router(bot: SlackBot | None) -> APIRouter:
     router = APIRouter(tags=["slack"])
 
     async def handler(request: Request) -> Response:
-        if bot is None:
+        if bot is None or not bot.webhook_enabled:
             return JSONResponse(
-                {"error": "Slack is not configured: set CITEWISE_SLACK_SIGNING_SECRET and "
-                          "CITEWISE_SLACK_BOT_TOKEN and restart `citewise serve`."},
+                {"error": "The Slack webhook is not configured: set CITEWISE_SLACK_SIGNING_SECRET "
+                          "and CITEWISE_SLACK_BOT_TOKEN and restart `citewise serve` (or use "
+                          "Socket Mode: CITEWISE_SLACK_APP_TOKEN, no public URL needed)."},
                 status_code=503,
             )
         return await bot.handle(request)

@@ -205,6 +205,9 @@ class SlackAPIRecorder:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.lock = threading.Lock()
+        #: what apps.connections.open answers (Socket Mode): a local ws:// URL, when set
+        self.ws_url: str | None = None
+        self.opened_with: list[str] = []  # tokens apps.connections.open was called with
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -226,6 +229,12 @@ class SlackAPIRecorder:
                     out = {"ok": True, "url": "https://example.slack.com/", "team": "T",
                            "user": "citewise", "team_id": "T1", "user_id": BOT_USER,
                            "bot_id": "BCITEWISE"}
+                elif method == "apps.connections.open":
+                    auth = self.headers.get("Authorization", "")
+                    recorder.opened_with.append(auth.removeprefix("Bearer "))
+                    out = ({"ok": True, "url": recorder.ws_url}
+                           if recorder.ws_url and auth.startswith("Bearer xapp-")
+                           else {"ok": False, "error": "invalid_auth"})
                 else:
                     out = {"ok": True, "channel": args.get("channel", ""),
                            "ts": f"{time.time():.6f}"}
@@ -266,6 +275,84 @@ class SlackAPIRecorder:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class SocketModeServer:
+    """A local stand-in for Slack's Socket Mode WebSocket endpoint (``websockets``' sync server).
+
+    Each connection gets Slack's ``hello``; ``send_envelope`` pushes an envelope to the connected
+    client and ``acks`` holds every message the client sent back (``{"envelope_id", ...}``).
+    """
+
+    def __init__(self) -> None:
+        import queue
+
+        from websockets.sync.server import serve
+
+        self.outbox: queue.Queue[str] = queue.Queue()
+        self.acks: list[dict[str, Any]] = []
+        self.connections = 0
+        self.lock = threading.Lock()
+        self._stop = threading.Event()
+        server_self = self
+
+        def handler(ws: Any) -> None:
+            from websockets.exceptions import ConnectionClosed
+
+            with server_self.lock:
+                server_self.connections += 1
+            ws.send(json.dumps({"type": "hello", "num_connections": 1,
+                                "connection_info": {"app_id": "A1"},
+                                "debug_info": {"host": "local-test"}}))
+            while not server_self._stop.is_set():
+                try:
+                    msg = server_self.outbox.get(timeout=0.05)
+                    ws.send(msg)
+                except queue.Empty:
+                    pass
+                except ConnectionClosed:
+                    return
+                try:
+                    raw = ws.recv(timeout=0.05)
+                except TimeoutError:
+                    continue
+                except ConnectionClosed:
+                    return
+                data = json.loads(raw) if isinstance(raw, str) and raw.startswith("{") else {}
+                if "envelope_id" in data:
+                    with server_self.lock:
+                        server_self.acks.append(data)
+
+        self.server = serve(handler, "127.0.0.1", 0)
+        port = self.server.socket.getsockname()[1]
+        self.url = f"ws://127.0.0.1:{port}/link/?ticket=test"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def send_envelope(self, payload: dict[str, Any], kind: str = "events_api",
+                      envelope_id: str | None = None, retry_attempt: int = 0) -> str:
+        envelope_id = envelope_id or f"env-{time.monotonic_ns()}"
+        self.outbox.put(json.dumps({
+            "envelope_id": envelope_id, "type": kind, "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+            "retry_attempt": retry_attempt, "retry_reason": "timeout" if retry_attempt else "",
+        }))
+        return envelope_id
+
+    def wait_acks(self, n: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.acks) >= n:
+                    return list(self.acks)
+            time.sleep(0.05)
+        with self.lock:
+            return list(self.acks)
+
+    def close(self) -> None:
+        self._stop.set()
+        self.server.shutdown()
+        self.thread.join(timeout=5)
 
 
 @pytest.fixture(scope="session")

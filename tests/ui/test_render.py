@@ -175,6 +175,22 @@ def test_slack_abstention_lists_related():
     assert text.startswith("Not found")
 
 
+def test_slack_not_found_is_one_line_and_two_trimmed_passages():
+    hits = [Hit(Chunk(f"c{i}", f"d{i}.txt", 0, 0, 2000, f"Passage {i} " + "word " * 400), 0.1,
+                f"Doc {i}", "https://e.com/x", "2025-01-0{i}") for i in range(1, 6)]
+    long = ("The articles don't say what the boiling point of tungsten is. The closest passages "
+            "are listed below.\nSee also the sources panel.")
+    text, blocks = render.slack_answer(_answer(abstained=True, citations=[], related=hits,
+                                               answer=long))
+    head = blocks[0]["text"]["text"]
+    assert "Not found" in head and "\n" not in head and "closest passages" not in head
+    sections = [b for b in blocks[1:] if b["type"] == "section"]
+    assert len(sections) == 2 and "Passage 1" in sections[0]["text"]["text"]
+    assert "Passage 3" not in _texts(blocks)
+    assert all(len(b["text"]["text"]) < 450 for b in sections)
+    assert "\n" not in text and len(text) < 250
+
+
 def test_slack_limits():
     cites = [Citation(i, f"s{i}", "T", "https://e.com", "q" * 5000, 0, 5000) for i in range(1, 40)]
     _, blocks = render.slack_answer(_answer(answer="x" * 10000, citations=cites), max_sources=40)

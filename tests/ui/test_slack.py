@@ -174,7 +174,48 @@ def test_direct_message_is_answered(client, recorder):
     body = event_body(QUESTION, kind="message", channel="D1", channel_type="im")
     post_json(client, "/slack/events", body)
     (post,) = recorder.wait_posts(1)
-    assert post["channel"] == "D1" and post["thread_ts"] == body["event"]["ts"]
+    assert post["channel"] == "D1" and "thread_ts" not in post  # in the DM's main view
+
+
+def test_consecutive_direct_messages_are_one_conversation(client, recorder, fake):
+    post_json(client, "/slack/events", event_body(QUESTION, kind="message", channel="D3",
+                                                  channel_type="im"))
+    recorder.wait_posts(1)
+    fake.calls.clear()
+    post_json(client, "/slack/events", event_body("and what was it before?", kind="message",
+                                                  channel="D3", channel_type="im"))
+    posts = recorder.wait_posts(2)
+    assert len(posts) == 2 and all("thread_ts" not in p for p in posts)
+    question, history = fake.calls[-1]
+    assert question == "and what was it before?"
+    assert [t.question for t in history] == [QUESTION] and history[0].answer
+    # another DM channel (another person) is another conversation
+    post_json(client, "/slack/events", event_body("and what was it before?", kind="message",
+                                                  channel="D4", channel_type="im"))
+    recorder.wait_posts(3)
+    assert fake.calls[-1][1] == []
+    # a thread inside the DM keeps its own history, apart from the main view
+    root = "1700000300.000100"
+    post_json(client, "/slack/events", event_body("walrus?", kind="message", channel="D3",
+                                                  channel_type="im", ts="1700000301.000100",
+                                                  thread_ts=root))
+    posts = recorder.wait_posts(4)
+    assert posts[-1]["thread_ts"] == root and fake.calls[-1][1] == []
+
+
+def test_not_found_reply_is_short(client, recorder, fake):
+    question = "boiling tungsten Microsoft"  # the fake abstains, with 3 related passages
+    assert len(fake.ask(question).related) == 3
+    post_json(client, "/slack/events", event_body(f"<@{BOT_USER}> {question}", channel="C8"))
+    (post,) = recorder.wait_posts(1)
+    blocks = post["blocks"]
+    head = blocks[0]["text"]["text"]
+    assert "Not found" in head and "\n" not in head  # one line
+    passages = [b for b in blocks[1:] if b["type"] == "section"]
+    assert 1 <= len(passages) <= 2
+    assert all(len(b["text"]["text"]) <= 400 for b in passages)
+    assert len(json.dumps(blocks)) < 2500
+
 
 
 @pytest.mark.parametrize("extra", [{"bot_id": "B9"}, {"subtype": "message_changed"},
@@ -295,3 +336,92 @@ def test_one_answer_per_message_even_as_two_events(client, recorder):
     recorder.wait_posts(1)
     time.sleep(0.5)
     assert len(recorder.posts()) == 1
+
+
+# ---- Socket Mode: slack-sdk's client against a local WebSocket server ------------------------
+
+
+APP_TOKEN = "xapp-1-A1-test"
+
+
+@pytest.fixture(scope="module")
+def socket_mode(fake, recorder, tmp_path_factory):
+    """The app with only a bot token and an app token (no signing secret, no public URL)."""
+    from tests.ui.conftest import SocketModeServer
+
+    ws = SocketModeServer()
+    recorder.ws_url = ws.url
+    settings = Settings(store=tmp_path_factory.mktemp("socket-store"), slack_bot_token=BOT_TOKEN,
+                        slack_app_token=APP_TOKEN, slack_api_url=recorder.url)
+    app = create_app(fake, settings)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        bot = app.state.slack
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not bot.socket_connected():
+            time.sleep(0.05)
+        assert bot.socket_connected(), "Socket Mode did not connect to the local server"
+        yield ws, c, bot
+    recorder.ws_url = None
+    ws.close()
+
+
+def test_socket_mode_connects_with_the_app_token(socket_mode, recorder):
+    ws, http, _bot = socket_mode
+    assert ws.connections >= 1 and recorder.opened_with[-1] == APP_TOKEN
+    # the webhook is not configured (no signing secret): Socket Mode needs no public URL
+    r = http.post("/slack/events", json={"type": "url_verification", "challenge": "x"})
+    assert r.status_code == 503 and "CITEWISE_SLACK_APP_TOKEN" in r.json()["error"]
+
+
+def test_socket_mode_events_are_acknowledged_and_answered_once(socket_mode, recorder, fake):
+    ws, _http, _bot = socket_mode
+    body = event_body(f"<@{BOT_USER}> {QUESTION}", channel="CSOCK", ts="1700000400.000100",
+                      event_id="EvSOCK1")
+    first = ws.send_envelope(body)
+    retry = ws.send_envelope(body, retry_attempt=1)  # Slack redelivers: same event_id
+    acks = ws.wait_acks(2)
+    assert {a["envelope_id"] for a in acks} >= {first, retry}
+    (post,) = recorder.wait_posts(1)
+    time.sleep(0.5)
+    assert len(recorder.posts()) == 1
+    assert post["channel"] == "CSOCK" and post["thread_ts"] == "1700000400.000100"
+    assert "27 per cent" in blocks_text(post) and "*[1]*" in blocks_text(post)
+    # a follow-up in the thread uses the earlier turn, as over the webhook
+    fake.calls.clear()
+    ws.send_envelope(event_body(f"<@{BOT_USER}> and what was it before?", channel="CSOCK",
+                                ts="1700000401.000100", thread_ts="1700000400.000100"))
+    posts = recorder.wait_posts(2)
+    assert len(posts) == 2 and posts[1]["thread_ts"] == "1700000400.000100"
+    assert [t.question for t in fake.calls[-1][1]] == [QUESTION]
+
+
+def test_socket_mode_direct_messages_and_commands(socket_mode, recorder, fake):
+    ws, _http, _bot = socket_mode
+    n = len(ws.acks)
+    ws.send_envelope(event_body(QUESTION, kind="message", channel="DSOCK", channel_type="im"))
+    ws.send_envelope(event_body("and what was it before?", kind="message", channel="DSOCK",
+                                channel_type="im"))
+    posts = recorder.wait_posts(2)
+    assert [p["channel"] for p in posts] == ["DSOCK", "DSOCK"]
+    assert [t.question for t in fake.calls[-1][1]] == [QUESTION]
+    command = {"token": "legacy", "team_id": "T1", "channel_id": "CSCMD", "user_id": "U123",
+               "command": "/ask", "text": QUESTION, "response_url": "http://127.0.0.1:9/x",
+               "trigger_id": "1.2.3"}
+    env = ws.send_envelope(command, kind="slash_commands")
+    acks = ws.wait_acks(n + 3)
+    (ack,) = [a for a in acks if a["envelope_id"] == env]
+    assert "Looking that up" in json.dumps(ack.get("payload"))  # the command's ack message
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not [p for p in recorder.posts()
+                                               if p.get("channel") == "CSCMD"]:
+        time.sleep(0.05)
+    (cmd,) = [p for p in recorder.posts() if p.get("channel") == "CSCMD"]
+    assert "27 per cent" in blocks_text(cmd)
+
+
+def test_socket_mode_refuses_a_bot_token_as_app_token(tmp_path):
+    from rag.errors import ConfigError
+
+    settings = Settings(store=tmp_path, slack_bot_token=BOT_TOKEN, slack_app_token=BOT_TOKEN)
+    with pytest.raises(ConfigError, match="xapp-"):
+        create_app(sample_fake(), settings)
