@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the chat, Slack webhook and JSON API")
     p.add_argument("--host", help="bind address (CITEWISE_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (CITEWISE_PORT, default 7860)")
+    p.add_argument("--slack-app-token", help="Slack app-level token xapp-… for Socket Mode, no "
+                   "public URL needed (CITEWISE_SLACK_APP_TOKEN)")
     p.add_argument("--ingest", type=Path, action="append", help="ingest PATH before serving")
     _common(p)
 
@@ -90,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     keys = ["store", "chroma_url", "collection", "embedding_model", "embeddings_url", "generator", "k", "host",
-            "port", "chunk_tokens", "chunk_overlap", "max_file_mb"]
+            "port", "chunk_tokens", "chunk_overlap", "max_file_mb", "slack_app_token"]
     return Settings().updated(**{k: getattr(args, k, None) for k in keys})
 
 
