@@ -1,7 +1,7 @@
 """The regression eval: run a question set through the real pipeline, score it, gate on a baseline.
 
 ``citewise eval DATASET [--store DIR] [--ingest PATH] [--baseline FILE] [--write-baseline FILE]
-[--report DIR] [--limit N] [--seed S]``
+[--report DIR] [--limit N] [--seed S] [--near-miss]``
 
 * DATASET: citewise JSONL, SQuAD JSON (``.json``) or a BEIR folder. SQuAD paragraphs and BEIR
   abstracts are ingested from a JSONL feed written to a temporary folder.
@@ -10,6 +10,10 @@
   corpus), so the numbers never depend on what else a store holds; otherwise the configured one.
 * Exit codes: 0 pass, 1 regression (or an invalid quote), 2 unusable input.
 * Deterministic with the default judge: two runs give identical numbers (latency aside).
+* ``--near-miss``: also asks unanswerable variants of the sampled answerable questions
+  (eval/nearmiss.py, seeded by ``--seed``); the report's ``near_miss`` rows give abstention on
+  them next to answer quality on the originals. ``metrics`` (and the gate) cover only the
+  dataset's own questions, so a baseline compares the same thing with or without the flag.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from tqdm import tqdm
 from eval.datasets import Dataset, DatasetError, load_dataset, write_feed
 from eval.judge import Judge, make_judge
 from eval.metrics import METRICS, compute_metrics, counts, sample_scores
+from eval.nearmiss import make_near_misses, summarize
 from eval.records import EvalCitation, EvalContext, EvalSample
 from eval.report import (
     BaselineError,
@@ -38,6 +43,7 @@ from eval.report import (
     load_baseline,
     make_baseline,
     metrics_table,
+    near_miss_table,
     write_json,
     write_report,
 )
@@ -66,6 +72,8 @@ class EvalRun:
     ingest: dict[str, Any] = field(default_factory=dict)
     limit: int | None = None
     seed: int = 0
+    variants: list[EvalSample] = field(default_factory=list)  # near-miss variants, answered
+    near_miss: dict[str, Any] | None = None
 
 
 # ---------------------------------------------------------------- running
@@ -178,6 +186,26 @@ def run_samples(
     return out
 
 
+def corpus_of(dataset: Dataset, pipeline: Any, samples: Sequence[EvalSample]) -> dict[str, str]:
+    """Source id -> text the near-miss generator draws from: the dataset's own documents
+    (SQuAD, BEIR), else every document of the store (and the gold sources it can read)."""
+    if dataset.feed:
+        return {str(d["source"]): str(d["text"]) for d in dataset.feed}
+    sources: set[str] = set()
+    try:
+        sources = {d.source for d in pipeline.documents()}
+    except AttributeError:  # a pipeline that cannot list its documents: the gold sources only
+        pass
+    sources |= {s for sample in samples for s in sample.sources}
+    texts: dict[str, str] = {}
+    for source in sorted(sources):
+        try:
+            texts[source] = pipeline.document_text(source)
+        except Exception as exc:  # noqa: BLE001 - a gold source named by a short id, or gone
+            log.debug("near misses: cannot read %r: %s", source, exc)
+    return texts
+
+
 def run_eval(
     dataset: Dataset,
     pipeline: Any,
@@ -186,13 +214,24 @@ def run_eval(
     limit: int | None = None,
     seed: int = 0,
     progress: bool = True,
+    near_miss: bool = False,
 ) -> EvalRun:
-    """Run (a seeded sample of) the dataset and compute every metric."""
+    """Run (a seeded sample of) the dataset and compute every metric; with ``near_miss``, also
+    its near-miss variants, scored apart (``EvalRun.near_miss``)."""
     _seed_everything(seed)
     judge = judge or make_judge(None, getattr(pipeline, "embedder", None))
     samples = select(dataset.samples, limit, seed)
+    variants: list[EvalSample] = []
+    if near_miss:
+        if dataset.retrieval_only:
+            raise DatasetError(f"{dataset.path}: --near-miss needs questions with answers "
+                               "(citewise JSONL or SQuAD), not a retrieval-only BEIR set")
+        variants = make_near_misses(samples, corpus_of(dataset, pipeline, samples), seed)
+        if not variants:
+            log.warning("--near-miss: no variant could be made from these questions")
     started = time.perf_counter()
-    records = run_samples(pipeline, samples, dataset.retrieval_only, progress)
+    answered = run_samples(pipeline, [*samples, *variants], dataset.retrieval_only, progress)
+    records, variants = answered[: len(samples)], answered[len(samples):]
     metrics = compute_metrics(records, judge.supports, dataset.retrieval_only)
     return EvalRun(
         dataset=dataset,
@@ -203,6 +242,8 @@ def run_eval(
         eval_seconds=round(time.perf_counter() - started, 2),
         limit=limit,
         seed=seed,
+        variants=variants,
+        near_miss=summarize(records, variants) if near_miss else None,
     )
 
 
@@ -232,6 +273,10 @@ def build_report(
             item["contexts"] = []
         scored.append(item)
     worst = sorted(scored, key=lambda q: (q["scores"].get("score", 0.0), q["id"]))[:WORST_N]
+    for v in run.variants:
+        item = v.to_dict()
+        item["scores"] = sample_scores(v, judge.supports)
+        scored.append(item)
     comparison = compare(run.metrics, baseline) if baseline else []
     failures = gate(comparison, run.metrics)
     note = ""
@@ -256,6 +301,7 @@ def build_report(
         "metrics": run.metrics,
         "counts": counts(run.records),
         "by_tag": {} if retrieval_only else _by_tag(run.records, judge.supports),
+        "near_miss": run.near_miss,
         "timing": {"eval_seconds": run.eval_seconds, "ingest_seconds": run.ingest_seconds},
         "ingest": run.ingest,
         "baseline": baseline_path or None,
@@ -296,6 +342,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--judge", choices=["deterministic", "llm"], default="deterministic",
                         help="support judge: the deterministic check the LLM answerer's verifier "
                              "also uses (default), or the configured LLM (RAGAS-style)")
+    parser.add_argument("--near-miss", action="store_true",
+                        help="also ask unanswerable near-miss variants of the answerable questions "
+                             "(other name, number, date, time qualifier, a detail the passage "
+                             "lacks) and report abstention on them next to the originals")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
@@ -371,7 +421,8 @@ def run_from_args(args: argparse.Namespace, settings: Settings, pipeline: Any = 
                 ingest_seconds = round(time.perf_counter() - t0, 2)
             judge = make_judge(settings if getattr(args, "judge", "") == "llm" else None,
                                getattr(pipeline, "embedder", None))
-            run = run_eval(dataset, pipeline, settings, judge, args.limit, args.seed, progress)
+            run = run_eval(dataset, pipeline, settings, judge, args.limit, args.seed, progress,
+                           near_miss=getattr(args, "near_miss", False))
             run.ingest_seconds, run.ingest = ingest_seconds, ingest_info
     except (DatasetError, BaselineError) as exc:
         sys.stderr.write(f"error: {exc}\n")
@@ -414,6 +465,8 @@ def summary(report: dict[str, Any]) -> str:
             f"LLM: the verifier removed {c.get('removed_sentences', 0)} unsupported sentence(s); "
             f"{c.get('llm_fallbacks', 0)} answer(s) fell back to extractive"
         )
+    if report.get("near_miss"):
+        lines += [near_miss_table(report["near_miss"]), ""]
     if report.get("baseline_note"):
         lines.append(f"note: {report['baseline_note']}")
     lines += [f"REGRESSION: {r}" for r in report["failures"]]

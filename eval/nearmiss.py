@@ -36,6 +36,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from eval.metrics import answer_contains, hit_at_k, wrong_subject
 from eval.records import EvalSample
 
 log = logging.getLogger(__name__)
@@ -709,5 +710,54 @@ def make_near_misses(samples: Sequence[EvalSample], corpus: Mapping[str, str] | 
     return out
 
 
+
+
+# ---------------------------------------------------------------- scoring a run
+
+
+def summarize(originals: Sequence[EvalSample], variants: Sequence[EvalSample],
+              examples: int = 10) -> dict[str, object]:
+    """The near-miss rows of a report: abstention on the variants (all and by kind) next to
+    answer quality on the originals (false abstention, answer contains, hit@5, wrong subject),
+    both over every answerable original and over the originals that have a variant."""
+    def declined(r: EvalSample) -> float:
+        return float(r.abstained and not r.error)
+
+    def rate(values: list[float]) -> float | None:
+        return round(sum(values) / len(values), 6) if values else None
+
+    def quality(records: list[EvalSample]) -> dict[str, object]:
+        return {
+            "n": len(records),
+            "false_abstention": rate([declined(r) for r in records]),
+            "answer_contains": answer_contains(records),
+            "hit@5": hit_at_k(records, 5),
+            "wrong_subject": wrong_subject(records),
+        }
+
+    answerable = [r for r in originals if r.answerable]
+    parents = {v.near_miss.get("original_id") for v in variants}
+    by_kind: dict[str, dict[str, object]] = {}
+    for kind in KINDS:
+        subset = [v for v in variants if v.near_miss.get("kind") == kind]
+        if subset:
+            by_kind[kind] = {"n": len(subset), "abstention_rate": rate([declined(v) for v in subset])}
+    answered = [v for v in variants if not v.abstained and not v.error]
+    return {
+        "variants": {"n": len(variants), "abstention_rate": rate([declined(v) for v in variants]),
+                     "errors": sum(bool(v.error) for v in variants)},
+        "by_kind": by_kind,
+        "originals": quality(answerable),
+        "originals_with_variants": quality([r for r in answerable if r.id in parents]),
+        "answered_examples": [
+            {"id": v.id, "kind": v.near_miss.get("kind", ""),
+             "original_question": v.near_miss.get("original_question", ""),
+             "question": v.question, "answer": v.answer,
+             "quotes": [c.quote for c in v.citations]}
+            for v in answered[:examples]
+        ],
+    }
+
+
 __all__ = ["KINDS", "Corpus", "entities", "gold_text", "make_near_misses", "question_type",
-           "variants_of"]
+           "summarize", "variants_of"]

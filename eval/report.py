@@ -203,6 +203,24 @@ def metrics_table(report: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def near_miss_table(near: dict[str, Any]) -> str:
+    """Abstention on the near-miss variants next to answer quality on their originals."""
+    v = near["variants"]
+    rows = [
+        "| near-miss rows | n | abstention | false abstention | answer_contains | hit@5 | wrong_subject |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| variants (should abstain) | {v['n']} | {_fmt(v['abstention_rate'])} | – | – | – | – |",
+    ]
+    for kind, k in near.get("by_kind", {}).items():
+        rows.append(f"| variants: {kind} | {k['n']} | {_fmt(k['abstention_rate'])} | – | – | – | – |")
+    for label, key in [("originals (answerable)", "originals"),
+                       ("originals with a variant", "originals_with_variants")]:
+        o = near[key]
+        rows.append(f"| {label} | {o['n']} | – | {_fmt(o['false_abstention'])} | "
+                    f"{_fmt(o['answer_contains'])} | {_fmt(o['hit@5'])} | {_fmt(o['wrong_subject'])} |")
+    return "\n".join(rows)
+
+
 def to_markdown(report: dict[str, Any]) -> str:
     """The full Markdown report."""
     ds, cfg, c = report["dataset"], report["config"], report["counts"]
@@ -241,6 +259,19 @@ def to_markdown(report: dict[str, Any]) -> str:
                 f"{_fmt(m.get('wrong_subject'))} |"
             )
         lines.append("")
+    near = report.get("near_miss")
+    if near:
+        lines += ["## Near misses", "",
+                  "Unanswerable variants of the answerable questions (eval/nearmiss.py): the "
+                  "answerer should abstain on them and still answer the originals.", "",
+                  near_miss_table(near), ""]
+        examples = near.get("answered_examples") or []
+        if examples:
+            lines += [f"Variants answered anyway (first {len(examples)}):", ""]
+            for ex in examples:
+                lines.append(f"- `{ex['id']}` ({ex['kind']}): {_cell(ex['question'])} "
+                             f"(was: {_cell(ex['original_question'])}) -> {_cell(ex['answer'], 300)}")
+            lines.append("")
     worst = report.get("worst") or []
     if worst:
         lines += [f"## Worst {len(worst)} questions", ""]

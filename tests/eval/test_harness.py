@@ -235,6 +235,57 @@ def test_beir_folder_runs_retrieval_only(tmp_path: Path):
     assert report["metrics"]["answer_contains"] is None
 
 
+NEAR_ROWS = [
+    {"id": "n1", "question": "Can OpenAI now build products with third parties?",
+     "answers": ["build products with third parties"], "sources": [DOC_ID],
+     "evidence": ["OpenAI can now build products with third parties"]},
+    {"id": "n2", "question": "Which year was the deal signed?", "answers": ["2019"],
+     "sources": [DOC_ID], "evidence": ["began in 2019"]},
+    {"id": "u1", "question": "What is Google's stake?", "answers": [], "answerable": False},
+]
+
+
+def test_near_miss_variants_are_reported_apart_from_the_originals(tmp_path: Path):
+    path = tmp_path / "near.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in NEAR_ROWS) + "\n", encoding="utf-8")
+    reports = []
+    for name in ("a", "b"):
+        code, out = run([str(path), "--near-miss", "--seed", "1", "--report", str(tmp_path / name)],
+                        FakePipeline())
+        assert code == 0, out
+        reports.append(json.loads((tmp_path / name / "report.json").read_text()))
+    report = reports[0]
+    near = report["near_miss"]
+    # "now" -> "previously": the fake pipeline answers it anyway (word overlap), so 0 abstention
+    assert near["by_kind"] == {"time_qualifier": {"n": 1, "abstention_rate": 0.0}}
+    assert near["variants"] == {"n": 1, "abstention_rate": 0.0, "errors": 0}
+    assert near["originals"]["n"] == 2 and near["originals"]["false_abstention"] == 0.0
+    assert near["originals"]["answer_contains"] == 1.0
+    assert near["originals_with_variants"]["n"] == 1
+    example = near["answered_examples"][0]
+    assert example["question"] == "Can OpenAI previously build products with third parties?"
+    assert example["original_question"] == NEAR_ROWS[0]["question"] and example["quotes"]
+    # metrics and counts cover the dataset's questions only; the variant is listed and scored
+    assert report["counts"]["questions"] == 3 and report["metrics"]["abstention_recall"] == 1.0
+    variant = next(q for q in report["questions"] if q["id"] == "n1~time_qualifier")
+    assert variant["near_miss"]["replacement"] == "previously"
+    assert variant["scores"]["wrong_subject"] is True and variant["scores"]["score"] == 0.0
+    assert _quality(reports[0]) == _quality(reports[1]) and reports[1]["near_miss"] == near
+    md = (tmp_path / "a" / "report.md").read_text()
+    assert "## Near misses" in md and "| variants: time_qualifier | 1 | 0.0000 |" in md
+    assert "| variants (should abstain) | 1 | 0.0000 |" in out
+
+
+def test_near_miss_needs_answers(tmp_path: Path, capsys):
+    folder = tmp_path / "beir"
+    folder.mkdir()
+    (folder / "corpus.jsonl").write_text(json.dumps({"_id": DOC_ID, "title": "", "text": DOC}) + "\n")
+    (folder / "queries.test.tsv").write_text("1\tWhen did the deal begin?\n")
+    (folder / "qrels.test.txt").write_text(f"1 0 {DOC_ID} 1\n")
+    code, _ = run([str(folder), "--near-miss"], FakePipeline())
+    assert code == 2 and "--near-miss needs questions with answers" in capsys.readouterr().err
+
+
 def _quality(report: dict) -> dict:
     """Everything but wall-clock figures."""
     metrics = {k: v for k, v in report["metrics"].items() if not k.startswith("latency")}
@@ -296,3 +347,19 @@ def test_golden_set_is_deterministic_and_passes_its_baseline(tmp_path: Path):
     assert _quality(reports[0]) == _quality(reports[1])
     assert reports[0]["metrics"]["quote_validity"] == 1.0
     assert codes == [0, 0], reports[0]["failures"]
+
+
+@pytest.mark.slow
+def test_near_miss_run_on_the_golden_set_with_the_real_pipeline(tmp_path: Path):
+    """The store's own documents feed the generator; variants of several kinds are asked."""
+    code = _cli([str(GOLDEN), "--ingest", str(ARTICLE), "--near-miss", "--limit", "20",
+                 "--report", str(tmp_path / "rep")])
+    report = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert code == 0, report["failures"]
+    near = report["near_miss"]
+    assert near["variants"]["n"] >= 8 and len(near["by_kind"]) >= 2
+    assert sum(k["n"] for k in near["by_kind"].values()) == near["variants"]["n"]
+    assert 0.0 <= near["variants"]["abstention_rate"] <= 1.0
+    assert report["counts"]["questions"] == 20
+    variants = [q for q in report["questions"] if q["near_miss"]]
+    assert len(variants) == near["variants"]["n"] and all(not q["answerable"] for q in variants)
