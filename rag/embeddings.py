@@ -10,6 +10,7 @@ Embeddings Inference, infinity-emb, vLLM, Ollama, OpenAI, Azure OpenAI) when
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import random
@@ -104,10 +105,67 @@ def check_weights(weights: Path, expected: str) -> None:
         )
 
 
+def shape_on_disk(location: str) -> tuple[int, int] | None:
+    """(dimension, max_tokens) of a sentence-transformers folder, read from its config files;
+    None unless the folder is a plain Transformer + Pooling (+ Normalize) stack, the only layout
+    whose output size those files fully determine."""
+    root = Path(location)
+    try:
+        modules = json.loads((root / "modules.json").read_text(encoding="utf-8"))
+        kinds = [str(m["type"]).rsplit(".", 1)[-1] for m in modules]
+        if kinds[:2] != ["Transformer", "Pooling"] or any(k != "Normalize" for k in kinds[2:]):
+            return None
+        pooling = json.loads((root / modules[1]["path"] / "config.json").read_text(encoding="utf-8"))
+        if sum(1 for k, v in pooling.items() if k.startswith("pooling_mode") and v) != 1:
+            return None  # several modes concatenate: the output is wider than the word vectors
+        config = json.loads((root / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        return int(pooling["word_embedding_dimension"]), int(config["max_seq_length"])
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
 class SentenceTransformerEmbedder:
-    """Embeds with sentence-transformers on the CPU, normalised for cosine search."""
+    """Embeds with sentence-transformers on the CPU, normalised for cosine search.
+
+    The model loads on first use (an embed or a token count), not here: listing or removing
+    documents needs only its name and dimension, read from its config files, while loading takes
+    6-12 s on two cores. A model whose files do not say its dimension loads at once.
+    """
 
     def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 64) -> None:
+        self.bundled = model in BUNDLED_ALIASES
+        if self.bundled:
+            location = str(bundled_model_path(verify=False))  # sha256 checked when it loads
+            self.name = BUNDLED_MODEL
+        else:
+            location = model
+            self.name = model
+        self.location = location  # what SentenceTransformer loads: a path or a model name
+        self.batch_size = batch_size
+        self._st: Any = None
+        self._load_lock = threading.Lock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_lock = threading.Lock()
+        self._encode_gate = threading.BoundedSemaphore(ENCODE_CONCURRENCY)
+        shape = shape_on_disk(location)
+        if shape is None:
+            self.dimension, self.max_tokens = 0, 0
+            self.load()  # e.g. a model in the Hugging Face cache: its size is known once loaded
+        else:
+            self.dimension, self.max_tokens = shape
+
+    @property
+    def loaded(self) -> bool:
+        return self._st is not None
+
+    def load(self) -> SentenceTransformerEmbedder:
+        """Load the model now if it is not yet (a server does this before taking requests)."""
+        with self._load_lock:
+            if self._st is None:
+                self._st = self._load_model()
+        return self
+
+    def _load_model(self) -> Any:
         # Never reach a hub at run time: a name that is not on disk must fail, not download.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -115,32 +173,43 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
 
         transformers.logging.set_verbosity_error()  # token-count calls on long text warn otherwise
+        transformers.logging.disable_progress_bar()  # stderr carries citewise's own progress only
 
-        if model in BUNDLED_ALIASES:
-            location = str(bundled_model_path())
-            self.name = BUNDLED_MODEL
-        else:
-            location = model
-            self.name = model
+        if self.bundled:
+            check_weights(Path(self.location) / "model.safetensors", BUNDLED_SHA256)
+        started = time.perf_counter()
         try:
-            self._model = SentenceTransformer(location, device="cpu")
+            model = SentenceTransformer(self.location, device="cpu")
         except Exception as exc:
             raise ModelError(
-                f"Cannot load embedding model {model!r}: {exc}. Give a local path to a "
+                f"Cannot load embedding model {self.name!r}: {exc}. Give a local path to a "
                 "sentence-transformers model, a model already in the Hugging Face cache, or "
                 f"{BUNDLED_MODEL!r} for the bundled one."
             ) from exc
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._query_lock = threading.Lock()
-        self._encode_gate = threading.BoundedSemaphore(ENCODE_CONCURRENCY)
-        self.location = location  # what SentenceTransformer loaded: a path or a model name
-        self.batch_size = batch_size
-        self.dimension = int(self._model.get_embedding_dimension()) if hasattr(
-            self._model, "get_embedding_dimension"
-        ) else int(self._model.get_sentence_embedding_dimension())
-        self.max_tokens = int(self._model.max_seq_length)
-        self._tokenizer = self._model.tokenizer
-        log.info("loaded embedding model %s (dim %d)", self.name, self.dimension)
+        dimension = int(model.get_embedding_dimension()) if hasattr(
+            model, "get_embedding_dimension"
+        ) else int(model.get_sentence_embedding_dimension())
+        max_tokens = int(model.max_seq_length)
+        if self.dimension and (dimension, max_tokens) != (self.dimension, self.max_tokens):
+            raise ModelError(
+                f"Embedding model {self.name!r} loaded with dimension {dimension} and "
+                f"{max_tokens} tokens, but its config files at {self.location} say "
+                f"{self.dimension} and {self.max_tokens}. Its files are inconsistent: reinstall "
+                "or re-download the model."
+            )
+        self.dimension, self.max_tokens = dimension, max_tokens
+        log.info("loaded embedding model %s (dim %d) in %.1fs", self.name, self.dimension,
+                 time.perf_counter() - started)
+        return model
+
+    @property
+    def _model(self) -> Any:
+        """The SentenceTransformer, loaded on first use."""
+        return self.load()._st
+
+    @property
+    def _tokenizer(self) -> Any:
+        return self._model.tokenizer
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -215,22 +284,6 @@ class SentenceTransformerEmbedder:
 def load_embedder(model: str = BUNDLED_MODEL, batch_size: int = 64) -> SentenceTransformerEmbedder:
     """Load a model once per process."""
     return SentenceTransformerEmbedder(model, batch_size=batch_size)
-
-
-class LangChainEmbeddings:
-    """Adapter so citewise's embedder plugs into LangChain (e.g. langchain_chroma.Chroma)."""
-
-    def __new__(cls, embedder: Embedder):  # noqa: D102 - built lazily to keep imports light
-        from langchain_core.embeddings import Embeddings
-
-        class _Adapter(Embeddings):
-            def embed_documents(self, texts: list[str]) -> list[list[float]]:
-                return embedder.embed_documents(list(texts)).tolist()
-
-            def embed_query(self, text: str) -> list[float]:
-                return embedder.embed_query(text).tolist()
-
-        return _Adapter()
 
 
 def make_embedder(settings: Settings) -> Embedder:

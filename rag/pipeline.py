@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from rag.config import Settings
@@ -20,8 +20,11 @@ from rag.embeddings import Embedder, make_embedder
 from rag.errors import ConfigError, InputError, NotFoundError
 from rag.generator import Generator
 from rag.records import Answer, DocumentInfo, Filters, Hit, IngestReport, Turn
-from rag.retriever import CitewiseRetriever, HybridSearcher
+from rag.retriever import HybridSearcher
 from rag.store import Index
+
+if TYPE_CHECKING:
+    from rag.langchain_retriever import CitewiseRetriever
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,11 @@ class Citewise:
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Citewise:
         return cls(settings or Settings())
+
+    def warm(self) -> None:
+        """Load the embedding model now: it loads on first use (so listing documents stays
+        fast), and a server's first question should not wait seconds for it."""
+        self.embedder.embed_query("warm-up")
 
     # ---- documents ----------------------------------------------------------------------------
     def ingest(self, paths: list[Path | str], prune: bool = False,
@@ -149,6 +157,8 @@ class Citewise:
 
     # ---- LangChain ----------------------------------------------------------------------------
     def retriever(self, k: int | None = None, filters: Filters | None = None) -> CitewiseRetriever:
+        from rag.langchain_retriever import CitewiseRetriever
+
         return CitewiseRetriever(searcher=self.searcher, k=k or self.settings.k, filters=filters)
 
     def runnable(self):

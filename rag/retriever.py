@@ -1,7 +1,8 @@
 """Hybrid retrieval: dense (Chroma) + BM25, fused by weighted reciprocal rank fusion.
 
-`HybridSearcher` does the work and returns typed Hits; `CitewiseRetriever` wraps it as a
-LangChain BaseRetriever so citewise composes into other LangChain apps.
+`HybridSearcher` does the work and returns typed Hits; `CitewiseRetriever`
+(rag/langchain_retriever.py) wraps it as a LangChain BaseRetriever so citewise composes into
+other LangChain apps.
 """
 
 from __future__ import annotations
@@ -9,10 +10,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document as LCDocument
-from langchain_core.retrievers import BaseRetriever
 
 from rag.embeddings import Embedder
 from rag.records import Filters, Hit
@@ -113,29 +110,3 @@ class HybridSearcher:
                 if len(out) >= k:
                     return out
         return out
-
-
-class CitewiseRetriever(BaseRetriever):
-    """LangChain retriever over a citewise index (dense + BM25, fused)."""
-
-    searcher: HybridSearcher
-    k: int = 5
-    filters: Filters | None = None
-
-    model_config = {"arbitrary_types_allowed": True}
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[LCDocument]:
-        return [hit_to_langchain(h) for h in self.searcher.search(query, self.k, self.filters)]
-
-
-def hit_to_langchain(hit: Hit) -> LCDocument:
-    c = hit.chunk
-    return LCDocument(
-        page_content=c.text,
-        id=c.id,
-        metadata={"source": c.source, "title": hit.title, "url": hit.url,
-                  "published": hit.published, "start": c.start, "end": c.end, "page": c.page,
-                  "score": hit.score},
-    )

@@ -156,6 +156,7 @@ def _serve(settings: Settings, ingest: list[Path] | None) -> None:
     from rag.pipeline import Citewise
 
     citewise = Citewise.from_settings(settings)
+    citewise.warm()
     if ingest:
         report = citewise.ingest([Path(p) for p in ingest])
         log.info("ingested: %d added, %d updated, %d unchanged, %d failed",

@@ -215,7 +215,7 @@ def infinity_url(tmp_path_factory) -> Iterator[str]:
         if proc.poll() is not None:
             pytest.fail(f"infinity_emb exited with {proc.returncode}: {logfile.read_text()[-2000:]}")
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/models", timeout=1).status_code == 200:
                 break
         except httpx.HTTPError:
             pass
@@ -266,9 +266,9 @@ def _eval_answers(tmp_path: Path, name: str, env: dict[str, str]) -> tuple[dict[
          "--ingest", str(SAMPLE_DIR), "--report", str(report)],
         check=True, env={**os.environ, **env}, cwd=tmp_path, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
-    rows = [json.loads(line) for p in sorted(report.rglob("*.jsonl")) for line in p.open()]
-    assert rows, f"no per-question rows under {report}"
-    return {str(r.get("id")): (r.get("answer"), r.get("citations")) for r in rows}, elapsed
+    rows = json.loads((report / "report.json").read_text())["questions"]
+    assert rows, f"no questions in {report / 'report.json'}"
+    return {str(r["id"]): (r["answer"], r["abstained"], r["citations"]) for r in rows}, elapsed
 
 
 @pytest.mark.slow

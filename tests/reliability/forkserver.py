@@ -152,7 +152,7 @@ def serve() -> None:
     import ui.cli  # noqa: F401
     from rag.embeddings import load_embedder
 
-    load_embedder(MODEL, BATCH)
+    load_embedder(MODEL, BATCH).load()  # it loads lazily otherwise: each child would load it
     reply = sys.stdout
     sys.stdout = sys.stderr  # nothing but replies on the protocol stream
     reply.write(json.dumps({"ready": os.getpid()}) + "\n")
