@@ -128,31 +128,52 @@ class Citewise:
                  filters: Filters | None = None) -> list[Hit]:
         return self.searcher.search(question, k or self.settings.k, filters)
 
+    def validate(self, k: int | None, filters: Filters | None) -> tuple[Filters | None, str]:
+        """Refuse a bad ``k`` or filter (the same for CLI and API); returns the checked filters
+        and a note for the answer (undated documents a date filter left out)."""
+        from rag.filters import check_filters, check_k
+
+        check_k(k)
+        if filters is None or filters.is_empty():
+            return None, ""
+        published = {s: r.published for s, r in self.index.records().items()}
+        return check_filters(filters, published)
+
     def ask(self, question: str, history: list[Turn] | None = None, k: int | None = None,
             filters: Filters | None = None) -> Answer:
         started = time.perf_counter()
         standalone = self._prepare(question, history)
+        filters, note = self.validate(k, filters)
         hits = self.retrieve(standalone, k, filters)
         answer = self.generator.generate(standalone, hits, history)
-        return self._finish(answer, question, standalone, started)
+        return self._finish(answer, question, standalone, started, note)
 
     def stream(self, question: str, history: list[Turn] | None = None, k: int | None = None,
                filters: Filters | None = None) -> Iterator[str | Answer]:
         """Answer text pieces as they are ready, then the final Answer."""
         started = time.perf_counter()
         standalone = self._prepare(question, history)
+        filters, note = self.validate(k, filters)
         hits = self.retrieve(standalone, k, filters)
         for piece in self.generator.stream(standalone, hits, history):
             if isinstance(piece, Answer):
-                yield self._finish(piece, question, standalone, started)
+                yield self._finish(piece, question, standalone, started, note)
             else:
                 yield piece
 
     @staticmethod
-    def _finish(answer: Answer, question: str, standalone: str, started: float) -> Answer:
+    def _finish(answer: Answer, question: str, standalone: str, started: float,
+                note: str = "") -> Answer:
         answer.question = question
         answer.standalone_question = standalone
         answer.latency_ms = (time.perf_counter() - started) * 1000
+        if note:
+            answer.note = f"{answer.note} {note}".strip()
+        for c in answer.citations:  # the Markdown heading each quote falls under
+            for hit in answer.contexts:
+                ch = hit.chunk
+                if not c.section and ch.source == c.source and ch.start <= c.start < ch.end:
+                    c.section = ch.section_at(c.start)
         return answer
 
     # ---- LangChain ----------------------------------------------------------------------------

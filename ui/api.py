@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -100,11 +100,13 @@ class CitationOut(BaseModel):
     end: int
     published: str
     page: int | None
+    section: str = Field("", description="The Markdown heading the quote falls under")
 
 
 class ContextOut(BaseModel):
     source: str
     title: str
+    section: str = ""
     text: str
     score: float
     start: int
@@ -289,28 +291,75 @@ def _progress_adapter(cb: Callable[[str, int, int], None] | None, total: int) ->
     return progress
 
 
+def _other_name(name: str, taken: Any) -> str:
+    """``notes (2).txt``, ``notes (3).txt``...: the first name not in ``taken``."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    i = 1
+    while name in taken:
+        i += 1
+        name = f"{stem} ({i}).{ext}" if ext else f"{stem} ({i})"
+    return name
+
+
+def _content_hash(citewise: Any, path: Path, source: str) -> str | None:
+    """The content hash the file would be stored with; None when it does not load (the ingest
+    that follows reports why)."""
+    from ingest.loaders import load_file
+
+    settings = getattr(citewise, "settings", None)
+    max_bytes = int(getattr(settings, "max_file_mb", 25.0) * 2**20)
+    try:
+        docs = load_file(path, source, max_bytes)
+    except CitewiseError:
+        return None
+    return docs[0].content_hash if len(docs) == 1 else None
+
+
+def _keep_apart(
+    citewise: Any, tmp: Path, names: dict[str, str], replace: bool
+) -> dict[str, str]:
+    """Same-name uploads of a *different* document are stored beside the one already stored
+    (``notes (2).txt``), never over it, unless ``replace`` says so. Renames files in ``tmp``
+    and ``names`` in place; returns stored name -> the message that says what happened."""
+    stored = {d.source: d.content_hash for d in citewise.documents()}
+    notes: dict[str, str] = {}
+    for name in list(names):
+        if name not in stored or name.lower().endswith(".jsonl"):  # feeds name their own ids
+            continue
+        if replace:
+            notes[name] = f"replaced the stored document {name}"
+            continue
+        digest = _content_hash(citewise, tmp / name, name)
+        if digest is None or digest == stored[name]:
+            continue  # unreadable (reported by the ingest) or the same document again
+        other = _other_name(name, set(stored) | set(names))
+        (tmp / name).rename(tmp / other)
+        names[other] = names.pop(name)
+        notes[other] = (f"a different document named {name} is already stored, so this one was "
+                        f"added as {other}; delete {name} if this one replaces it (or upload "
+                        "again with replace)")
+    return notes
+
+
 def ingest_uploads(
     citewise: Any, uploads: list[Upload],
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Callable[[str, int, int], None] | None = None, replace: bool = False,
 ) -> tuple[IngestReport, list[FileResult]]:
     """Ingest uploaded files one by one, each under its (sanitised, unique) file name as source
-    id, and say what happened to each file. Returns the combined report and per-file results."""
+    id, and say what happened to each file. Returns the combined report and per-file results.
+    A different document with the name of a stored one is kept beside it, unless ``replace``."""
     tmp = Path(tempfile.mkdtemp(prefix="citewise-upload-"))
     total = IngestReport()
     results: list[FileResult] = []
     try:
         names: dict[str, str] = {}  # stored name -> client name
         for up in uploads:
-            name = safe_filename(up.name)
-            stem, dot, ext = name.rpartition(".")
-            if not dot:
-                stem, ext = name, ""
-            i = 1
-            while name in names:
-                i += 1
-                name = f"{stem}-{i}.{ext}" if ext else f"{stem}-{i}"
+            name = _other_name(safe_filename(up.name), names)
             names[name] = up.name
             shutil.copyfile(up.path, tmp / name)
+        notes = _keep_apart(citewise, tmp, names, replace)
         n = len(names)
         for i, (stored, client) in enumerate(names.items()):
             if progress:
@@ -321,7 +370,10 @@ def ingest_uploads(
                 raise  # the store is down or full: no file's fault, the whole upload is a 503
             except CitewiseError as exc:
                 report = IngestReport(failed=[(stored, str(exc))])
-            results.append(_file_result(client, report))
+            result = _file_result(client, report)
+            if stored in notes and result.status != "failed":
+                result.detail = "; ".join(d for d in (notes[stored], result.detail) if d)
+            results.append(result)
             for key in ("added", "updated", "unchanged", "removed"):
                 getattr(total, key).extend(getattr(report, key))
             # name places as the client named its file, never by our temporary folder
@@ -449,6 +501,8 @@ def api_router(citewise: Any, settings: Settings) -> APIRouter:
     )
     async def upload_documents(
         files: Annotated[list[UploadFile], File(description="Files to ingest")],
+        replace: Annotated[bool, Query(description="Let a file replace a different stored "
+                                       "document of the same name (default: keep both)")] = False,
     ) -> JSONResponse:
         if not files:
             return error_response(400, "No files in the upload (multipart field `files`).")
@@ -466,7 +520,8 @@ def api_router(citewise: Any, settings: Settings) -> APIRouter:
                                 413, f"{f.filename or 'file'} is larger than {_human(max_file)}.")
                         out.write(chunk)
                 uploads.append(Upload(f.filename or f"upload-{i}", path))
-            report, results = await run_in_threadpool(ingest_uploads, citewise, uploads)
+            report, results = await run_in_threadpool(ingest_uploads, citewise, uploads, None,
+                                                      replace)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         body = UploadOut(files=results, report=report.to_dict()).model_dump()

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,7 @@ def format_answer(ans: Answer) -> str:
         lines.append("Sources:")
         for c in ans.citations:
             where = c.title or c.source
+            where += f" › {c.section}" if c.section and c.section != where else ""
             lines.append(f"  [{c.n}] {where} ({c.source}, chars {c.start}-{c.end})")
             lines.append(f"      \"{c.quote}\"")
     elif ans.related:
@@ -144,15 +146,34 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def _store_missing(settings: Settings) -> str:
+    """Why reading this store is pointless ("" when it exists): reads never create a store."""
+    if settings.chroma_url or (Path(settings.store) / "chroma").is_dir():
+        return ""
+    return (f"No store at {settings.store}: nothing has been ingested there yet. Ingest "
+            f"documents first: citewise ingest PATH --store {settings.store}")
+
+
+def _how_to_ingest(settings: Settings) -> str:
+    return (f"The store at {settings.chroma_url or settings.store} holds no documents yet. Add "
+            f"some with: citewise ingest PATH --store {settings.store}")
+
+
 def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     from rag.pipeline import Citewise
 
+    missing = _store_missing(settings)
+    if missing:
+        _err(missing)
+        if args.json:
+            _out("[]")
+        return 0
     docs = Citewise.from_settings(settings).documents()
     if args.json:
         _out(json.dumps([d.to_dict() for d in docs], ensure_ascii=False))
         return 0
     if not docs:
-        _out("No documents stored yet. Add some with: citewise ingest PATH")
+        _out(_how_to_ingest(settings))
     for d in docs:
         _out(f"{d.source}\t{d.title}\t{d.chunks} chunks\t{d.published or '-'}")
     return 0
@@ -173,41 +194,91 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     return status
 
 
-def _questions(path: Path) -> list[dict[str, Any]]:
+def _questions(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line number, question object) per non-blank line, or (line number, what is wrong)."""
     from rag.errors import InputError
 
-    items = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict) or not str(obj.get("question", "")).strip():
-                raise InputError(f"{path}:{lineno}: each line needs a \"question\"")
-            items.append(obj)
-    return items
+    try:
+        fh = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"Cannot read the question file {path}: {exc.strerror or exc}. Give a "
+                         "JSON Lines file with one {\"id\", \"question\"} object per line.") from None
+    with fh:
+        try:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield lineno, f"invalid JSON ({exc.msg}, column {exc.colno})"
+                    continue
+                if not isinstance(obj, dict) or not str(obj.get("question") or "").strip():
+                    yield lineno, 'each line needs a "question"'
+                    continue
+                history = obj.get("history") or []
+                if not isinstance(history, list) or not all(
+                        isinstance(t, dict) and set(t) <= {"question", "answer"}
+                        and isinstance(t.get("question"), str) for t in history):
+                    yield lineno, ('"history" must be a list of {"question", "answer"} objects')
+                    continue
+                yield lineno, obj
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8.") from None
+
+
+def _ask_file(cw: Any, path: Path, k: int | None, filters: Any) -> int:
+    """Answer every good line (one JSON object each, in order); report bad lines by number on
+    stderr and exit 2 at the end when there were any."""
+    from rag.errors import InputError, StoreError
+    from rag.records import Turn
+
+    bad = answered = 0
+    for lineno, item in _questions(path):
+        if isinstance(item, str):
+            _err(f"{path}:{lineno}: {item}; skipped")
+            bad += 1
+            continue
+        history = [Turn(str(t["question"]), str(t.get("answer") or ""))
+                   for t in item.get("history") or []]
+        try:
+            ans = cw.ask(str(item["question"]), history=history, k=k, filters=filters)
+        except StoreError:
+            raise  # the store is down: no later line would fare better
+        except CitewiseError as exc:
+            _err(f"{path}:{lineno}: {exc}; skipped")
+            bad += 1
+            continue
+        ans.id = item.get("id")
+        _out(json.dumps(ans.to_dict(), ensure_ascii=False))
+        sys.stdout.flush()
+        answered += 1
+    if bad:
+        _err(f"{bad} line{'s' if bad > 1 else ''} of {path} could not be answered (see above); "
+             f"{answered} answered.")
+        return InputError.exit_code
+    return 0
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.errors import InputError
+    from rag.errors import InputError, NotFoundError
     from rag.pipeline import Citewise
-    from rag.records import Filters, Turn
+    from rag.records import Filters
 
     if not args.question and not args.file:
         raise InputError("Give a question, or --file Q.jsonl.")
-    filters = Filters(args.sources, args.date_from, args.date_to)
+    if args.file and not args.file.is_file():
+        raise InputError(f"No question file {args.file}. Give a JSON Lines file with one "
+                         "{\"id\", \"question\"} object per line.")
+    missing = _store_missing(settings)
+    if missing:
+        raise NotFoundError(missing)
     cw = Citewise.from_settings(settings)
+    if not cw.documents():
+        raise NotFoundError(_how_to_ingest(settings))
+    filters, _note = cw.validate(args.k, Filters(args.sources, args.date_from, args.date_to))
     if args.file:
-        for obj in _questions(args.file):
-            history = [Turn(**t) for t in obj.get("history") or []]
-            ans = cw.ask(str(obj["question"]), history=history, k=args.k, filters=filters)
-            ans.id = obj.get("id")
-            _out(json.dumps(ans.to_dict(), ensure_ascii=False))
-            sys.stdout.flush()
-        return 0
+        return _ask_file(cw, args.file, args.k, filters)
     ans = cw.ask(args.question, k=args.k, filters=filters)
     _out(json.dumps(ans.to_dict(), ensure_ascii=False) if args.json else format_answer(ans))
     return 0

@@ -199,7 +199,9 @@ def citation_html(c: Citation, turn: str, doc_text: str | None) -> str:
     return (
         f'<div class="cw-source" id="{source_anchor(turn, c.n)}" data-n="{c.n}">'
         f'<div class="cw-source-head"><span class="cw-n">[{c.n}]</span> '
-        f'<span class="cw-title">{esc(display_title(c.title, c.source))}</span></div>'
+        f'<span class="cw-title">{esc(display_title(c.title, c.source))}</span>'
+        + (f' <span class="cw-section">› {esc(c.section)}</span>' if c.section else "")
+        + "</div>"
         f'<div class="cw-meta">{_meta_html(c.source, c.url, c.published, c.page)}</div>'
         f'<blockquote class="cw-passage">{quote_in_context(c.quote, c.start, c.end, doc_text)}'
         "</blockquote></div>"

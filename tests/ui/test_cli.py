@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLE_DIR
+from tests.conftest import ROOT, SAMPLE_DIR
 from ui.cli import main
 
 QUESTION = "What stake does Microsoft hold in OpenAI Group PBC?"
@@ -127,8 +129,40 @@ def test_bad_questions_exit_2_with_a_message(capsys, sample_citewise, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": 1, "question": "ok?"}\n{not json\n', encoding="utf-8")
     code, out, err = run(capsys, "ask", "--json", "--file", str(bad), "--store", store)
-    assert code == 2 and f"{bad}:2: invalid JSON" in err and out == ""
+    # the bad line is reported by number, the good one is still answered, the exit is non-zero
+    assert code == 2 and f"{bad}:2: invalid JSON" in err
+    assert [json.loads(line)["id"] for line in out.splitlines()] == [1]
     code, _, err = run(capsys, "ask", "   ", "--store", store)
     assert code == 2 and "question is empty" in err
     code, _, err = run(capsys, "remove", "nope.txt", "--store", store)
     assert code == 1 and "No document 'nope.txt'" in err
+
+
+# Runs the CLI in a fresh interpreter and reports which heavy libraries it imported.
+_PROBE = """import sys
+from ui.cli import main
+code = main(sys.argv[1:])
+heavy = [m for m in ("torch", "transformers", "sentence_transformers", "langchain_core")
+         if m in sys.modules]
+sys.stderr.write(f"heavy={heavy}\\n")
+sys.exit(code)
+"""
+
+
+def test_docs_and_remove_do_not_load_the_embedding_model(make_citewise, tmp_path):
+    """Listing and removing need the store, not the model (6-12 s to load, issue 16): nothing
+    of torch/transformers is imported, and stderr has no "Loading weights" bar."""
+    store = tmp_path / "store"
+    make_citewise(store).ingest([SAMPLE_DIR])
+
+    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", _PROBE, *argv, "--store", str(store), "-v"],
+                              capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+    for argv, shown in ((["docs"], "microsoft-openai-partnership.txt\t"),
+                        (["remove", "microsoft-openai-partnership.txt"], "removed "),
+                        (["docs"], "No documents stored yet")):
+        done = cli(*argv)
+        assert done.returncode == 0 and shown in done.stdout, (argv, done.stdout, done.stderr)
+        assert "heavy=[]" in done.stderr, (argv, done.stderr)
+        assert "Loading weights" not in done.stderr and "loaded embedding model" not in done.stderr
