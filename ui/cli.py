@@ -155,8 +155,8 @@ def _store_missing(settings: Settings) -> str:
 
 
 def _how_to_ingest(settings: Settings) -> str:
-    return (f"The store at {settings.chroma_url or settings.store} holds no documents yet. Add "
-            f"some with: citewise ingest PATH --store {settings.store}")
+    return (f"No documents stored yet in {settings.chroma_url or settings.store}. Add some "
+            f"with: citewise ingest PATH --store {settings.store}")
 
 
 def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:

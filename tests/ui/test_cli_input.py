@@ -86,10 +86,10 @@ def test_ask_on_an_empty_store_says_how_to_ingest(capsys, tmp_path):
     assert run(capsys, "ingest", str(doc.parent), "--store", str(store))[0] == 0
     assert run(capsys, "remove", "one.txt", "--store", str(store))[0] == 0
     code, out, err = run(capsys, "ask", "What do wombats dig?", "--store", str(store))
-    assert code == 2 and out == "" and "holds no documents yet" in err
+    assert code == 2 and out == "" and "No documents stored yet" in err
     assert f"citewise ingest PATH --store {store}" in err
     code, out, _ = run(capsys, "docs", "--store", str(store))
-    assert code == 0 and "holds no documents yet" in out
+    assert code == 0 and "No documents stored yet" in out
 
 
 def test_ask_file_missing_is_a_message_not_a_traceback(capsys, dated_store, tmp_path):
