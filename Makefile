@@ -10,7 +10,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run install test test-fast lint eval-gate browser llm clean
+.PHONY: run install test test-fast lint eval-gate browser llm infinity clean
 
 run: $(STAMP)
 	$(CITEWISE) ingest sample_data
@@ -33,10 +33,15 @@ browser:
 llm: $(STAMP)
 	VENV=$(VENV) bash scripts/install-llm.sh
 
+# infinity-emb, an OpenAI-compatible embedding server, in its own virtualenv (its pins clash
+# with ours) for the remote-embeddings tests; cached in ~/.cache/citewise
+infinity:
+	bash scripts/install-infinity.sh
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check ingest rag ui eval tests
 
-test: $(STAMP) browser llm lint
+test: $(STAMP) browser llm infinity lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 	$(MAKE) eval-gate
 
