@@ -65,7 +65,8 @@ class Citewise:
         self.embedder = embedder or make_embedder(self.settings)
         self.client = client if client is not None else make_client(self.settings)
         self.index = Index(self.client, self.embedder, self.settings.collection,
-                           cache_dir=Path(self.settings.store))
+                           cache_dir=Path(self.settings.store),
+                           shared=bool(self.settings.chroma_url))
         self.searcher = HybridSearcher(self.index, self.embedder)
         if generator is None:
             from rag.registry import make_generator
@@ -106,6 +107,16 @@ class Citewise:
         with self._write_lock:
             if not remove_sources(self.index, [source]):
                 raise NotFoundError(f"No document {source!r} in the store; `citewise docs` lists them.")
+
+    def claim_once(self, key: str, ttl: float = 3600.0) -> bool:
+        """True the first time ``key`` is claimed by any replica sharing this Chroma server
+        (Slack event ids); always True with an embedded store, which one process owns."""
+        if not self.index.shared:
+            return True
+        self._claims_made = getattr(self, "_claims_made", 0) + 1
+        if self._claims_made % 500 == 0:
+            self.index.prune_claims()
+        return self.index.try_claim(f"once:{key}", ttl) is not None
 
     # ---- answering ----------------------------------------------------------------------------
     def _prepare(self, question: str, history: list[Turn] | None) -> str:

@@ -37,6 +37,8 @@ from rag.sentence_vectors import SentenceVectors
 log = logging.getLogger(__name__)
 
 SCHEMA = 1
+WRITE_LOCK_TTL = 120.0  # seconds a replica's write lock outlives its last sign of life
+WRITE_LOCK_WAIT = 600.0  # how long a writer waits for another replica's write to finish
 _DOC_VECTOR = [1.0]  # document records are fetched by id, never searched
 READ_PAGE = 5000  # records per Chroma get() when reading a whole collection
 
@@ -135,8 +137,14 @@ class Index:
     """Chunks and documents in Chroma, with a BM25 index kept in step."""
 
     def __init__(self, client: Any, embedder: Embedder, collection: str = "citewise",
-                 cache_dir: Path | None = None) -> None:
+                 cache_dir: Path | None = None, shared: bool = False) -> None:
         self.client = client
+        # shared: other processes (replicas) write to the same Chroma server, so writes take a
+        # lock kept in Chroma itself, not only the file lock in cache_dir
+        self.shared = shared
+        self._claims_col: Any = None
+        self._write_token: str | None = None
+
         self.embedder = embedder
         self.name = collection
         self.cache_dir = cache_dir
@@ -243,6 +251,8 @@ class Index:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             lock_file = (self.cache_dir / f"{self.name}.lock").open("w")
             fcntl.flock(lock_file, fcntl.LOCK_EX)
+        if self.shared:
+            self._acquire_shared_write_lock()
         try:
             with self._lock:
                 bm25 = self.bm25()
@@ -261,14 +271,88 @@ class Index:
                 self._records = None
                 self._save_bm25(bm25)
         finally:
+            if self.shared:
+                self._release_shared_write_lock()
             if lock_file is not None:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
                 lock_file.close()
+
+    # ---- claims shared by every process on the same Chroma ----------------------------------
+    def _claims(self) -> Any:
+        if self._claims_col is None:
+            with _chroma_errors("opening the claims collection"):
+                self._claims_col = self.client.get_or_create_collection(
+                    f"{self.name}-claims", embedding_function=None)
+        return self._claims_col
+
+    def try_claim(self, key: str, ttl: float) -> str | None:
+        """Claim ``key`` for ``ttl`` seconds; a token when this caller got it, else None.
+
+        Chroma's ``add`` keeps the first record of an id and ignores later ones, so of several
+        processes adding the same id at once exactly one reads its own token back. An expired
+        claim is deleted only while it still names its old owner, then claimed afresh."""
+        col = self._claims()
+        for _ in range(2):
+            token, now = uuid.uuid4().hex, time.time()
+            with _chroma_errors("claiming"):
+                col.add(ids=[key], embeddings=[_DOC_VECTOR],
+                        metadatas=[{"owner": token, "expires": now + ttl}])
+                got = col.get(ids=[key], include=["metadatas"])
+            meta = got["metadatas"][0] if got["ids"] else {}
+            if meta.get("owner") == token:
+                return token
+            if float(meta.get("expires", 0.0)) >= now:
+                return None
+            with _chroma_errors("claiming"):  # expired: remove it unless someone renewed it
+                col.delete(ids=[key], where={"owner": str(meta.get("owner", ""))})
+        return None
+
+    def renew_claim(self, key: str, token: str, ttl: float) -> None:
+        with _chroma_errors("renewing a claim"):
+            got = self._claims().get(ids=[key], include=["metadatas"])
+            if got["ids"] and got["metadatas"][0].get("owner") == token:
+                self._claims().update(ids=[key], metadatas=[{"owner": token,
+                                                             "expires": time.time() + ttl}])
+
+    def release_claim(self, key: str, token: str) -> None:
+        with _chroma_errors("releasing a claim"):
+            self._claims().delete(ids=[key], where={"owner": token})
+
+    def prune_claims(self) -> None:
+        """Drop expired claims (Slack event ids, stale locks) so the collection stays small."""
+        with _chroma_errors("pruning claims"):
+            self._claims().delete(where={"expires": {"$lt": time.time()}})
+
+    def _acquire_shared_write_lock(self) -> None:
+        key = f"write-lock:{self.name}"
+        deadline = time.monotonic() + WRITE_LOCK_WAIT
+        while (token := self.try_claim(key, WRITE_LOCK_TTL)) is None:
+            if time.monotonic() > deadline:
+                raise StoreError(
+                    f"Another citewise process has been writing to {self.name!r} for over "
+                    f"{WRITE_LOCK_WAIT:.0f} s. Wait for it to finish and try again; a lock left "
+                    f"by a killed process expires {WRITE_LOCK_TTL:.0f} s after its last write.")
+            time.sleep(0.2)
+        self._write_token = token
+
+    def _renew_shared_write_lock(self) -> None:
+        if self.shared and self._write_token:
+            self.renew_claim(f"write-lock:{self.name}", self._write_token, WRITE_LOCK_TTL)
+
+    def _release_shared_write_lock(self) -> None:
+        token, self._write_token = self._write_token, None
+        if token:
+            try:
+                self.release_claim(f"write-lock:{self.name}", token)
+            except StoreError as exc:  # it expires by itself
+                log.warning("could not release the shared write lock: %s", exc)
+
 
     def write_documents(self, items: Sequence[tuple[Document, list[Chunk], np.ndarray]]) -> None:
         """Store documents with their chunks and embeddings, replacing older versions."""
         if not items:
             return
+        self._renew_shared_write_lock()
         old = self._stored_chunk_ids([doc.source for doc, _, _ in items])
         new_ids: set[str] = set()
         add_ids, add_vecs, add_docs, add_meta = [], [], [], []
@@ -309,6 +393,7 @@ class Index:
 
     def delete_documents(self, sources: Sequence[str]) -> None:
         """Remove documents: their record first (the commit point), then their chunks."""
+        self._renew_shared_write_lock()
         old = self._stored_chunk_ids(list(sources))
         self._batched(self.docs.delete, ids=list(sources))
         stale = sorted({cid for ids in old.values() for cid in ids})
