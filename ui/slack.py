@@ -153,7 +153,8 @@ class SlackBot:
             """One answer per event: Slack retries (X-Slack-Retry-Num) repeat the event_id."""
             if body.get("type") == "event_callback":
                 event_id = body.get("event_id") or _event_key(body.get("event") or {})
-                if event_id and not self.seen_events.add_if_absent(event_id):
+                if event_id and not (self.seen_events.add_if_absent(event_id)
+                                     and self._first_on_any_replica(event_id)):
                     retry = (request.headers.get("x-slack-retry-num") or ["0"])[0]
                     log.info("slack: dropping duplicate event %s (retry %s)", event_id, retry)
                     return BoltResponse(status=200, body="",
@@ -181,6 +182,19 @@ class SlackBot:
                 return
             ack(text=f":hourglass_flowing_sand: Looking that up: _{slack_escape(question)}_")
             self._answer_command(command, question, respond)
+
+    def _first_on_any_replica(self, event_id: str) -> bool:
+        """A retry may land on another replica behind the load balancer: the event id is also
+        claimed in the shared store (Citewise.claim_once). If the store fails, answer anyway:
+        a rare duplicate beats a lost question."""
+        claim = getattr(self.citewise, "claim_once", None)
+        if claim is None:
+            return True
+        try:
+            return bool(claim(f"slack-event:{event_id}"))
+        except CitewiseError as exc:
+            log.warning("slack: could not record event %s in the shared store: %s", event_id, exc)
+            return True
 
     # ---- answering ---------------------------------------------------------------------
     def _ask(self, question: str, history: list[Turn] | None) -> tuple[Answer | None, str, list]:
