@@ -3,7 +3,13 @@
 Chat tab: streamed answers whose ``[n]`` markers link to a sources panel that shows each
 source's title, url, date and the quoted span highlighted in its surrounding text; abstentions
 are styled apart and list the closest passages; follow-ups use the conversation.
-Documents tab: list, upload (with progress and a per-file result), delete.
+Documents tab: list (published and ingest dates), upload (with progress and a per-file
+result), delete (after a confirmation).
+
+Accessibility (WCAG 2.1 AA, checked with axe-core in tests/ui/test_browser.py): the question box
+has a name, text and buttons reach 4.5:1 contrast (theme and CSS below), a question over the
+length limit is refused with a message instead of being cut, the Documents table scrolls
+sideways on a phone.
 
 Every string from documents or users goes through ui.render (html-escaped) before display.
 """
@@ -23,6 +29,7 @@ import gradio as gr  # noqa: E402
 
 from rag.config import Settings  # noqa: E402
 from rag.errors import CitewiseError  # noqa: E402
+from rag.pipeline import MAX_QUESTION_CHARS  # noqa: E402
 from rag.records import Answer, Turn  # noqa: E402
 from ui import render  # noqa: E402
 from ui.api import Upload, ingest_uploads  # noqa: E402
@@ -40,40 +47,68 @@ EXAMPLES = [
 STREAM_INTERVAL = 0.05
 
 CSS = """
+/* text colours with at least 4.5:1 contrast on the light and the dark theme (WCAG AA) */
+:root { --cw-muted: #52525b; --cw-link: #1d4ed8; --cw-link-accent: #9a3412; }
+.dark { --cw-muted: #d4d4d8; --cw-link: #93c5fd; --cw-link-accent: #fdba74; }
 .cw-question { white-space: normal; }
 .cw-answer { line-height: 1.55; }
 a.cw-cite { text-decoration: none; font-weight: 600; font-size: 0.8em; vertical-align: super;
-  padding: 0 2px; border-radius: 3px; color: var(--color-accent); cursor: pointer; }
-a.cw-cite:hover { background: var(--color-accent-soft); }
-.cw-note, .cw-understood { margin-top: 6px; font-size: 0.8em; opacity: 0.75; }
+  padding: 0 2px; border-radius: 3px; color: var(--cw-link-accent); cursor: pointer; }
+a.cw-cite:hover, a.cw-cite:focus-visible { background: var(--color-accent-soft);
+  text-decoration: underline; }
+.cw-note, .cw-understood { margin-top: 6px; font-size: 0.8em; color: var(--cw-muted); }
 .cw-abstain { border-left: 4px solid #d97706; padding: 4px 10px; background: rgba(217,119,6,0.08);
   border-radius: 4px; }
-.cw-abstain-title { font-weight: 700; color: #b45309; margin-bottom: 2px; }
+.cw-abstain-title { font-weight: 700; color: #92400e; margin-bottom: 2px; }
+.dark .cw-abstain-title, .dark .cw-related-label { color: #fcd34d; }
 .cw-abstain-body { font-style: italic; }
-.cw-abstain-hint { font-size: 0.85em; margin-top: 4px; opacity: 0.85; }
+.cw-tagline { color: var(--cw-muted); }
+.cw-abstain-hint { font-size: 0.85em; margin-top: 4px; color: var(--cw-muted); }
 .cw-error { border-left: 4px solid #dc2626; padding: 4px 10px; color: #b91c1c; }
 #cw-sources { max-height: 640px; overflow-y: auto; }
-.cw-sources-empty, .cw-empty { opacity: 0.7; font-size: 0.9em; padding: 8px; }
-.cw-turn-q { font-weight: 600; font-size: 0.9em; opacity: 0.8; margin: 4px 0 8px; }
+.cw-sources-empty, .cw-empty { color: var(--cw-muted); font-size: 0.9em; padding: 8px; }
+.cw-turn-q { font-weight: 600; font-size: 0.9em; color: var(--cw-muted); margin: 4px 0 8px; }
 .cw-source, .cw-related { border: 1px solid var(--border-color-primary); border-radius: 6px;
   padding: 8px 10px; margin-bottom: 10px; transition: box-shadow .3s, border-color .3s; }
 .cw-source.cw-flash { border-color: var(--color-accent); box-shadow: 0 0 0 3px var(--color-accent-soft); }
 .cw-source-head { font-weight: 600; }
-.cw-n { color: var(--color-accent); margin-right: 4px; }
-.cw-meta { font-size: 0.8em; opacity: 0.8; margin: 2px 0 6px; word-break: break-all; }
+.cw-n { color: var(--cw-link-accent); margin-right: 4px; }
+.cw-meta { font-size: 0.8em; color: var(--cw-muted); margin: 2px 0 6px; word-break: break-all; }
+.cw-meta a { color: var(--cw-link); }
 .cw-passage { margin: 0; padding: 4px 8px; border-left: 3px solid var(--border-color-primary);
   font-size: 0.9em; line-height: 1.5; white-space: normal; }
-.cw-ctx { opacity: 0.75; }
+.cw-ctx { color: var(--cw-muted); }
 mark.cw-quote { background: #fde68a; color: #1f2937; padding: 0 1px; border-radius: 2px; }
-.cw-related-label { font-size: 0.85em; color: #b45309; font-weight: 600; margin-bottom: 6px; }
+.cw-related-label { font-size: 0.85em; color: #92400e; font-weight: 600; margin-bottom: 6px; }
 .cw-turn-abstain .cw-related { border-style: dashed; }
 details.cw-older { margin-top: 8px; }
-details.cw-older summary { cursor: pointer; font-size: 0.85em; opacity: 0.8; }
+details.cw-older summary { cursor: pointer; font-size: 0.85em; color: var(--cw-muted); }
 table.cw-ingest-result { width: 100%; border-collapse: collapse; font-size: 0.9em; }
 table.cw-ingest-result td, table.cw-ingest-result th { border-bottom: 1px solid var(--border-color-primary);
   padding: 4px 6px; text-align: left; }
 tr.cw-status-failed td, tr.cw-status-skipped td { color: #b91c1c; }
+#cw-docs .table-wrap, #cw-docs .table-container { overflow-x: auto; }
+#cw-delete-confirm { border: 1px solid #b91c1c; border-radius: 6px; padding: 6px 10px; }
 """
+
+# Gradio's default orange is 2.8:1 behind white text; the 700 shades reach 5.2:1 (WCAG AA), and
+# subdued text and placeholders are darkened the same way.
+THEME = gr.themes.Default().set(
+    button_primary_background_fill="*primary_700",
+    button_primary_background_fill_hover="*primary_800",
+    button_primary_background_fill_dark="*primary_700",
+    button_primary_background_fill_hover_dark="*primary_800",
+    button_primary_text_color="white",
+    button_cancel_background_fill="#b91c1c",  # red-700: 6.5:1 behind white
+    button_cancel_background_fill_hover="#991b1b",
+    button_cancel_background_fill_dark="#b91c1c",
+    button_cancel_background_fill_hover_dark="#991b1b",
+    button_cancel_text_color="white",
+    button_cancel_text_color_dark="white",
+    body_text_color_subdued="*neutral_600",
+    input_placeholder_color="*neutral_500",
+)
+
 
 # Citation markers scroll to (and flash) their source, opening a folded earlier answer.
 JS = """
@@ -117,6 +152,13 @@ class ChatUI:
         question = (message or "").strip()
         if not question:
             yield "", list(chat), render.sources_panel_html(state["sources"]), state
+            return
+        if len(question) > MAX_QUESTION_CHARS:
+            # refused, not cut: the text stays in the box to be shortened
+            chat.append({"role": "assistant", "content": render.error_html(
+                f"Your question is {len(question):,} characters long; the limit is "
+                f"{MAX_QUESTION_CHARS:,}. Shorten it (it is still in the box) and ask again.")})
+            yield message, list(chat), render.sources_panel_html(state["sources"]), state
             return
         turn_id = f"t{len(state['turns']) + 1}"
         chat.append({"role": "user", "content": render.question_html(question)})
@@ -205,6 +247,20 @@ class ChatUI:
         table, dropdown, _count = self.refresh()
         return result, table, dropdown, None
 
+    def confirm_delete(self, source: str | None):
+        """First step of Delete: ask before anything is removed (confirm row, its text, status)."""
+        if not source:
+            return (gr.update(visible=False), "",
+                    render.error_html("Choose a document to delete."))
+        question = (f'<div class="cw-confirm-text" role="alert">Delete <b>{render.esc(source)}'
+                    "</b>? Its passages will no longer be searched or cited. This cannot be "
+                    "undone (ingest the file again to restore it).</div>")
+        return gr.update(visible=True), question, ""
+
+    @staticmethod
+    def cancel_delete():
+        return gr.update(visible=False), "", '<div class="cw-deleted">Nothing was deleted.</div>'
+
     def delete(self, source: str | None):
         if not source:
             status = render.error_html("Choose a document to delete.")
@@ -224,7 +280,7 @@ def build_chat(citewise: Any, settings: Settings) -> gr.Blocks:
     with gr.Blocks(title="citewise", analytics_enabled=False, fill_width=True) as demo:
         state = gr.State({"turns": [], "sources": []})
         gr.HTML('<div id="cw-header"><h2 style="margin:0">citewise</h2>'
-                '<div style="opacity:.75">Answers quote their sources exactly, or say the '
+                '<div class="cw-tagline">Answers quote their sources exactly, or say the '
                 "documents don't answer.</div></div>", js_on_load=None)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
@@ -239,10 +295,12 @@ def build_chat(citewise: Any, settings: Settings) -> gr.Blocks:
                             group_consecutive_messages=False, autoscroll=True,
                         )
                         with gr.Row():
+                            # no max_length: the browser would cut a long paste silently;
+                            # respond() refuses it with a message instead
                             box = gr.Textbox(
-                                elem_id="cw-question", placeholder="Ask about your documents…",
-                                show_label=False, scale=6, max_length=2000, autofocus=True,
-                                container=False,
+                                elem_id="cw-question", label="Question",
+                                placeholder="Ask about your documents…", show_label=False,
+                                scale=6, autofocus=True, container=False,
                             )
                             send = gr.Button("Ask", elem_id="cw-send", variant="primary",
                                              scale=1, min_width=80)
@@ -255,8 +313,11 @@ def build_chat(citewise: Any, settings: Settings) -> gr.Blocks:
             with gr.Tab("Documents", id="documents") as docs_tab:
                 count = gr.HTML("", elem_id="cw-doc-count", js_on_load=None)
                 table = gr.Dataframe(
-                    headers=["Title", "Source", "Chunks", "Date"], datatype="str",
-                    interactive=False, elem_id="cw-docs", wrap=True, column_count=4,
+                    headers=list(render.DOCUMENT_COLUMNS), datatype="str",
+                    interactive=False, elem_id="cw-docs", wrap=True,
+                    column_count=len(render.DOCUMENT_COLUMNS), label="Documents",
+                    # fixed widths: at 390 px the table scrolls sideways to every column
+                    column_widths=["240px", "220px", "110px", "110px", "80px"],
                 )
                 with gr.Row():
                     with gr.Column():
@@ -267,7 +328,14 @@ def build_chat(citewise: Any, settings: Settings) -> gr.Blocks:
                     with gr.Column():
                         pick = gr.Dropdown(label="Document to delete", elem_id="cw-delete-pick",
                                            choices=[], value=None, interactive=True)
-                        delete_btn = gr.Button("Delete", elem_id="cw-delete", variant="stop")
+                        delete_btn = gr.Button("Delete…", elem_id="cw-delete", variant="stop")
+                        with gr.Column(visible=False, elem_id="cw-delete-confirm") as confirm:
+                            confirm_text = gr.HTML("", elem_id="cw-delete-question",
+                                                   js_on_load=None)
+                            with gr.Row():
+                                confirm_yes = gr.Button("Yes, delete it", variant="stop",
+                                                        elem_id="cw-delete-yes")
+                                confirm_no = gr.Button("Cancel", elem_id="cw-delete-no")
                         deleted = gr.HTML("", elem_id="cw-delete-status", js_on_load=None)
 
         outputs = [box, chatbot, sources, state]
@@ -286,7 +354,11 @@ def build_chat(citewise: Any, settings: Settings) -> gr.Blocks:
         docs_tab.select(ui.refresh, None, refresh_outputs, api_name=False)
         ingest_btn.click(ui.upload, [files], [result, table, pick, files], concurrency_limit=2,
                          api_name=False).then(ui.refresh, None, refresh_outputs, api_name=False)
-        delete_btn.click(ui.delete, [pick], [deleted, table, pick], api_name=False).then(
+        delete_btn.click(ui.confirm_delete, [pick], [confirm, confirm_text, deleted],
+                         api_name=False)
+        confirm_no.click(ui.cancel_delete, None, [confirm, confirm_text, deleted], api_name=False)
+        confirm_yes.click(lambda: gr.update(visible=False), None, confirm, api_name=False).then(
+            ui.delete, [pick], [deleted, table, pick], api_name=False).then(
             ui.refresh, None, refresh_outputs, api_name=False)
     return demo
 
@@ -304,7 +376,7 @@ def mount(app: Any, citewise: Any, settings: Settings, path: str = "/") -> Any:
         mcp_server=False,
         pwa=False,
         max_file_size=int(settings.max_upload_mb * 2**20),
-        theme=gr.themes.Default(),
+        theme=THEME,
         css=CSS,
         js=JS,
     )

@@ -268,10 +268,19 @@ def sources_panel_html(turn_htmls: list[str]) -> str:
     return f'<div class="cw-sources">{newest}{folded}</div>'
 
 
+#: The Documents table's columns, in the order of :func:`documents_rows`.
+DOCUMENT_COLUMNS = ("Title", "Source", "Published", "Ingested", "Chunks")
+
+
 def documents_rows(docs: list[DocumentInfo]) -> list[list[Any]]:
-    """Rows for the Documents table (plain text cells; the table renders them as text)."""
+    """Rows for the Documents table (plain text cells; the table renders them as text).
+
+    The published date is the document's own ("—" when it has none, so a missing date is not
+    mistaken for the day it was ingested); the ingest date has its own column.
+    """
     return [
-        [display_title(d.title, d.source), d.source, d.chunks, d.published or d.ingested_at[:10]]
+        [display_title(d.title, d.source), d.source, (d.published or "")[:10] or "—",
+         (d.ingested_at or "")[:10], d.chunks]
         for d in docs
     ]
 

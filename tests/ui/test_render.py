@@ -127,7 +127,12 @@ def test_question_html_escapes():
 
 def test_documents_rows_and_ingest_result():
     d = DocumentInfo("a.txt", "", "", "", [], 3, "2025-01-02T03:04:05", "h")
-    assert render.documents_rows([d]) == [["a.txt", "a.txt", 3, "2025-01-02"]]
+    # no published date: a dash, never the ingest date (which has its own column)
+    assert render.documents_rows([d]) == [["a.txt", "a.txt", "—", "2025-01-02", 3]]
+    d = DocumentInfo("b.txt", "B", "", "2024-06-30", [], 1, "2025-01-02T03:04:05", "h")
+    assert render.documents_rows([d]) == [["B", "b.txt", "2024-06-30", "2025-01-02", 1]]
+    assert len(render.DOCUMENT_COLUMNS) == 5 and render.DOCUMENT_COLUMNS[2:4] == (
+        "Published", "Ingested")
     out = render.ingest_result_html([("<x>.txt", "failed", "bad <b>")])
     assert "&lt;x&gt;.txt" in out and "cw-status-failed" in out and "<b>" not in out
 
@@ -257,6 +262,32 @@ def test_chat_errors_and_empty_questions():
     *_, (_, chat, _, state) = ui.respond("q?", [], None)
     assert "cw-error" in chat[-1]["content"] and "down" in chat[-1]["content"]
     assert state["turns"] == []
+
+
+def test_chat_refuses_an_over_long_question_with_a_message():
+    from rag.pipeline import MAX_QUESTION_CHARS
+
+    ui, cw = _chat_ui()
+    long = "What stake does Microsoft hold? " + "x" * MAX_QUESTION_CHARS
+    box, chat, _panel, state = list(ui.respond(long, [], None))[-1]
+    assert box == long  # kept in the box to be shortened, not cut
+    assert "cw-error" in chat[-1]["content"] and f"{MAX_QUESTION_CHARS:,}" in chat[-1]["content"]
+    assert cw.calls == [] and state["turns"] == []
+    at_limit = "q" * (MAX_QUESTION_CHARS - 1) + "?"
+    assert list(ui.respond(at_limit, [], None))[-1][0] == ""  # accepted
+
+
+def test_chat_delete_asks_first():
+    ui, cw = _chat_ui()
+    row, question, status = ui.confirm_delete("microsoft-openai-partnership.txt")
+    assert row["visible"] is True and "Delete <b>microsoft-openai-partnership.txt</b>?" in question
+    assert "microsoft-openai-partnership.txt" in cw.docs  # nothing deleted yet
+    row, _q, status = ui.cancel_delete()
+    assert row["visible"] is False and "Nothing was deleted" in status
+    row, _q, status = ui.confirm_delete(None)
+    assert row["visible"] is False and "Choose a document" in status
+    row, question, _ = ui.confirm_delete("<b>x</b>")
+    assert "&lt;b&gt;x&lt;/b&gt;" in question
 
 
 def test_chat_upload_and_delete(tmp_path):
