@@ -10,7 +10,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run install test test-fast lint eval-gate browser llm infinity clean
+.PHONY: run install test test-fast lint eval-gate eval-llm browser llm infinity clean
 
 run: $(STAMP)
 	$(CITEWISE) ingest sample_data
@@ -29,9 +29,16 @@ install: $(STAMP)
 browser:
 	bash scripts/install-browser.sh
 
-# llama-cpp-python's server and a small GGUF for the LLM end-to-end tests (wheel built once, cached)
+# llama-cpp-python's server (wheel built once), Gemma 3 270M for the fast LLM end-to-end tests
+# and Qwen2.5-Coder-1.5B-Instruct for `--llm local` (1.1 GB, joined once); cached in ~/.cache/citewise
 llm: $(STAMP)
 	VENV=$(VENV) bash scripts/install-llm.sh
+
+# The golden set through the local 1.5B model next to extractive, same run (not part of make test:
+# about 10 s per question on 2 cores). Writes reports/eval-llm/{report.json,report.md,shown.md}.
+eval-llm: llm
+	$(PY) -m eval.llm_compare eval/golden/sample_article.jsonl --ingest sample_data \
+		--report reports/eval-llm
 
 # infinity-emb, an OpenAI-compatible embedding server, in its own virtualenv (its pins clash
 # with ours) for the remote-embeddings tests; cached in ~/.cache/citewise

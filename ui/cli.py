@@ -31,6 +31,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--embeddings-url", help="OpenAI-compatible embedding server, e.g. "
                    "http://HOST:7997/v1 (CITEWISE_EMBEDDINGS_URL; key: CITEWISE_EMBEDDINGS_API_KEY)")
     g.add_argument("--generator", help="answer backend (CITEWISE_GENERATOR; default extractive)")
+    g.add_argument("--llm", help="'local': answer with the offline model that `make llm` "
+                   "installs, started as a child process (CITEWISE_LLM)")
     g.add_argument("-v", "--verbose", action="store_true", help="log progress details")
 
 
@@ -93,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     keys = ["store", "chroma_url", "collection", "embedding_model", "embeddings_url", "generator", "k", "host",
-            "port", "chunk_tokens", "chunk_overlap", "max_file_mb", "slack_app_token"]
+            "port", "chunk_tokens", "chunk_overlap", "max_file_mb", "llm", "slack_app_token"]
     return Settings().updated(**{k: getattr(args, k, None) for k in keys})
 
 
@@ -319,7 +321,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return COMMANDS[args.command](args, settings_from(args))
+        settings = settings_from(args)
+        if settings.llm and args.command in ("ask", "eval", "bench"):  # serve starts its own
+            from rag.llm.local import local_llm
+
+            with local_llm(settings) as settings:
+                return COMMANDS[args.command](args, settings)
+        return COMMANDS[args.command](args, settings)
     except CitewiseError as exc:
         _err(str(exc))
         return exc.exit_code

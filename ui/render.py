@@ -112,8 +112,11 @@ def question_html(question: str) -> str:
 
 
 def streaming_html(partial: str) -> str:
-    """Answer text while it streams in (markers are linked once the answer is complete)."""
-    return f'<div class="cw-answer cw-streaming">{esc_multiline(partial)}</div>'
+    """Answer text while it streams in (markers are linked once the answer is complete), with a
+    visible "writing…" state: a local LLM may take seconds per sentence on a CPU."""
+    text = esc_multiline(partial) if partial.strip(" …") else ""
+    return (f'<div class="cw-answer cw-streaming">{text} <span class="cw-writing" role="status" '
+            'style="opacity:.6;font-style:italic">writing…</span></div>')
 
 
 def resolved_question(answer: Answer) -> str | None:

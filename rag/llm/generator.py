@@ -19,8 +19,8 @@ from langchain_core.messages import HumanMessage
 from rag.embeddings import Embedder
 from rag.extractive import ExtractiveGenerator
 from rag.followup import is_followup, resolve_followup
-from rag.llm.prompt import answer_prompt, condense_prompt
-from rag.llm.verify import Verifier, split_complete
+from rag.llm.prompt import answer_prompt, condense_prompt, pack_sentences, small_prompt
+from rag.llm.verify import Verifier, is_instruction, split_complete
 from rag.records import Answer, Hit, Turn
 from rag.support import content_terms
 
@@ -71,6 +71,7 @@ class LLMGenerator:
         condense_followups: bool = True,
         reattribute: bool = True,
         label: str = "LLM",
+        small_prompt: bool = False,
     ) -> None:
         self.model = model
         self.embedder = embedder
@@ -79,6 +80,12 @@ class LLMGenerator:
         self.condense_followups = condense_followups
         self.reattribute = reattribute
         self.label = label
+        # Small models (issue 14) get only the best-ranked sentences, and citewise decides
+        # whether to answer at all: the extractive answerer's calibrated abstention.
+        self.small_prompt = small_prompt
+        self._ranker = ExtractiveGenerator(
+            embedder=embedder, threshold=self.fallback.threshold, max_refined=0
+        )
 
     @classmethod
     def from_settings(cls, settings: Any, embedder: Embedder | None) -> LLMGenerator:
@@ -91,6 +98,7 @@ class LLMGenerator:
             timeout=settings.llm_timeout,
             condense_followups=settings.llm_condense,
             label=describe(settings),
+            small_prompt=settings.llm_small_prompt,
         )
 
     # ---- model calls --------------------------------------------------------------------------
@@ -140,20 +148,51 @@ class LLMGenerator:
                 piece.note = f"{note} {piece.note}".strip()
             yield piece
 
+    def _ranked(self, question: str, hits: list[Hit], chosen: list[Any]) -> list[tuple[Hit, int, int]]:
+        """(hit, start, end) in chunk offsets, best first: the extractive answer's sentences,
+        then every other candidate by the extractive answerer's score. Headlines and sentences
+        that address the model are left out."""
+        out, seen = [], set()
+        for c in [*chosen, *self._ranker.candidates(question, hits)]:
+            key = (c.hit.chunk.id, c.start, c.end)
+            if key in seen or c.headline or is_instruction(c.quote):
+                continue
+            seen.add(key)
+            out.append((c.hit, c.start - c.hit.chunk.start, c.end - c.hit.chunk.start))
+        return out
+
+    def _extractive(
+        self, question: str, hits: list[Hit], history: list[Turn] | None, note: str
+    ) -> Iterator[str | Answer]:
+        for piece in self.fallback.stream(question, hits, history):
+            if isinstance(piece, Answer) and note:
+                piece.note = f"{note} {piece.note}".strip()
+            yield piece
+
     # ---- Generator protocol -------------------------------------------------------------------
     def stream(
         self, question: str, hits: list[Hit], history: list[Turn] | None = None
     ) -> Iterator[str | Answer]:
         """Verified sentences ("text [n]"), then the Answer. ``question`` is standalone."""
-        verifier = Verifier(question, hits, self.embedder, self.reattribute)
+        prompt = None
+        if self.small_prompt and hits:
+            chosen = self.fallback.select(question, hits)
+            if not chosen:  # abstention is decided outside the model
+                yield from self._extractive(question, hits, history, "")
+                return
+            hits, sources = pack_sentences(self._ranked(question, hits, chosen))
+            prompt = small_prompt(question, sources)
+        verifier = Verifier(question, hits, self.embedder, self.reattribute,
+                            strict_names=self.small_prompt)
         if not hits:  # nothing to answer from: no need to ask the model
             yield verifier.answer()
             return
+        prompt = prompt or answer_prompt(question, hits)
         pending = ""
         shown = 0
         state: dict[str, Any] = {}
         try:
-            for token in self._tokens(answer_prompt(question, hits), state):
+            for token in self._tokens(prompt, state):
                 pending += token
                 done, pending = split_complete(pending)
                 for piece in verifier.add_text(done) if done else []:
@@ -167,6 +206,18 @@ class LLMGenerator:
                 shown += 1
         except Exception as exc:  # noqa: BLE001 - any backend failure means: answer without it
             yield from self._fallback(question, hits, history, exc)
+            return
+        if self.small_prompt and not verifier.kept:
+            # The extractive answerer found an answer here (it would have abstained above), so
+            # the model's abstention or unsupported text doesn't get the last word.
+            k = len(verifier.removed)
+            why = (f"wrote {k} sentence{'s' if k != 1 else ''} the sources don't support"
+                   if k else "gave no answer")
+            log.info("LLM %s %s; answering extractively", self.label, why)
+            yield from self._extractive(
+                question, hits, history,
+                f"The LLM ({self.label}) {why}; this is the extractive answer.",
+            )
             return
         answer = verifier.answer()
         log.info(

@@ -151,6 +151,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when citewise dies, even by kill -9 (Linux), so no orphaned
+    server keeps 1 GB of memory and the CPU."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        with contextlib.suppress(Exception):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class LocalServer:
     """llama-cpp-python's OpenAI-compatible server on 127.0.0.1, as a child process."""
 
@@ -196,7 +207,8 @@ class LocalServer:
 
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as out:
-            self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
+                                         preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -248,7 +260,8 @@ def local_settings(settings: Settings, server: LocalServer) -> Settings:
     }
     if "llm_max_tokens" not in settings.model_fields_set:
         overrides["llm_max_tokens"] = LOCAL_MAX_TOKENS
-    return settings.updated(**overrides)
+    # llm=None: the settings now describe a running server; nothing starts a second one
+    return settings.updated(**overrides).model_copy(update={"llm": None})
 
 
 @contextlib.contextmanager

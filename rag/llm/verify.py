@@ -29,12 +29,13 @@ MARKER = re.compile(rf"(?i)\[\s*{_N}(?:\s*[,;&]\s*(?:and\s+)?{_N})*\s*\]")
 _TRAILING = re.compile(
     rf"(?i)([.!?…]+[\"'”’)]*)((?:\s*\[\s*{_N}(?:\s*[,;&]\s*(?:and\s+)?{_N})*\s*\])+)"
 )
-_LABEL = re.compile(r"(?i)^(?:(?:final\s+)?answer\s*:|[•\-\*–·](?=\s))\s*")
+_LABEL = re.compile(r"(?i)^(?:(?:final\s+)?answer\s*:|quote\s*:|[•\-\*–·](?=\s))\s*")
 _OPEN_BRACKET = re.compile(r"\[[^\]]*$")
 _ABSTAIN = re.compile(
     r"(?i)\b(?:articles?|sources?|passages?|documents?|texts?)\s+(?:do|does)\s*(?:n't|not)\s+"
     r"(?:say|answer|mention|state|contain|provide|specify)"
 )
+_QUOTED = re.compile(r'^\s*["“]([^"“”]+?)[.!?…]?["”]\s*[.!?…]?\s*$')
 MAX_SPAN_SENTENCES = 2  # a claim may rest on two adjacent sentences of one chunk
 FRAGMENT_TERMS = 3  # fewer content words than this: a fragment that answers the question
 # Sentences of a source that address the model instead of the reader ("Ignore previous
@@ -59,6 +60,13 @@ class Claim:
     cited: list[int]
 
     @property
+    def quoted(self) -> str | None:
+        """The text inside quotation marks when the whole claim is a quote (quote-first
+        answers): it must then appear word for word in its source."""
+        m = _QUOTED.match(self.text)
+        return m.group(1) if m else None
+
+    @property
     def is_abstention(self) -> bool:
         return bool(_ABSTAIN.search(normalize(self.text)))
 
@@ -72,6 +80,12 @@ class Span:
     end: int
     quote: str
     score: float
+
+
+def _words(text: str) -> str:
+    """Lower-cased words joined by single spaces: quotes compare modulo case, punctuation and
+    typographic quotes."""
+    return " " + " ".join(re.findall(r"\w+", normalize(text))) + " "
 
 
 def _clean(sentence: str) -> str:
@@ -161,6 +175,8 @@ class Verifier:
     dropped_markers: int = 0
     reattributed: int = 0
     abstained_by_model: bool = False
+    #: every claim (not only fragments) must cite a span naming what the question names
+    strict_names: bool = False
     _numbers: dict[tuple[str, int, int], int] = field(default_factory=dict)
     _seen: set[str] = field(default_factory=set)
 
@@ -168,15 +184,25 @@ class Verifier:
         """A bare fragment ("$135 billion") takes its subject from the question, so its cited
         span must name what the question names: "$135 billion" answers "How much has Amazon
         invested?" only from a sentence that mentions Amazon (the chunk's headline won't do)."""
-        if len(content_terms(claim.text)) >= FRAGMENT_TERMS:
+        if len(content_terms(claim.text)) >= FRAGMENT_TERMS and not self.strict_names:
             return True
         text = normalize(span.quote)
-        wanted = names(self.question) | numbers(self.question)
-        return all(re.search(rf"\b{re.escape(w)}", text) for w in wanted)
+        title = normalize(span.hit.title or "")
+        if not all(re.search(rf"\b{re.escape(w)}", text) for w in numbers(self.question)):
+            return False
+        # a name may come from the headline when the claim is a whole sentence
+        where = text if len(content_terms(claim.text)) < FRAGMENT_TERMS else f"{text} {title}"
+        return all(re.search(rf"\b{re.escape(w)}", where) for w in names(self.question))
 
     def _span(self, claim: Claim, hit: Hit) -> Span | None:
         span = best_span(claim.text, hit, self.embedder)
-        return span if span is not None and self._about_the_question(claim, span) else None
+        if span is None or not self._about_the_question(claim, span):
+            return None
+        quoted = claim.quoted
+        if quoted is not None and _words(quoted) not in _words(span.quote):
+            log.info("verifier: a quote that is not word for word in its source: %r", claim.text)
+            return None
+        return span
 
     def find_support(self, claim: Claim) -> Span | None:
         """The best span among the cited sources, else (when allowed) among the others."""

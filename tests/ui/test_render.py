@@ -237,7 +237,9 @@ def test_chat_respond_streams_then_links_citations():
     steps = list(ui.respond("What stake does Microsoft hold in OpenAI Group PBC?", [], None))
     assert len(steps) >= 3
     assert "cw-streaming" in steps[1][1][-1]["content"]
+    assert "writing…" in steps[1][1][-1]["content"]  # visible while the answer streams
     box, chat, panel, state = steps[-1]
+    assert "writing…" not in chat[-1]["content"]
     assert box == "" and [m["role"] for m in chat] == ["user", "assistant"]
     assert 'href="#cw-t1-src-1"' in chat[-1]["content"]
     assert 'id="cw-t1-src-1"' in panel and "<mark" in panel
