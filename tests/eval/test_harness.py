@@ -350,16 +350,19 @@ def test_golden_set_is_deterministic_and_passes_its_baseline(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_near_miss_run_on_the_golden_set_with_the_real_pipeline(tmp_path: Path):
+def test_near_miss_run_on_golden_questions_with_the_real_pipeline(tmp_path: Path):
     """The store's own documents feed the generator; variants of several kinds are asked."""
-    code = _cli([str(GOLDEN), "--ingest", str(ARTICLE), "--near-miss", "--limit", "20",
-                 "--report", str(tmp_path / "rep")])
+    rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line]
+    picked = [r for r in rows if r.get("answers") and not r.get("history")][:12]
+    path = tmp_path / "direct.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in picked), encoding="utf-8")
+    code = _cli([str(path), "--ingest", str(ARTICLE), "--near-miss", "--report", str(tmp_path / "rep")])
     report = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert code == 0, report["failures"]
     near = report["near_miss"]
     assert near["variants"]["n"] >= 8 and len(near["by_kind"]) >= 2
     assert sum(k["n"] for k in near["by_kind"].values()) == near["variants"]["n"]
     assert 0.0 <= near["variants"]["abstention_rate"] <= 1.0
-    assert report["counts"]["questions"] == 20
+    assert report["counts"]["questions"] == 12 and near["originals"]["n"] == 12
     variants = [q for q in report["questions"] if q["near_miss"]]
     assert len(variants) == near["variants"]["n"] and all(not q["answerable"] for q in variants)
