@@ -20,13 +20,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.config import Settings
-from rag.errors import CitewiseError, StoreError
+from rag.errors import CitewiseError, InputError, StoreError
+from rag.filters import K_MAX, K_MIN, check_filters, check_k, parse_day
 from rag.records import Answer, Filters, IngestReport, Turn
 
 log = logging.getLogger(__name__)
@@ -49,11 +50,36 @@ class TurnIn(BaseModel):
     answer: str = Field("", max_length=20_000)
 
 
+def _library_rule(check: Callable[[], Any]) -> Any:
+    """Run one of rag.filters' checks, as a pydantic validation error with the same message
+    the CLI prints (the API and the CLI refuse the same values with the same words)."""
+    try:
+        return check()
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+
+
 class FiltersIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    sources: list[str] | None = Field(None, description="Only cite these source ids")
-    date_from: str | None = Field(None, pattern=DATE, description="Published on/after (YYYY-MM-DD)")
-    date_to: str | None = Field(None, pattern=DATE, description="Published on/before (YYYY-MM-DD)")
+    sources: list[str] | None = Field(None, description="Only cite these source ids (unknown "
+                                      "ids are refused)")
+    date_from: str | None = Field(None, description="Published on/after (YYYY-MM-DD)",
+                                  json_schema_extra={"format": "date"})
+    date_to: str | None = Field(None, description="Published on/before (YYYY-MM-DD)",
+                                json_schema_extra={"format": "date"})
+
+    @field_validator("date_from", "date_to")
+    @classmethod
+    def _real_date(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        return _library_rule(lambda: parse_day(value, str(info.field_name)))
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FiltersIn:
+        probe = Filters(None, self.date_from, self.date_to)
+        _library_rule(lambda: check_filters(probe, {}))
+        return self
 
 
 class AskRequest(BaseModel):
@@ -77,8 +103,15 @@ class AskRequest(BaseModel):
         default_factory=list, max_length=MAX_HISTORY_TURNS,
         description="Earlier turns of the conversation, oldest first",
     )
-    k: int | None = Field(None, ge=1, le=50, description="Passages used to answer")
+    k: int | None = Field(None, description="Passages used to answer",
+                          json_schema_extra={"minimum": K_MIN, "maximum": K_MAX})
     filters: FiltersIn | None = None
+
+    @field_validator("k")
+    @classmethod
+    def _k_in_range(cls, value: int | None) -> int | None:
+        _library_rule(lambda: check_k(value))
+        return value
 
     def turns(self) -> list[Turn]:
         return [Turn(t.question, t.answer) for t in self.history]
