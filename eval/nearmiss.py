@@ -74,6 +74,11 @@ _ORG_WORDS = frozenset(
     team records airlines airways press times news journal network commission office fund
     federation organization organisation brothers studios""".split()
 )
+_MODIFIERS = frozenset(
+    """north south east west northern southern eastern western central new old great upper lower
+    greater little saint holy united royal national first second third imperial fort port cape
+    lake mount san santa los las el la le""".split()
+)
 _PLACE_WORDS = frozenset(
     """river mountain mountains mount lake city county state island islands ocean sea valley
     province street park bay kingdom republic empire desert coast peninsula region district
@@ -243,7 +248,7 @@ def name_spans(text: str) -> list[tuple[str, int, bool]]:
             if word.endswith(suffix):
                 word = word[: -len(suffix)]
         adjacent = last_end >= 0 and text[last_end:m.start()].strip() == ""
-        if word and word[0].isupper() and not re.search(r"['’.]", word):
+        if word and word[0].isupper() and not re.search(r"['’.]|-[a-z]", word):
             if current and not adjacent:
                 flush()
             current.extend(pending)
@@ -352,6 +357,7 @@ class Corpus:
     counts: dict[str, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
     dates: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     the: dict[str, list[int]] = field(default_factory=dict)  # name -> [after "the", seen]
+    people: set[str] = field(default_factory=set)  # names that look like people's
 
     @classmethod
     def build(cls, texts: Mapping[str, str]) -> Corpus:
@@ -373,6 +379,15 @@ class Corpus:
                     seen[1] += 1
                 corpus.counts[group].update(numbers(para))
                 corpus.dates[group].update(years(para))
+        # A person is named in full and then by surname ("Nikola Tesla" ... "Tesla"): a two-
+        # or three-word name whose last word also stands alone, never after "the", or that
+        # word. "Western Europe", "New York" are not: their first word is a modifier.
+        bare = {n for n, (after_the, seen) in corpus.the.items()
+                if " " not in n and 10 * after_the <= seen}
+        full = {n for n in corpus.the if 1 < len(n.split()) <= 3 and n.split()[-1] in bare
+                and n.split()[0].lower() not in _MODIFIERS | _CONNECTORS
+                and entity_kind(n)[0] == "name"}
+        corpus.people = full | {n.split()[-1] for n in full}
         return corpus
 
     def kind(self, name: str, context: str = "") -> tuple[str, ...]:
@@ -383,7 +398,10 @@ class Corpus:
         else:
             at = context.find(name)
             article = at >= 0 and _after_the(context, at)
-        return entity_kind(name, article)
+        kind = entity_kind(name, article)
+        if kind[0] == "name" and not article and name in self.people:
+            kind = ("person", *kind[1:])
+        return kind
 
     def source_of(self, wanted: str) -> str | None:
         """The stored source a sample's source id names (exact, or its trailing path part)."""
