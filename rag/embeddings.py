@@ -451,17 +451,19 @@ class RemoteEmbedder:
         a server returns no token vectors to pool (ARCHITECTURE.md, "Embedding server")."""
         if not self.sentence_vectors:
             return self.embed_documents(texts), [None] * len(texts)
-        flat = list(texts)
+        # each distinct text once: overlapping chunks repeat sentences
+        rows: dict[str, int] = {}
         for text, spans_ in zip(texts, spans, strict=True):
-            flat.extend(text[s:e] for s, e in spans_)
-        vectors = self.embed_documents(flat)
+            rows.setdefault(text, len(rows))
+            for s, e in spans_:
+                rows.setdefault(text[s:e], len(rows))
+        vectors = self.embed_documents(list(rows))
         out: list[SentenceVectors | None] = []
-        row = len(texts)
-        for spans_ in spans:
+        for text, spans_ in zip(texts, spans, strict=True):
             kept = tuple((int(s), int(e)) for s, e in spans_)
-            out.append(SentenceVectors(kept, vectors[row : row + len(kept)]) if kept else None)
-            row += len(kept)
-        return vectors[: len(texts)], out
+            out.append(SentenceVectors(kept, vectors[[rows[text[s:e]] for s, e in kept]])
+                       if kept else None)
+        return vectors[[rows[t] for t in texts]], out
 
     def embed_query(self, text: str) -> np.ndarray:
         """Cached like the in-process embedder's: each distinct question costs one request."""

@@ -133,6 +133,19 @@ def test_batches_concurrency_order_and_normalisation(scripted) -> None:
     assert np.allclose(vecs[0], first / np.linalg.norm(first), atol=1e-5)
 
 
+def test_sentence_vectors_come_from_the_server_once_per_distinct_text(scripted) -> None:
+    server = scripted()
+    emb = RemoteEmbedder(server.url, batch_size=64)
+    texts = ["A b. C d.", "C d. E f."]
+    vecs, sv = emb.embed_with_sentences(texts, [[(0, 4), (5, 9)], [(0, 4), (5, 9)]])
+    assert vecs.shape == (2, 8)
+    sent = [t for b in server.bodies[1:] for t in b["input"]]
+    assert sorted(sent) == sorted(["A b. C d.", "A b.", "C d.", "C d. E f.", "E f."])
+    assert sv[0] is not None and sv[1] is not None
+    assert np.array_equal(sv[0].get(5, 9), sv[1].get(0, 4))  # both are "C d."
+    assert not np.array_equal(sv[0].get(0, 4), sv[0].get(5, 9))
+
+
 def test_retries_5xx_then_succeeds(scripted) -> None:
     server = scripted([(200, 8), (503, 8), (500, 8)])
     emb = RemoteEmbedder(server.url, max_retries=3)
