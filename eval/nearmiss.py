@@ -358,6 +358,7 @@ class Corpus:
     dates: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     the: dict[str, list[int]] = field(default_factory=dict)  # name -> [after "the", seen]
     people: set[str] = field(default_factory=set)  # names that look like people's
+    _kinds: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, texts: Mapping[str, str]) -> Corpus:
@@ -392,6 +393,8 @@ class Corpus:
 
     def kind(self, name: str, context: str = "") -> tuple[str, ...]:
         """:func:`entity_kind`, "the"-usage from the corpus (else from ``context``)."""
+        if name in self._kinds:
+            return self._kinds[name]
         seen = self.the.get(name)
         if seen:
             article = 2 * seen[0] >= seen[1]
@@ -401,6 +404,8 @@ class Corpus:
         kind = entity_kind(name, article)
         if kind[0] == "name" and not article and name in self.people:
             kind = ("person", *kind[1:])
+        if seen:
+            self._kinds[name] = kind
         return kind
 
     def source_of(self, wanted: str) -> str | None:
