@@ -61,9 +61,3 @@ class NotFoundError(CitewiseError):
     """A named document or resource does not exist."""
 
     http_status = 404
-
-
-class GeneratorError(CitewiseError):
-    """An answer backend (LLM) failed or timed out."""
-
-    http_status = 502

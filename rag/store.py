@@ -460,27 +460,11 @@ class Index:
         with _chroma_errors("counting chunks"):
             return int(self.chunks.count())
 
-    def dense_search(self, vector: np.ndarray, k: int,
-                     sources: set[str] | None = None) -> list[tuple[Chunk, float]]:
-        """Nearest chunks by cosine similarity (1 - distance)."""
-        if sources is not None and not sources:
-            return []
-        where = None
-        if sources is not None:
-            where = {"source": {"$in": sorted(sources)}}
-        with _chroma_errors("searching"):
-            n = min(k, max(self.chunks.count(), 1))
-            got = self.chunks.query(query_embeddings=np.asarray([vector], dtype=np.float32),
-                                    n_results=n, where=where,
-                                    include=["documents", "metadatas", "distances"])
-        return [(_chunk_from_chroma(i, d, m), 1.0 - float(dist))
-                for i, d, m, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
-                                         got["distances"][0], strict=True)]
-
     def dense_ids(self, vector: np.ndarray, k: int,
                   sources: set[str] | None = None) -> list[tuple[str, float]]:
-        """Like ``dense_search`` but ids only: fusion needs no text, and reading the text and
-        metadata of every candidate cost more than the search (sentence vectors ride there)."""
+        """Ids of the nearest chunks with their cosine similarity (1 - distance). Ids only:
+        fusion needs no text, and reading the text and metadata of every candidate cost more
+        than the search (sentence vectors ride there); ``get_chunks`` reads the few kept."""
         if sources is not None and not sources:
             return []
         where = {"source": {"$in": sorted(sources)}} if sources is not None else None

@@ -79,7 +79,8 @@ def _upload(url: str, name: str, text: str, replace: bool = False) -> dict:
     return result
 
 
-NOTES_A = "Notes from the harbour.\n\nThe harbour ferry leaves at 7:40 every weekday morning.\n"
+NOTES_A = ("Notes from the harbour.\n\nThe harbour census of 2031 counted 312 fishing boats in "
+           "the port.\n")
 NOTES_B = "Notes from the orchard.\n\nThe orchard harvest of 2031 brought in 12 tonnes of pears.\n"
 
 
@@ -99,7 +100,7 @@ def test_live_same_name_upload_keeps_both_documents(live_server):
         listed = {d["source"] for d in httpx.get(u + "/api/documents").json()}
         assert {"notes.txt", "notes (2).txt"} <= listed
         for question, source, fact in [
-            ("When does the harbour ferry leave?", "notes.txt", "7:40"),
+            ("How many fishing boats did the harbour census count?", "notes.txt", "312"),
             ("How many tonnes of pears did the orchard harvest bring in?", "notes (2).txt", "12"),
         ]:
             body = httpx.post(u + "/api/ask", json={"question": question}, timeout=60).json()
