@@ -371,8 +371,7 @@ def _keep_apart(
         (tmp / name).rename(tmp / other)
         names[other] = names.pop(name)
         notes[other] = (f"a different document named {name} is already stored, so this one was "
-                        f"added as {other}; delete {name} if this one replaces it (or upload "
-                        "again with replace)")
+                        f"added as {other}; delete {name} if this one replaces it")
     return notes
 
 
@@ -557,6 +556,9 @@ def api_router(citewise: Any, settings: Settings) -> APIRouter:
                                                       replace)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        for r in results:
+            if "is already stored, so this one was added as" in r.detail:
+                r.detail += " (or upload it again with ?replace=true)"
         body = UploadOut(files=results, report=report.to_dict()).model_dump()
         ok = any(r.status in ("added", "updated", "unchanged") for r in results)
         if not ok:

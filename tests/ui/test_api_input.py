@@ -94,7 +94,7 @@ def test_live_same_name_upload_keeps_both_documents(live_server):
         second = _upload(u, "b/notes.txt", NOTES_B)  # another folder's notes.txt
         assert second["status"] == "added" and second["source"] == "notes (2).txt"
         assert "a different document named notes.txt is already stored" in second["detail"]
-        assert "notes (2).txt" in second["detail"] and "replace" in second["detail"]
+        assert "notes (2).txt" in second["detail"] and "?replace=true" in second["detail"]
         lines += [f"upload a/notes.txt -> {first}", f"upload b/notes.txt -> {second}"]
 
         listed = {d["source"] for d in httpx.get(u + "/api/documents").json()}
@@ -155,7 +155,8 @@ def test_documents_tab_says_a_same_name_upload_was_kept_apart(live_server, tmp_p
                     arg="notes (2).txt" if folder.name == "b" else "notes.txt", timeout=120_000)
             text = page.locator("#cw-ingest-result").inner_text()
             assert "a different document named notes.txt is already stored" in text
-            assert "notes (2).txt" in text
+            assert "notes (2).txt" in text and "delete notes.txt if this one replaces it" in text
+            assert "?replace" not in text  # an API hint, not for the tab
             page.wait_for_function(
                 "() => document.querySelector('#cw-docs').innerText.includes('notes (2).txt')",
                 timeout=30_000)
