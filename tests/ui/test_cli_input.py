@@ -4,7 +4,6 @@ stores, unreadable question files. Never a traceback, never a silent empty answe
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
