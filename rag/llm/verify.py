@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from rag.embeddings import Embedder
 from rag.extractive import abstention_text
@@ -177,14 +178,46 @@ class Verifier:
     abstained_by_model: bool = False
     #: every claim (not only fragments) must cite a span naming what the question names
     strict_names: bool = False
+    _cons: Any = None  # the question's constraints, parsed on first use (False: unavailable)
     _numbers: dict[tuple[str, int, int], int] = field(default_factory=dict)
     _seen: set[str] = field(default_factory=set)
 
+    def _constraints(self) -> Any:
+        """The question's constraints (rag/constraints.py), parsed once; None without it."""
+        if self._cons is None:
+            try:
+                from rag.aliases import merge
+                from rag.constraints import known_names, parse
+            except ImportError:  # pragma: no cover - the module ships with citewise
+                self._cons = False
+            else:
+                hits = self.hits
+                self._cons = parse(
+                    self.question,
+                    aliases=merge(getattr(h, "aliases", None) or {} for h in hits),
+                    known_names=known_names([h.chunk.text for h in hits]
+                                            + [h.title or "" for h in hits]),
+                )
+        return self._cons or None
+
     def _about_the_question(self, claim: Claim, span: Span) -> bool:
-        """A bare fragment ("$135 billion") takes its subject from the question, so its cited
+        """The cited span must keep to the question's constraints (names, numbers, time,
+        holder: rag/constraints.py); asked about Amazon, a sentence about Microsoft's stake
+        answers nothing, however exactly it is quoted.
+
+        A bare fragment ("$135 billion") takes its subject from the question, so its cited
         span must name what the question names: "$135 billion" answers "How much has Amazon
         invested?" only from a sentence that mentions Amazon (the chunk's headline won't do)."""
-        if len(content_terms(claim.text)) >= FRAGMENT_TERMS and not self.strict_names:
+        cons = self._constraints()
+        if cons is not None and not cons.empty:
+            before = span.hit.chunk.text[: span.start - span.hit.chunk.start]
+            check = cons.check(span.quote, before)
+            if not check.ok:
+                log.info("verifier: %r cites a span that breaks the question's constraints %s",
+                         claim.text, ", ".join(check.failed))
+                return False
+        fragment = len(content_terms(claim.text)) < FRAGMENT_TERMS
+        if not fragment and (not self.strict_names or cons is not None):
             return True
         text = normalize(span.quote)
         title = normalize(span.hit.title or "")
