@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from ingest.clean import clean_article, clean_pages, dropped_lines, is_boilerplate
+from tests.conftest import SAMPLE_ARTICLE
 
-SEED_NAME = "microsoft-openai-partnership.txt"
-SEED_CANDIDATES = [
-    Path(__file__).resolve().parents[2] / "sample_data" / SEED_NAME,
-    Path("/work/shared/corpus") / SEED_NAME,
-]
 SEED_TITLE = "OpenAI can now work with Google, Amazon as Microsoft loosens grip on ChatGPT maker"
 SEED_BOILERPLATE = [
     "Staff Writer",
@@ -27,10 +21,8 @@ SEED_BOILERPLATE = [
 
 @pytest.fixture
 def seed_raw() -> str:
-    for path in SEED_CANDIDATES:
-        if path.exists():
-            return path.read_text(encoding="utf-8")
-    pytest.skip("seed article not found")
+    """The seed article ships in the repository: a missing file is a failure, not a skip."""
+    return SAMPLE_ARTICLE.read_text(encoding="utf-8")
 
 
 def test_seed_article_title_is_the_headline(seed_raw: str) -> None:
