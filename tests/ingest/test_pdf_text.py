@@ -94,6 +94,7 @@ def fpdf2_report(path: Path) -> Path:
     a sentence that runs over the page break."""
     from fpdf import FPDF
 
+    assert FONT.exists(), f"{FONT} is missing: run `make browser` (installs fonts-dejavu-core)"
     pdf = FPDF(format=(148, 210))
     pdf.set_title("Skyline Drone Report")
     pdf.add_font("DejaVu", fname=str(FONT))

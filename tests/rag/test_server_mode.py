@@ -75,6 +75,12 @@ def test_server_down_gives_clear_error(chroma_server, tmp_path, embedder):
     cw.ingest([SAMPLE_DIR])
     proc.terminate()
     proc.wait(timeout=20)
-    with pytest.raises(StoreError, match="Chroma"):
+    # one call per pytest.raises: a second call inside the same block would never run
+    with pytest.raises(StoreError, match="Chroma is unreachable while reading the collection"):
         cw.index.current_generation(max_age=0)
+    with pytest.raises(StoreError, match="Chroma is unreachable while .*CITEWISE_CHROMA_URL"):
         cw.retrieve("stake")
+    with pytest.raises(StoreError, match="Chroma is unreachable while .*CITEWISE_CHROMA_URL"):
+        cw.documents()
+    with pytest.raises(StoreError, match=f"Cannot reach the Chroma server at {url}"):
+        Citewise(Settings(store=tmp_path / "d", chroma_url=url), embedder=embedder)
