@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from rag.support import names
+from rag.support import content_terms, names
 from rag.text import normalize
 
 
@@ -65,12 +65,19 @@ _MONTHS = (
     r"january|february|march|april|may|june|july|august|september|october|november|december|"
     r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 )
-_HAS_DATE = re.compile(
+# A date or period stated outright ...
+_EXPLICIT_DATE = re.compile(
     rf"\b(?:1[5-9]\d\d|20\d\d|\d{{2,4}}s)\b|\b(?:{_MONTHS})\b|"
     r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|"
-    r"century|decade|year|years|month|months|week|weeks|day|days|hours|annually|quarterly)\b|"
+    r"century|decade|year|years|month|months|week|weeks|day|days|hours|annually|quarterly|"
+    r"ago|soon|recently)\b"
+)
+# ... or a time given relative to an event: "until the expert panel verifies AGI". It answers
+# only when the event is not the question's own ("when will AGI be achieved?" is not answered
+# by "after AGI is achieved").
+_RELATIVE_DATE = re.compile(
     r"\b(?:until|till|through|since|after|before|by the time|once|whichever occurs|"
-    r"when|during|following|later|earlier|ago|soon)\b"
+    r"during|following|later than|earlier than|within|over)\b(?P<event>(?:\W+\w+){1,6})"
 )
 _PERSON_NOUNS = re.compile(
     r"\b(?:ceo|founder|co-founder|president|chairman|chairwoman|chair|director|executive|"
@@ -106,12 +113,21 @@ def has_answer_type(kind: AnswerType, sentence: str, question: str = "") -> bool
     if kind is AnswerType.ANY:
         return True
     low = normalize(sentence)
+    qlow = normalize(question)
+    if kind in (AnswerType.NUMBER, AnswerType.PERCENT, AnswerType.DATE):
+        # A number or year the question already gives is not its answer.
+        for n in set(re.findall(r"\d+(?:[.,]\d+)*", qlow)):
+            low = re.sub(rf"(?<![\d.,]){re.escape(n)}(?![\d]|[.,]\d)", " ", low)
     if kind is AnswerType.NUMBER:  # a bare year is not an amount
         return bool(_HAS_NUMBER.search(_YEAR.sub(" ", low)))
     if kind is AnswerType.PERCENT:
         return bool(_HAS_PERCENT.search(low))
     if kind is AnswerType.DATE:
-        return bool(_HAS_DATE.search(low))
+        if _EXPLICIT_DATE.search(low):
+            return True
+        asked = set(content_terms(question))
+        return any(set(content_terms(m.group("event"))) - asked
+                   for m in _RELATIVE_DATE.finditer(low))
     if kind is AnswerType.PLACE:
         return bool(_PLACE.search(sentence) or _PLACE_NOUNS.search(low))
     # PERSON: a name the question does not already contain, or a noun for people/bodies.

@@ -16,12 +16,16 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
+from rag.aliases import merge as merge_aliases
 from rag.answer_types import AnswerType, has_answer_type, question_type
+from rag.constraints import Check, Constraints, known_names, parse
 from rag.embeddings import Embedder
 from rag.records import Answer, Citation, Hit, Turn
+from rag.scorer import AnswerScorer, feature_vector, has_bundled
 from rag.support import content_terms
 from rag.text import quote_spans
 
@@ -45,6 +49,7 @@ TYPE_BONUS = 0.05
 TYPE_PENALTY = 0.15
 HEADLINE_FACTOR = 0.8
 MARGIN = 0.08  # extra sentences must score within this of the best one
+SCORER_MARGIN = 0.15  # the same, in the learned scorer's probability
 MIN_NOVELTY = 0.5  # ... and bring at least this share of content words not already quoted
 # Only the best sentences by the cheap signals (lexical, rank, answer type) are embedded: the
 # forward pass over every sentence of k passages cost more than the rest of an ask together.
@@ -70,9 +75,12 @@ class ScoredSentence:
     terms: list[str]
     headline: bool
     typed: bool  # has the kind of answer the question asks for
+    check: Check = field(default_factory=Check.passed)  # keeps to the question's constraints
     cosine: float = 0.0
     lexical: float = 0.0
-    score: float = 0.0
+    coverage: float = 0.0  # plain share of the question's content words it contains
+    rank_prior: float = 0.0  # 1 - rank / number of passages
+    score: float = 0.0  # the answer scorer's probability, or the hand-set score without one
     vector: np.ndarray | None = field(default=None, repr=False)  # stored at ingest, if any
 
 
@@ -133,19 +141,37 @@ class ExtractiveGenerator:
         threshold: float | None = None,
         max_embedded: int = MAX_EMBEDDED,
         max_refined: int = MAX_REFINED,
+        scorer: AnswerScorer | None | Literal["bundled"] = "bundled",
     ) -> None:
         self.embedder = embedder
+        # The learned scorer (rag/scorer.py) when one is bundled; ``scorer=None`` keeps the
+        # hand-set weights below (the comparison in BENCHMARKS.md, and the training features).
+        if scorer == "bundled":
+            scorer = AnswerScorer.load() if has_bundled() else None
+        self.scorer: AnswerScorer | None = scorer  # type: ignore[assignment]
+        default = self.scorer.threshold if self.scorer is not None else DEFAULT_THRESHOLD
+        self.margin = SCORER_MARGIN if self.scorer is not None else MARGIN
         self.max_embedded = max_embedded if max_embedded > 0 else 10**9
         self.max_refined = max(0, max_refined)
         self.max_sentences = max(1, max_sentences)
-        self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        self.threshold = default if threshold is None else threshold
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     # ---- scoring ------------------------------------------------------------------------------
+    @staticmethod
+    def constraints(question: str, hits: list[Hit]) -> Constraints:
+        """The question's constraints, with the aliases and names of the retrieved documents."""
+        return parse(question, aliases=merge_aliases(h.aliases for h in hits),
+                     known_names=known_names([h.chunk.text for h in hits]
+                                             + [h.title for h in hits]))
+
     def candidates(self, question: str, hits: list[Hit]) -> list[ScoredSentence]:
-        """Every distinct sentence of the hits, scored against the question, best first."""
+        """Every distinct sentence of the hits, scored against the question, best first.
+        ``typed`` is true only for sentences that have the asked-for kind of answer *and*
+        keep to the question's constraints (rag/constraints.py)."""
         kind = question_type(question)
+        cons = self.constraints(question, hits)
         found: dict[tuple[str, int, int], ScoredSentence] = {}
         for rank, hit in enumerate(hits):
             chunk = hit.chunk
@@ -155,10 +181,12 @@ class ExtractiveGenerator:
                     continue
                 quote = chunk.text[s:e]
                 stored = chunk.sentence_vectors
+                check = cons.check(quote, chunk.text[:s])
                 found[key] = ScoredSentence(
                     hit=hit, rank=rank, start=key[1], end=key[2], quote=quote,
                     terms=content_terms(quote), headline=is_headline(quote),
-                    typed=has_answer_type(kind, quote, question),
+                    typed=check.ok and has_answer_type(kind, quote, question),
+                    check=check,
                     vector=stored.get(s, e) if stored is not None else None,
                 )
         cands = list(found.values())
@@ -180,13 +208,14 @@ class ExtractiveGenerator:
                     c.cosine = float(c.vector @ qvec)
                 self._score(kind, cands, n)
                 refine = self.max_refined > 0  # 0: stored vectors only
-                if refine:
-                    cands = sorted(cands, key=lambda c: -c.score)[: self.max_refined]
+                if refine:  # possible answers first: a sentence that breaks a constraint can't be one
+                    cands = sorted(cands, key=lambda c: (not c.typed, -c.score))[: self.max_refined]
             elif len(cands) > self.max_embedded:
                 def cheap(c: ScoredSentence) -> float:
                     return c.lexical + W_RANK * (1 - c.rank / n) + (TYPE_BONUS if c.typed else 0.0)
 
-                cands = sorted(cands, key=cheap, reverse=True)[: self.max_embedded]
+                cands = sorted(cands, key=lambda c: (c.typed, cheap(c)),
+                               reverse=True)[: self.max_embedded]
             if refine:
                 svecs = self._vectors([c.quote for c in cands])
                 for c, cos in zip(cands, svecs @ qvec, strict=True):
@@ -195,10 +224,14 @@ class ExtractiveGenerator:
         cands.sort(key=lambda c: -c.score)
         return cands
 
-    @staticmethod
-    def _score(kind: AnswerType, cands: list[ScoredSentence], n: int) -> None:
+    def _score(self, kind: AnswerType, cands: list[ScoredSentence], n: int) -> None:
         for c in cands:
-            score = W_COS * c.cosine + W_LEX * c.lexical + W_RANK * (1 - c.rank / n)
+            c.rank_prior = 1 - c.rank / n
+            if self.scorer is not None:
+                c.score = self.scorer.probability(
+                    feature_vector(c, kind is not AnswerType.ANY, c.coverage))
+                continue
+            score = W_COS * c.cosine + W_LEX * c.lexical + W_RANK * c.rank_prior
             if kind is not AnswerType.ANY:
                 score += TYPE_BONUS if c.typed else -TYPE_PENALTY
             c.score = score * (HEADLINE_FACTOR if c.headline else 1.0)
@@ -215,7 +248,9 @@ class ExtractiveGenerator:
         idf = {t: math.log(1 + n / (df[t] + 0.5)) for t in qterms}
         total = sum(idf.values())
         for c in cands:
-            c.lexical = sum(idf[t] for t in qterms.intersection(c.terms)) / total
+            shared = qterms.intersection(c.terms)
+            c.lexical = sum(idf[t] for t in shared) / total
+            c.coverage = len(shared) / len(qterms)
 
     def _vectors(self, texts: list[str], query: bool = False) -> np.ndarray:
         """Embeddings, cached by text: the same passages come back question after question.
@@ -255,9 +290,10 @@ class ExtractiveGenerator:
         chosen = [best]
         seen = set(best.terms)
         for c in cands:
-            if len(chosen) >= self.max_sentences or c.score < best.score - MARGIN:
+            if len(chosen) >= self.max_sentences or c.score < best.score - self.margin:
                 break
-            if c is best or c.headline or c.score < self.threshold or not c.terms:
+            if c is best or c.headline or c.score < self.threshold or not c.terms \
+                    or not c.check.ok:
                 continue
             novelty = len(set(c.terms) - seen) / len(set(c.terms))
             if novelty < MIN_NOVELTY:

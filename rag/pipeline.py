@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from rag.aliases import expand_query
 from rag.config import Settings
 from rag.embeddings import Embedder, make_embedder
 from rag.errors import ConfigError, InputError, NotFoundError
@@ -137,7 +138,10 @@ class Citewise:
 
     def retrieve(self, question: str, k: int | None = None,
                  filters: Filters | None = None) -> list[Hit]:
-        return self.searcher.search(question, k or self.settings.k, filters)
+        # Acronyms the documents define are searched in both forms ("PBC" finds
+        # "public benefit corporation"); the answer step sees the question as asked.
+        query = expand_query(question, self.index.aliases())
+        return self.searcher.search(query, k or self.settings.k, filters)
 
     def validate(self, k: int | None, filters: Filters | None) -> tuple[Filters | None, str]:
         """Refuse a bad ``k`` or filter (the same for CLI and API); returns the checked filters

@@ -111,6 +111,7 @@ class Hit:
     sparse_rank: int | None = None
     dense_score: float | None = None  # cosine similarity
     sparse_score: float | None = None  # BM25
+    aliases: dict[str, str] = field(default_factory=dict, repr=False)  # of its document
 
     def to_context(self) -> dict[str, Any]:
         return {

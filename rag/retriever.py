@@ -100,7 +100,8 @@ class HybridSearcher:
                 sh = _shingles(chunk.text)
                 if any(_near_duplicate(sh, other, p.dedupe_threshold) for other in kept_shingles):
                     continue
-                hit = Hit(chunk, fused[cid], title=rec.title, url=rec.url, published=rec.published)
+                hit = Hit(chunk, fused[cid], title=rec.title, url=rec.url, published=rec.published,
+                          aliases=rec.aliases)
                 if cid in dense_at:
                     hit.dense_rank, hit.dense_score = dense_at[cid]
                 if cid in sparse_at:

@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from rag.aliases import document_aliases
+from rag.aliases import merge as merge_aliases
 from rag.bm25 import BM25Index
 from rag.embeddings import Embedder
 from rag.errors import IndexMismatchError, NotFoundError, StoreError
@@ -63,6 +65,7 @@ class DocRecord:
     chunk_ids: set[str] = field(default_factory=set)
     pages: list[int] = field(default_factory=list)
     path: str = ""
+    aliases: dict[str, str] = field(default_factory=dict)  # acronym -> long form (rag/aliases.py)
 
     def info(self) -> DocumentInfo:
         return DocumentInfo(self.source, self.title, self.url, self.published, self.authors,
@@ -81,6 +84,7 @@ def _record_from_chroma(source: str, meta: dict[str, Any]) -> DocRecord:
         chunk_ids=set(json.loads(meta.get("chunk_ids", "[]"))),
         pages=json.loads(meta.get("pages", "[]")),
         path=str(meta.get("path", "")),
+        aliases=json.loads(meta.get("aliases", "{}")),
     )
 
 
@@ -144,7 +148,6 @@ class Index:
         self.shared = shared
         self._claims_col: Any = None
         self._write_token: str | None = None
-
         self.embedder = embedder
         self.name = collection
         self.cache_dir = cache_dir
@@ -214,6 +217,10 @@ class Index:
                                  for i, m in zip(got["ids"], got["metadatas"], strict=True)}
                 self._records_generation = generation
             return self._records
+
+    def aliases(self) -> dict[str, str]:
+        """Acronyms the stored documents define (recorded at ingest), merged."""
+        return merge_aliases(r.aliases for r in self.records().values())
 
     def documents(self) -> list[DocumentInfo]:
         return sorted((r.info() for r in self.records().values()), key=lambda d: d.source)
@@ -347,7 +354,6 @@ class Index:
             except StoreError as exc:  # it expires by itself
                 log.warning("could not release the shared write lock: %s", exc)
 
-
     def write_documents(self, items: Sequence[tuple[Document, list[Chunk], np.ndarray]]) -> None:
         """Store documents with their chunks and embeddings, replacing older versions."""
         if not items:
@@ -418,7 +424,8 @@ class Index:
                 "published_day": date_key(doc.published), "authors": json.dumps(doc.authors),
                 "content_hash": doc.content_hash, "ingested_at": now,
                 "chunk_ids": json.dumps([c.id for c in chunks]), "n_chunks": len(chunks),
-                "pages": json.dumps(doc.pages), "path": doc.path}
+                "pages": json.dumps(doc.pages), "path": doc.path,
+                "aliases": json.dumps(document_aliases(doc.text))}
 
     def _stored_chunk_ids(self, sources: list[str]) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}

@@ -78,6 +78,14 @@ def _stem(word: str) -> str:
     return _stemmer.stemWord(_IRREGULAR.get(word, word))
 
 
+STOPWORDS_ALL = _STOP  # stop words plus question words, for callers that match terms
+
+
+def stem(word: str) -> str:
+    """The stem content terms are compared by (irregular past forms folded first)."""
+    return _stem(word)
+
+
 def content_terms(text: str) -> list[str]:
     """Stemmed content words (stop and question words removed), in order."""
     return [_stem(t) for t in _TOKEN.findall(normalize(text)) if t not in _STOP]

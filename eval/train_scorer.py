@@ -1,0 +1,216 @@
+"""Train the answer scorer (rag/scorer.py) on data the repo can rebuild, and compare it with the
+hand-set score on a held-out split.
+
+    python -m eval.train_scorer --squad ../shared/datasets/squad-v1.1-dev/dev-v1.1.json \\
+        --store /tmp/squad-store [--per-split 600] [--seed 0] [--out rag/answer_scorer.json]
+
+Data (SQuAD v1.1 dev, split by article: even-numbered articles train, odd ones test, so no test
+article is ever trained on):
+
+* answerable: a question asked of the whole store; a candidate is positive when it contains
+  a gold answer;
+* near misses: unanswerable variants from eval/nearmiss.py (another name, number, date, time
+  qualifier; a "when"/"how many" the paragraph can't answer); every candidate is negative;
+* other document: the same answerable question with its own article's passages removed from
+  the hits, so only passages about something else remain; every candidate is negative.
+
+Only eligible candidates are used (those that keep to the question's constraints and have the
+asked-for kind of answer), since only they are ever scored. The threshold is the probability
+that maximises balanced accuracy (answer the answerable, abstain on the rest) on the training
+split. Figures for both scorers on the test split go into the model file and BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval.datasets import load_squad, write_feed
+from eval.metrics import squad_normalize
+from eval.nearmiss import make_near_misses
+from eval.records import EvalSample
+from rag.answer_types import AnswerType, question_type
+from rag.config import Settings
+from rag.extractive import DEFAULT_THRESHOLD, ExtractiveGenerator
+from rag.records import Hit
+from rag.scorer import FEATURES, MODEL_FILE, AnswerScorer, feature_vector
+
+log = logging.getLogger(__name__)
+K = 5
+MAX_FALSE_ABSTENTION = 0.12  # the threshold may not refuse more answerable training questions
+
+
+@dataclass
+class Example:
+    """One question's eligible candidates: features, labels and the hand-set scores."""
+
+    kind: str  # answerable | near_miss | other_doc
+    x: list[list[float]] = field(default_factory=list)
+    y: list[int] = field(default_factory=list)
+    legacy: list[float] = field(default_factory=list)
+
+
+def _contains(sentence: str, answers: Sequence[str]) -> bool:
+    s = squad_normalize(sentence)
+    return any(a and squad_normalize(a) in s for a in answers)
+
+
+def _example(gen: ExtractiveGenerator, question: str, hits: list[Hit], answers: Sequence[str],
+             kind: str) -> Example:
+    typed_q = question_type(question) is not AnswerType.ANY
+    ex = Example(kind)
+    for c in gen.candidates(question, hits):
+        if not c.typed:
+            continue
+        ex.x.append(feature_vector(c, typed_q, c.coverage))
+        ex.y.append(1 if answers and _contains(c.quote, answers) else 0)
+        ex.legacy.append(c.score)
+    return ex
+
+
+def collect(pipeline: Any, samples: list[EvalSample], variants: list[EvalSample],
+            label: str) -> list[Example]:
+    """Examples for answerable samples, their other-document twins and the near misses."""
+    gen = ExtractiveGenerator(pipeline.embedder, scorer=None)
+    out: list[Example] = []
+    total = len(samples) + len(variants)
+    started = time.perf_counter()
+    for i, s in enumerate(samples + variants, 1):
+        hits = pipeline.retrieve(s.question, k=3 * K)
+        if s.answerable:
+            out.append(_example(gen, s.question, hits[:K], s.references, "answerable"))
+            article = s.sources[0].split("#")[0]
+            others = [h for h in hits if h.chunk.source.split("#")[0] != article][:K]
+            out.append(_example(gen, s.question, others, [], "other_doc"))
+        else:
+            out.append(_example(gen, s.question, hits[:K], [], "near_miss"))
+        if i % 50 == 0 or i == total:
+            rate = i / (time.perf_counter() - started)
+            sys.stderr.write(f"\r{label}: {i}/{total} questions ({rate:.1f}/s)   ")
+            sys.stderr.flush()
+    sys.stderr.write("\n")
+    return out
+
+
+def _decide(examples: list[Example], scores: list[np.ndarray], threshold: float) -> dict[str, float]:
+    """Question-level figures: answer when the best eligible candidate reaches ``threshold``."""
+    by_kind: dict[str, list[tuple[bool, bool]]] = {}
+    for ex, sc in zip(examples, scores, strict=True):
+        answered = bool(len(sc)) and float(sc.max()) >= threshold
+        correct = answered and bool(ex.y[int(sc.argmax())]) if len(sc) else False
+        by_kind.setdefault(ex.kind, []).append((answered, correct))
+    out: dict[str, float] = {}
+    ans = by_kind.get("answerable", [])
+    if ans:
+        out["false_abstention"] = round(sum(not a for a, _ in ans) / len(ans), 4)
+        out["answer_correct"] = round(sum(c for _, c in ans) / len(ans), 4)
+    for kind in ("near_miss", "other_doc"):
+        rows = by_kind.get(kind, [])
+        if rows:
+            out[f"abstention_{kind}"] = round(sum(not a for a, _ in rows) / len(rows), 4)
+    return out
+
+
+def _best_threshold(examples: list[Example], scores: list[np.ndarray]) -> float:
+    best = (-1.0, 0.5)
+    for t in np.linspace(0.05, 0.95, 181):
+        m = _decide(examples, scores, float(t))
+        if m.get("false_abstention", 0.0) > MAX_FALSE_ABSTENTION:
+            continue
+        neg = [m[k] for k in ("abstention_near_miss", "abstention_other_doc") if k in m]
+        quality = (m.get("answer_correct", 0.0) + (sum(neg) / len(neg) if neg else 0.0)) / 2
+        if quality > best[0]:
+            best = (quality, float(t))
+    return round(best[1], 4)
+
+
+def train(train_ex: list[Example], test_ex: list[Example], seed: int) -> tuple[AnswerScorer, dict[str, Any]]:
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray([row for ex in train_ex for row in ex.x], dtype=float)
+    y = np.asarray([v for ex in train_ex for v in ex.y], dtype=int)
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=seed)
+    model.fit(x, y)
+    scorer = AnswerScorer(weights=tuple(round(float(w), 6) for w in model.coef_[0]),
+                          bias=round(float(model.intercept_[0]), 6), threshold=0.5)
+
+    def probs(exs: list[Example]) -> list[np.ndarray]:
+        return [np.asarray([scorer.probability(r) for r in ex.x]) for ex in exs]
+
+    threshold = _best_threshold(train_ex, probs(train_ex))
+    scorer = AnswerScorer(scorer.weights, scorer.bias, threshold,
+                          version=datetime.now(UTC).strftime("%Y-%m-%d"))
+    legacy = [np.asarray(ex.legacy) for ex in test_ex]
+    report = {
+        "learned": _decide(test_ex, probs(test_ex), threshold),
+        "hand_set": _decide(test_ex, legacy, DEFAULT_THRESHOLD),
+        "train_learned": _decide(train_ex, probs(train_ex), threshold),
+        "train_candidates": int(len(y)), "train_positives": int(y.sum()),
+        "test_questions": {k: sum(ex.kind == k for ex in test_ex)
+                           for k in ("answerable", "near_miss", "other_doc")},
+    }
+    return scorer, report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m eval.train_scorer", description=__doc__.split("\n")[0])
+    p.add_argument("--squad", type=Path, required=True, help="SQuAD v1.1 dev JSON")
+    p.add_argument("--store", type=Path, required=True,
+                   help="store holding every SQuAD paragraph (ingested when empty)")
+    p.add_argument("--per-split", type=int, default=600, help="answerable questions per split")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "rag" / MODEL_FILE)
+    p.add_argument("--examples", type=Path, help="cache of collected examples (JSON)")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    from rag.pipeline import Citewise
+
+    dataset = load_squad(args.squad)
+    pipeline = Citewise(Settings(store=args.store))
+    if not pipeline.documents():
+        feed = write_feed(dataset.feed, args.store.parent / f"{args.store.name}-feed.jsonl")
+        sys.stderr.write(f"ingesting {len(dataset.feed)} paragraphs into {args.store}\n")
+        pipeline.ingest([feed])
+    titles = sorted({f["source"].split("#")[0] for f in dataset.feed})
+    split = {t: i % 2 for i, t in enumerate(titles)}  # 0 train, 1 test
+    texts = {str(f["source"]): str(f["text"]) for f in dataset.feed}
+    rng = random.Random(args.seed)
+    examples: dict[str, list[Example]] = {}
+    if args.examples and args.examples.exists():
+        raw = json.loads(args.examples.read_text())
+        examples = {k: [Example(**e) for e in v] for k, v in raw.items()}
+    for name, part in (("train", 0), ("test", 1)):
+        if name in examples:
+            continue
+        pool = [s for s in dataset.samples if s.answerable and split[s.sources[0].split("#")[0]] == part]
+        chosen = rng.sample(pool, min(args.per_split, len(pool)))
+        variants = make_near_misses(chosen, texts, seed=args.seed)
+        rng.shuffle(variants)
+        examples[name] = collect(pipeline, chosen, variants[: len(chosen)], name)
+        if args.examples:
+            args.examples.write_text(json.dumps({k: [e.__dict__ for e in v]
+                                                 for k, v in examples.items()}))
+    scorer, report = train(examples["train"], examples["test"], args.seed)
+    report["command"] = ("python -m eval.train_scorer --squad SQUAD --store STORE "
+                         f"--per-split {args.per_split} --seed {args.seed}")
+    args.out.write_text(json.dumps(scorer.to_dict(features_doc=dict(enumerate(FEATURES)),
+                                                  report=report), indent=2) + "\n")
+    sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    sys.stdout.write(f"wrote {args.out}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

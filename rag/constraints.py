@@ -1,0 +1,437 @@
+"""What the question pins down, and whether a candidate sentence keeps to it.
+
+An exact quote can still answer a different question: asked what Amazon owns, a sentence about
+Microsoft's stake shares every other word. Before a sentence may answer, the constraints the
+question states must hold in its *evidence*:
+
+* **entities** - every name the question gives (case-insensitive, aliases folded: "msft" is
+  Microsoft, "PBC" is "public benefit corporation" when a document defines it) must be
+  mentioned;
+* **numbers** - every number or year the question gives must be there;
+* **time** - a question about the past ("before", "previously", "originally") is not answered by
+  a sentence marked as the present ("following", "now", "after") and vice versa;
+* **ordinal** - "first", "last", "second" ... must be there (or a synonym);
+* **role** - the holder the question asks about ("Amazon's stake", "does OpenAI hold") must not
+  be replaced by another holder in the sentence ("Microsoft holds ...");
+* **count** - "how many employees" needs a number next to "employees" (a sentence that
+  mentions employees without counting them, or counts something else, does not answer);
+* **measured** - "what percentage of its revenue" needs "revenue" in the sentence;
+* **expansion** - "what does PBC stand for" needs the spelled-out form, not the acronym.
+
+Evidence is the sentence itself plus, only when the sentence refers back (a pronoun, or "the
+company"/"the deal"-style definite description), the sentences before it in the same paragraph
+of the same chunk. Headlines, other paragraphs and other passages never count: a name in the
+headline does not make a sentence about someone else an answer. The answer *type* (a "how much"
+question needs an amount) lives in rag/answer_types.py and is checked separately.
+
+Used by the extractive answerer (a failing sentence is never quoted) and by the LLM verifier (a
+generated sentence whose cited span fails is removed and counted).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from rag.support import STOPWORDS_ALL, stem
+from rag.text import normalize
+
+# ---- aliases -----------------------------------------------------------------------------------
+# Common short forms, tickers and epithets of news subjects (lower-case -> canonical lower-case).
+# Documents add their own (rag/aliases.py: acronyms they define).
+CURATED_ALIASES: dict[str, str] = {
+    "msft": "microsoft", "redmond": "microsoft", "windows maker": "microsoft",
+    "oai": "openai", "open ai": "openai", "chatgpt maker": "openai", "chatgpt developer": "openai",
+    "chatgpt creator": "openai", "maker of chatgpt": "openai",
+    "goog": "google", "googl": "google", "alphabet": "google",
+    "amzn": "amazon", "aws": "amazon web services",
+    "aapl": "apple", "iphone maker": "apple",
+    "fb": "meta", "facebook": "meta",
+    "nvda": "nvidia", "tsla": "tesla",
+    "ceo": "chief executive", "cfo": "chief financial officer", "cto": "chief technology officer",
+    "u.s.": "us", "u.s": "us", "usa": "us", "united states": "us", "america": "us",
+    "american": "us", "u.k.": "uk", "britain": "uk", "british": "uk", "united kingdom": "uk",
+    "eu": "european union", "artificial general intelligence": "agi",
+    "artificial intelligence": "ai",
+}
+
+# Words that are capitalised in questions without naming anything the evidence must contain.
+_NOT_ENTITIES = frozenset(
+    """i what who whom whose when where which why how is are was were do does did can could will
+    would should shall may might must has have had the a an and or but if in on of to for by
+    with from at as yes no please tell explain describe list give name according article articles
+    document documents text story report mr mrs ms dr""".split()
+)
+# Trailing words of an organisation's name that its head alone may stand for.
+_ORG_SUFFIXES = frozenset(
+    "group inc corp corporation pbc ltd llc plc co company holdings sa ag gmbh limited".split()
+)
+_NAME_RUN = re.compile(
+    r"\b[A-Z][\w&'’.-]*[\w&]|\b[A-Z]\b"
+)
+
+# ---- time, ordinals, anaphora ------------------------------------------------------------------
+_PAST = re.compile(
+    r"\b(?:before|previously|prior|formerly|originally|initially|earlier|used to|at first|"
+    r"in the past|at the time|until then|b4)\b"
+)
+_PRESENT = re.compile(
+    r"\b(?:now|currently|today|after|following|since|nowadays|at present|presently|still|"
+    r"no longer|any ?more|latest|going forward|from now on)\b"
+)
+# A question about the past is answered by a sentence told in the past, or marked as earlier.
+_PAST_TENSE = re.compile(r"\b(?:was|were|had|held|did|owned|used to|began|started|founded)\b")
+_ORDINALS: dict[str, str] = {
+    "first": "first", "initial": "first", "earliest": "first", "original": "first",
+    "second": "second", "third": "third", "fourth": "fourth", "fifth": "fifth",
+    "last": "last", "latest": "last", "final": "last", "most recent": "last",
+}
+_ORDINAL = re.compile(r"\b(?:" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + r")\b")
+_ANAPHOR = re.compile(
+    r"\b(?:it|its|they|them|their|he|him|his|she|her|this|these|those|such|"
+    r"the (?:company|companies|firm|group|deal|agreement|partnership|pact|arrangement|plan|"
+    r"project|move|organi[sz]ation|startup|business|maker|giant|government|country|city|team|"
+    r"lab|rights|stake|investment|panel|report|study|programme|program|scheme|club|"
+    r"university|school|party|league|court|band|film|show|book|war|event))\b"
+)
+_PARAGRAPH = re.compile(r"\n\s*\n")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NUMBER_WORD = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
+    r"eighty|ninety|hundred|hundreds|thousand|thousands|million|millions|billion|billions|"
+    r"dozen|dozens|several|few|many|a|an|single|both|no|zero|half"
+)
+_MEASURE_OF = re.compile(
+    r"\b(?:percentage|percent|share|proportion|fraction|portion|amount|number|value|size|cost|"
+    r"price|rate|level|volume|total) of (?:the |its |their |his |her |this |that |a |an )?"
+    r"(?P<noun>[a-z][\w-]*)"
+)
+_STAND_FOR = re.compile(r"\b(?:stands? for|short for|abbreviation|acronym|spelled out|"
+                        r"full (?:name|form))\b")
+_COUNT_Q = re.compile(r"\bhow many\s+(?:of\s+(?:the\s+|its\s+|their\s+)?)?(?P<noun>[a-z][\w-]*)")
+
+# Possession: "X holds/owns", "X's stake".
+_POSSESS_VERBS = (r"holds?|held|holding|owns?|owned|owning|controls?|controlled|invested|invests?|"
+                  r"keeps?|kept|retains?|retained")
+_POSSESS_NOUNS = r"stake|stakes|share|shares|holding|holdings|investment|ownership|equity|rights"
+_Q_HOLDER = [
+    re.compile(rf"(?P<e>[\w&.-]+(?: [\w&.-]+){{0,3}})'s? (?:\w+ ){{0,2}}(?:{_POSSESS_NOUNS})\b"),
+    re.compile(r"\b(?:does|did|do|has|have|had|will|would|could|can) (?:the )?"
+               r"(?P<e>[\w&.-]+(?: [\w&.-]+){0,3}?) (?:still |now |currently )?"
+               r"(?:own|hold|control|have|has|keep|retain|invest)\b"),
+    re.compile(rf"\b(?:{_POSSESS_NOUNS}) (?:does|did|do|has|have|had|will) (?:the )?"
+               rf"(?P<e>[\w&.-]+(?: [\w&.-]+){{0,3}}?) (?:\w+ )?(?:own|hold|have|control)\b"),
+    re.compile(rf"\b(?P<e>[\w&.-]+(?: [\w&.-]+){{0,3}}?) (?:{_POSSESS_VERBS})\b"),
+]
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A name the question gives; any of ``forms`` (lower-case) in the evidence satisfies it."""
+
+    label: str
+    forms: frozenset[str]
+    long_forms: frozenset[str] = frozenset()  # spelled-out forms, when the label is an acronym
+
+    def found_in(self, text_norm: str) -> bool:
+        return any(_contains(text_norm, f) for f in self.forms)
+
+
+@dataclass(frozen=True)
+class Check:
+    """Whether a sentence keeps to the question's constraints, and which ones it breaks."""
+
+    ok: bool
+    failed: tuple[str, ...] = ()
+    entities_found: int = 0
+    entities_total: int = 0
+    anaphoric: bool = False  # needed the preceding sentences to find an entity
+
+    @classmethod
+    def passed(cls) -> Check:
+        return cls(ok=True)
+
+    @property
+    def entity_coverage(self) -> float:
+        return self.entities_found / self.entities_total if self.entities_total else 1.0
+
+
+@dataclass
+class Constraints:
+    """The constraints of one (standalone) question."""
+
+    question: str
+    entities: list[Entity] = field(default_factory=list)
+    numbers: set[str] = field(default_factory=set)
+    time: str | None = None  # "past" | "present"
+    ordinal: str | None = None
+    count_noun: str | None = None  # stem
+    measured: str | None = None  # stem of X in "what percentage of X": X must be in the evidence
+    expansion: bool = False  # "what does PBC stand for": the long form must be there
+    holder: Entity | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.entities or self.numbers or self.time or self.ordinal
+                    or self.count_noun or self.holder or self.measured)
+
+    # ---- checking ------------------------------------------------------------------------------
+    def check(self, sentence: str, context: str = "") -> Check:
+        """Does ``sentence`` (with ``context``: the text before it in its passage) keep to the
+        question? Only the preceding sentences of the same paragraph count, and only when the
+        sentence refers back to them."""
+        s_norm = normalize(sentence)
+        ctx_norm = antecedent_text(sentence, context)
+        failed: list[str] = []
+        found = 0
+        anaphoric = False
+        for ent in self.entities:
+            if self.expansion and ent.long_forms:
+                if any(_contains(s_norm, f) for f in ent.long_forms):
+                    found += 1
+                else:
+                    failed.append(f"expansion:{ent.label}")
+            elif ent.found_in(s_norm):
+                found += 1
+            elif ctx_norm and ent.found_in(ctx_norm):
+                found += 1
+                anaphoric = True
+            else:
+                failed.append(f"entity:{ent.label}")
+        if self.numbers:
+            have = _numbers(s_norm) | _numbers(ctx_norm)
+            failed += [f"number:{n}" for n in sorted(self.numbers - have)]
+        if self.time:
+            past, present = bool(_PAST.search(s_norm)), bool(_PRESENT.search(s_norm))
+            if self.time == "past" and not (past or _PAST_TENSE.search(s_norm)) \
+                    or self.time == "past" and present and not past:
+                failed.append("time:past")
+            elif self.time == "present" and past and not present:
+                failed.append("time:present")
+        if self.ordinal:
+            have_ord = {_ORDINALS[m.group()] for m in _ORDINAL.finditer(s_norm)}
+            if self.ordinal not in have_ord:
+                failed.append(f"ordinal:{self.ordinal}")
+        if self.count_noun and not _counted(self.count_noun, s_norm):
+            failed.append(f"count:{self.count_noun}")
+        if self.measured and self.measured not in {stem(w) for w in re.findall(r"\w+", s_norm)}:
+            failed.append(f"measured:{self.measured}")
+        if self.holder is not None:
+            other = _other_holder(self.holder, s_norm, ctx_norm)
+            if other:
+                failed.append(f"role:{other}")
+        return Check(ok=not failed, failed=tuple(failed), entities_found=found,
+                     entities_total=len(self.entities), anaphoric=anaphoric)
+
+
+# ---- parsing the question ------------------------------------------------------------------------
+def parse(question: str, aliases: Mapping[str, str] | None = None,
+          known_names: Iterable[str] = ()) -> Constraints:
+    """The constraints ``question`` states. ``aliases`` maps short forms to canonical names
+    (lower-case); ``known_names`` are lower-cased names seen in the documents, so an informal
+    "amazon" counts as the name Amazon."""
+    doc_aliases = {k.lower(): v.lower() for k, v in (aliases or {}).items()}
+    # An acronym a document defines counts in lower case only when it is no ordinary word
+    # ("who" is not the World Health Organization unless written WHO).
+    table = {**CURATED_ALIASES, **{k: v for k, v in doc_aliases.items()
+                                   if k not in STOPWORDS_ALL and k not in _NOT_ENTITIES
+                                   or re.search(rf"\b{re.escape(k.upper())}\b", question)}}
+    reverse: dict[str, set[str]] = {}
+    for short, full in table.items():
+        reverse.setdefault(full, set()).add(short)
+    known = {n.lower() for n in known_names}
+    q = " ".join(question.split())
+    qn = normalize(q)
+    c = Constraints(question=q)
+
+    labels: list[str] = []
+    # 1. alias phrases (multi-word first) anywhere in the question, case-insensitive
+    spans: list[tuple[int, int]] = []
+    for short in sorted(table, key=len, reverse=True):
+        for m in re.finditer(rf"(?<![\w.]){re.escape(short)}(?![\w])", qn):
+            if short in {"us", "u.s", "u.s."} and not re.search(r"\bU\.?S\.?\b", q[m.start():m.end() + 1]):
+                continue
+            if any(s <= m.start() < e for s, e in spans):
+                continue
+            spans.append((m.start(), m.end()))
+            labels.append(table[short])
+    # 2. capitalised runs ("OpenAI Group PBC", "Amazon"), not the question's opening word
+    for m in _NAME_RUN.finditer(q):
+        if any(s <= m.start() < e for s, e in spans):
+            continue
+        run = _name_run(q, m)
+        words = run.split()
+        if m.start() == 0 or not q[: m.start()].strip(" \"'“‘("):
+            if not (any(ch.isupper() for ch in words[0][1:]) or words[0].isupper()):
+                continue  # "Who ...", "Does ..." but not "OpenAI ..."
+        low = _clean_name(normalize(run))
+        if not low or low in _NOT_ENTITIES or all(w in STOPWORDS_ALL for w in low.split()):
+            continue
+        labels.append(low)
+    # 3. lower-case words that name something the documents name
+    for m in re.finditer(r"[a-z][\w&-]+", qn):
+        w = m.group()
+        if w in known and w not in STOPWORDS_ALL and w not in _NOT_ENTITIES \
+                and not any(s <= m.start() < e for s, e in spans) \
+                and not any(_contains(lab, w) for lab in labels):
+            labels.append(w)
+    seen: set[str] = set()
+    for label in labels:
+        label = table.get(label, label)
+        if label in seen or any(label != other and _contains(other, label) for other in labels
+                                if table.get(other, other) != label):
+            continue
+        seen.add(label)
+        c.entities.append(_entity(label, table, reverse))
+
+    c.numbers = _numbers(qn)
+    past, present = bool(_PAST.search(qn)), bool(_PRESENT.search(qn))
+    if past != present:
+        c.time = "past" if past else "present"
+    ords = [m.group() for m in _ORDINAL.finditer(qn)]
+    if ords:
+        c.ordinal = _ORDINALS[ords[0]]
+    mm = _MEASURE_OF.search(qn)
+    if mm and mm.group("noun") not in STOPWORDS_ALL and not any(
+            _contains(mm.group("noun"), f) or _contains(f, mm.group("noun"))
+            for e in c.entities for f in e.forms):
+        c.measured = stem(mm.group("noun"))
+    c.expansion = bool(_STAND_FOR.search(qn))
+    cm = _COUNT_Q.search(qn)
+    if cm and cm.group("noun") not in STOPWORDS_ALL:
+        c.count_noun = stem(cm.group("noun"))
+    c.holder = _question_holder(qn, c.entities)
+    return c
+
+
+def _name_run(text: str, m: re.Match[str]) -> str:
+    """Extend a capitalised word over the capitalised words that follow it ("OpenAI Group PBC")."""
+    end = m.end()
+    if re.search(r"['’]s?$", m.group()):
+        return m.group()  # "Microsoft's IP": the possessive ends the name
+    while True:
+        nxt = re.match(r" ([A-Z][\w&'’.-]*[\w&]|[A-Z])", text[end:])
+        if not nxt:
+            break
+        end += nxt.end()
+        if re.search(r"['’]s?$", nxt.group(1)):
+            break
+    return text[m.start():end]
+
+
+def _clean_name(low: str) -> str:
+    low = re.sub(r"'s\b|'$", "", low).strip(" .'")
+    words = [w for w in low.split() if w not in _NOT_ENTITIES]
+    return " ".join(words)
+
+
+def _entity(label: str, table: Mapping[str, str], reverse: Mapping[str, set[str]]) -> Entity:
+    forms = {label} | set(reverse.get(label, ()))
+    words = label.split()
+    if len(words) > 1 and words[-1] in _ORG_SUFFIXES:
+        head = " ".join(w for w in words if w not in _ORG_SUFFIXES)
+        if head:
+            forms.add(head)
+            forms |= set(reverse.get(head, ()))
+    if label in table:
+        forms.add(table[label])
+    longs = frozenset(f for f in forms if " " in f and len(f) > len(label.split()[0]) + 2
+                      and any(len(s) < len(f) for s in forms))
+    return Entity(label=label, forms=frozenset(f for f in forms if f), long_forms=longs)
+
+
+def _contains(text_norm: str, form: str) -> bool:
+    return re.search(rf"(?<![\w]){re.escape(form)}(?![\w])", text_norm) is not None
+
+
+def _numbers(text_norm: str) -> set[str]:
+    out = set()
+    for m in _NUMBER.findall(text_norm):
+        n = m.replace(",", "") if re.fullmatch(r"\d{1,3}(?:,\d{3})+", m) else m
+        out.add(n.rstrip(".,"))
+    return out
+
+
+def antecedent_text(sentence: str, context: str) -> str:
+    """The normalized text a referring sentence leans on: the sentences before it in its
+    paragraph (empty when the sentence does not refer back, or starts a paragraph)."""
+    if not context or not _ANAPHOR.search(normalize(sentence)):
+        return ""
+    if re.search(r"\n\s*\n\s*$", context):
+        return ""  # the sentence opens a paragraph
+    return normalize(_PARAGRAPH.split(context)[-1])
+
+
+def _counted(noun_stem: str, s_norm: str) -> bool:
+    """True unless the sentence names the counted thing without a number next to it."""
+    tokens = re.findall(r"\$?\d[\d,.]*%?|\w+", s_norm)
+    stems = [stem(t) for t in tokens]
+    positions = [i for i, t in enumerate(stems) if t == noun_stem]
+    if not positions:
+        return False  # says nothing about the counted thing
+    for i in positions:
+        window = tokens[max(0, i - 4): i] + tokens[i + 1: i + 3]
+        if any(re.fullmatch(rf"\d[\d,.]*|{_NUMBER_WORD}", w) for w in window):
+            return True
+    return False
+
+
+def _question_holder(qn: str, entities: list[Entity]) -> Entity | None:
+    """The entity whose holding the question asks about, when it asks about one."""
+    if not re.search(rf"\b(?:{_POSSESS_VERBS}|own|hold|{_POSSESS_NOUNS})\b", qn):
+        return None
+    for pattern in _Q_HOLDER:
+        for m in pattern.finditer(qn):
+            phrase = m.group("e")
+            for ent in entities:
+                if any(_contains(phrase, f) for f in ent.forms):
+                    return ent
+    return None
+
+
+_S_HOLDER = re.compile(
+    rf"(?P<e>[\w&.'-]+(?: [\w&.'-]+){{0,3}}?)(?:'s?)? (?:\w+ ){{0,1}}(?:{_POSSESS_VERBS})\b|"
+    rf"(?P<p>[\w&.-]+(?: [\w&.-]+){{0,3}}?)'s? (?:\w+ ){{0,2}}(?:{_POSSESS_NOUNS})\b"
+)
+_PRONOUN_SUBJECT = re.compile(r"^(?:it|they|he|she|the company|the firm|the group)$")
+
+
+def _other_holder(holder: Entity, s_norm: str, ctx_norm: str) -> str | None:
+    """The name of another holder when the sentence gives one and not the asked one."""
+    holders: list[str] = []
+    for m in _S_HOLDER.finditer(s_norm):
+        phrase = (m.group("e") or m.group("p") or "").strip()
+        if not phrase:
+            continue
+        last = phrase.split()[-1]
+        if _PRONOUN_SUBJECT.match(last) or _PRONOUN_SUBJECT.match(phrase):
+            if holder.found_in(ctx_norm):
+                return None
+            continue
+        holders.append(phrase)
+    if not holders:
+        return None
+    if any(any(_contains(h, f) for f in holder.forms) for h in holders):
+        return None
+    for h in holders:
+        words = [w for w in h.split() if w not in STOPWORDS_ALL]
+        if words:
+            return words[-1]
+    return None
+
+
+_INNER_NAME = re.compile(r"(?<=[\w,;:)’'\"] )[A-Z][\w&-]*|\b[A-Za-z]*[a-z][A-Z][\w&-]*|\b[A-Z]{2,}\b")
+
+
+def known_names(texts: Iterable[str]) -> set[str]:
+    """Lower-cased names written inside sentences of ``texts`` (not at a sentence's start), so a
+    lower-case "amazon" in a question can be read as the name the documents use."""
+    out: set[str] = set()
+    for text in texts:
+        for m in _INNER_NAME.finditer(text or ""):
+            w = normalize(m.group()).strip("-")
+            if len(w) > 1 and w not in STOPWORDS_ALL:
+                out.add(w)
+    return out
