@@ -89,6 +89,9 @@ table.cw-ingest-result td, table.cw-ingest-result th { border-bottom: 1px solid 
 tr.cw-status-failed td, tr.cw-status-skipped td { color: #b91c1c; }
 #cw-docs .table-wrap, #cw-docs .table-container { overflow-x: auto; }
 #cw-delete-confirm { border: 1px solid #b91c1c; border-radius: 6px; padding: 6px 10px; }
+button[role="tab"][aria-selected="true"] { color: var(--cw-link-accent) !important; }
+/* Gradio fades chat text to 80% opacity, which takes muted text below 4.5:1 */
+#cw-chat .message-wrap .prose.chatbot.md { opacity: 1; }
 """
 
 # Gradio's default orange is 2.8:1 behind white text; the 700 shades reach 5.2:1 (WCAG AA), and
@@ -111,8 +114,16 @@ THEME = gr.themes.Default().set(
 
 
 # Citation markers scroll to (and flash) their source, opening a folded earlier answer.
+# Gradio marks the chat's example questions role="list" around plain buttons (an ARIA error
+# axe-core reports as critical): they become a named group instead.
 JS = """
 () => {
+  const fixExamples = () => document.querySelectorAll('.examples[role="list"]').forEach((el) => {
+    el.setAttribute('role', 'group');
+    el.setAttribute('aria-label', 'Example questions');
+  });
+  fixExamples();
+  new MutationObserver(fixExamples).observe(document.body, {childList: true, subtree: true});
   document.addEventListener('click', (e) => {
     const a = e.target.closest && e.target.closest('a.cw-cite');
     if (!a) return;

@@ -425,7 +425,7 @@ class LiveServer:
         return [line for line in self.netlog.read_text().splitlines() if line.strip()]
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 300.0) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout

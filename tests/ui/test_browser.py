@@ -251,7 +251,15 @@ def test_upload_ask_and_delete_a_document(session, live_server, output_dir, tmp_
     pick.click()
     pick.fill("quokka-browser")
     page.get_by_role("option", name="quokka-browser.txt").click()
+    # Delete asks first; Cancel keeps the document
     page.locator("#cw-delete").click()
+    s.wait_text("#cw-delete-question", "Delete quokka-browser.txt?")
+    page.locator("#cw-delete-no").click()
+    s.wait_text("#cw-delete-status", "Nothing was deleted")
+    assert "quokka-browser.txt" in page.locator("#cw-docs").inner_text()
+    page.locator("#cw-delete").click()
+    s.wait_text("#cw-delete-question", "Delete quokka-browser.txt?")
+    page.locator("#cw-delete-yes").click()
     s.wait_text("#cw-delete-status", "Deleted")
     s.wait_text("#cw-docs", "quokka-browser.txt", present=False)
     assert "microsoft-openai-partnership.txt" in page.locator("#cw-docs").inner_text()
@@ -261,4 +269,106 @@ def test_upload_ask_and_delete_a_document(session, live_server, output_dir, tmp_
     newest = page.locator("#cw-sources .cw-sources > section").first
     assert "quokka-browser.txt" not in newest.inner_text()
     s.shot(output_dir / "deleted.png")
+    _check_local(s, live_server)
+
+
+# ---- accessibility (WCAG 2.1 AA) -------------------------------------------------------------
+
+WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+_CONTRAST_JS = """(sel) => {
+  const lum = (c) => {
+    const [r, g, b] = c.match(/[0-9.]+/g).slice(0, 3).map(Number).map((v) => {
+      v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const el = document.querySelector(sel);
+  let bg = el, color;
+  while (bg) {
+    color = getComputedStyle(bg).backgroundColor;
+    if (color && !/rgba\\(.*, 0\\)$/.test(color) && color !== 'transparent') break;
+    bg = bg.parentElement;
+  }
+  const fg = lum(getComputedStyle(el).color), b = lum(bg ? color : 'rgb(255,255,255)');
+  return (Math.max(fg, b) + 0.05) / (Math.min(fg, b) + 0.05);
+}"""
+
+
+def _axe(page, name: str, results: dict) -> list[dict]:
+    """Run axe-core (bundled with axe-playwright-python: nothing downloaded) on the page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    res = Axe().run(page, options=WCAG_AA)
+    results[name] = {
+        "violations": [{"id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"]),
+                        "targets": [n["target"] for n in v["nodes"]][:5]}
+                       for v in res.response["violations"]],
+        "passes": len(res.response.get("passes", [])),
+        "incomplete": len(res.response.get("incomplete", [])),
+    }
+    return res.response["violations"]
+
+
+def test_accessibility_wcag_aa(session, live_server, output_dir, browser):
+    import json
+
+    from rag.pipeline import MAX_QUESTION_CHARS
+    from tests.ui.conftest import OUTPUT_DIR
+
+    s = session
+    page = s.page
+    s.open()
+    results: dict = {}
+    # the question box has a name a screen reader announces
+    box = page.get_by_role("textbox", name="Question")
+    assert box.count() == 1
+    violations = _axe(page, "chat-empty", results)  # the example questions
+    s.ask("What stake does Microsoft hold in OpenAI Group PBC?")
+    assert s.last_bot().locator("a.cw-cite").count() >= 1
+    ratios = {"[n] marker": page.evaluate(_CONTRAST_JS, "#cw-chat a.cw-cite"),
+              "Ask button": page.evaluate(_CONTRAST_JS, "#cw-send")}
+    assert all(r >= 4.5 for r in ratios.values()), ratios
+    violations += _axe(page, "chat-answer", results)
+    page.screenshot(path=str(OUTPUT_DIR / "accessibility.png"), full_page=True)
+
+    s.ask("What is the boiling point of tungsten?")  # a "not found" reply and related passages
+    violations += _axe(page, "chat-not-found", results)
+
+    # a question over the limit is refused with a message and stays whole in the box
+    long = "What stake does Microsoft hold? " + "x" * MAX_QUESTION_CHARS
+    page.locator("#cw-question textarea").fill(long)
+    page.locator("#cw-send").click()
+    s.wait_text("#cw-chat", f"the limit is {MAX_QUESTION_CHARS:,}")
+    assert page.locator("#cw-question textarea").input_value() == long
+
+    s.tab("Documents")
+    s.wait_text("#cw-docs", "microsoft-openai-partnership.txt")
+    headers = page.locator("#cw-docs thead").inner_text()
+    assert "Published" in headers and "Ingested" in headers
+    violations += _axe(page, "documents", results)
+
+    # a phone: every column of the Documents table can be scrolled into view
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        p = phone.new_page()
+        p.goto(live_server.url + "/")
+        p.wait_for_selector("#cw-question textarea", timeout=60_000)
+        violations += _axe(p, "chat-390px", results)
+        p.get_by_role("tab", name="Documents").click()
+        p.wait_for_function("() => (document.querySelector('#cw-docs') || {}).innerText"
+                            "?.includes('microsoft-openai-partnership.txt')", timeout=30_000)
+        for column in ("Chunks", "Ingested", "Published", "Source"):
+            cell = p.locator("#cw-docs thead th", has_text=column).first
+            cell.scroll_into_view_if_needed()
+            box_ = cell.bounding_box()
+            assert box_ and box_["x"] >= 0 and box_["x"] + min(box_["width"], 60) <= 390, column
+        assert p.evaluate("document.documentElement.scrollWidth") <= 392  # the page stays put
+        violations += _axe(p, "documents-390px", results)
+        p.screenshot(path=str(OUTPUT_DIR / "accessibility-390px.png"), full_page=True)
+    finally:
+        phone.close()
+
+    results["contrast"] = ratios
+    (OUTPUT_DIR / "accessibility-axe.json").write_text(json.dumps(results, indent=2))
+    assert violations == [], json.dumps(results, indent=2)
     _check_local(s, live_server)
