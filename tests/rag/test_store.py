@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import chromadb
 import pytest
 from chromadb.config import Settings as ChromaSettings
@@ -95,13 +97,31 @@ def test_filters_restrict_both_retrievers(tmp_path, embedder):
     assert {h.chunk.source for h in searcher.search("merger", 5, Filters(sources=["undated.txt"]))} == {"undated.txt"}
 
 
+def _syndicated(text: str, embedder) -> str:
+    """A syndicated copy: one word changed (``partner`` -> ``partners``) in the middle of every
+    chunk, so no chunk is byte-identical to the wire's and each is still a near-duplicate."""
+    word = re.compile(r"\b[a-z]{5,}\b")
+    spots = {word.search(text, (c.start + c.end) // 2).end()
+             for c in chunk_document(Document("x", text), embedder, 120, 20)}
+    for end in sorted(spots, reverse=True):
+        text = text[:end] + "s" + text[end:]
+    return text
+
+
 def test_near_duplicates_collapse(tmp_path, embedder):
     index = Index(_client(tmp_path / "c"), embedder, "test-col", cache_dir=tmp_path)
     text = SAMPLE_ARTICLE.read_text(encoding="utf-8")
-    _write(index, Document("wire/a.txt", text), Document("syndicated/a.txt", text))
+    _write(index, Document("wire/a.txt", text), Document("mirror/a.txt", text),
+           Document("syndicated/a.txt", _syndicated(text, embedder)))
+    records = index.records()
+    texts = {s: {c.text for c in index.get_chunks(sorted(records[s].chunk_ids)).values()}
+             for s in ("wire/a.txt", "syndicated/a.txt")}
+    assert texts["wire/a.txt"] and not texts["wire/a.txt"] & texts["syndicated/a.txt"]
     hits = HybridSearcher(index, embedder).search("Azure API exclusivity until AGI", 5)
-    texts = [h.chunk.text for h in hits]
-    assert len(texts) == len(set(texts))
+    # each passage of the article once, whichever copy it came from
+    passages = [h.chunk.ordinal for h in hits]
+    assert len(hits) == 5 and len(set(passages)) == 5, [(h.chunk.source, h.chunk.ordinal)
+                                                        for h in hits]
 
 
 @pytest.mark.slow

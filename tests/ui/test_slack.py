@@ -425,3 +425,63 @@ def test_socket_mode_refuses_a_bot_token_as_app_token(tmp_path):
     settings = Settings(store=tmp_path, slack_bot_token=BOT_TOKEN, slack_app_token=BOT_TOKEN)
     with pytest.raises(ConfigError, match="xapp-"):
         create_app(sample_fake(), settings)
+
+
+@pytest.mark.slow
+def test_live_socket_mode_with_the_real_server(tmp_path):
+    """`citewise serve --slack-app-token xapp-…` (real model and index, no signing secret, no
+    public URL) answers a mention that arrives over Socket Mode, and acknowledges it."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.ui.conftest import ROOT, SocketModeServer, _wait_healthy, free_port
+
+    rec = SlackAPIRecorder()
+    ws = SocketModeServer()
+    rec.ws_url = ws.url
+    port = free_port()
+    log = tmp_path / "server.log"
+    env = {**os.environ, "CITEWISE_SLACK_BOT_TOKEN": BOT_TOKEN,
+           "CITEWISE_SLACK_API_URL": rec.url, "HF_HUB_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+           "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(ROOT)}
+    for key in ("CITEWISE_SLACK_SIGNING_SECRET", "CITEWISE_SLACK_APP_TOKEN"):
+        env.pop(key, None)
+    cmd = [sys.executable, "-m", "ui.cli", "serve", "--store", str(tmp_path / "store"),
+           "--port", str(port), "--ingest", str(SAMPLE_DIR), "--slack-app-token", APP_TOKEN, "-v"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, proc, log)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not ws.connections:
+            time.sleep(0.1)
+        assert ws.connections == 1 and rec.opened_with == [APP_TOKEN], log.read_text()[-3000:]
+        assert "Socket Mode connected" in log.read_text()
+        body = event_body(f"<@{BOT_USER}> {QUESTION}", channel="CLIVESOCK",
+                          ts="1700000500.000100", event_id="EvLIVESOCK")
+        env_id = ws.send_envelope(body)
+        ws.send_envelope(body, retry_attempt=1)
+        assert env_id in {a["envelope_id"] for a in ws.wait_acks(2, timeout=30)}
+        (post,) = rec.wait_posts(1, timeout=120)
+        time.sleep(1.0)
+        assert len(rec.posts()) == 1  # the redelivery was acknowledged, not answered again
+        assert post["channel"] == "CLIVESOCK" and post["thread_ts"] == "1700000500.000100"
+        sources = [b["text"]["text"] for b in post["blocks"][2:] if b["type"] == "section"]
+        assert sources and sources[0].startswith("*[1]*")
+        quote = sources[0].split("\n> ", 1)[1].rstrip("…")
+        assert " ".join(quote.split())[:60] in " ".join(SAMPLE_TEXT.split())
+        # the webhook is off without a signing secret
+        r = httpx.post(url + "/slack/events", json={"type": "url_verification"}, timeout=10)
+        assert r.status_code == 503
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        ws.close()
+        rec.close()
