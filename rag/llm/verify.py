@@ -36,6 +36,7 @@ _ABSTAIN = re.compile(
     r"(?i)\b(?:articles?|sources?|passages?|documents?|texts?)\s+(?:do|does)\s*(?:n't|not)\s+"
     r"(?:say|answer|mention|state|contain|provide|specify)"
 )
+_LINE_DONE = re.compile(r"(?:[.!?…][\"'”’)]*|\])[ \t]*\n")
 _QUOTED = re.compile(r'^\s*["“]([^"“”]+?)[.!?…]?["”]\s*[.!?…]?\s*$')
 MAX_SPAN_SENTENCES = 2  # a claim may rest on two adjacent sentences of one chunk
 FRAGMENT_TERMS = 3  # fewer content words than this: a fragment that answers the question
@@ -115,8 +116,15 @@ def split_complete(buffer: str) -> tuple[str, str]:
     """(finished sentences, the unfinished rest) of streamed text.
 
     A sentence is finished once a later one has started with real text: not just markers or an
-    unclosed "[", which may still be this sentence's citation.
+    unclosed "[", which may still be this sentence's citation; or once a line break follows
+    its full stop or marker (quote-first answers put one claim on a line, and the first one
+    is shown a few tokens sooner).
     """
+    lines = list(_LINE_DONE.finditer(buffer))
+    if lines:
+        last = lines[-1]
+        done, rest = split_complete(buffer[last.end() :])
+        return buffer[: last.end()] + done, rest
     text = _TRAILING.sub(lambda m: m.group(2) + m.group(1), buffer)
     spans = sentence_spans(text)
     for i in range(len(spans) - 1, 0, -1):
