@@ -40,7 +40,7 @@ from eval.datasets import load_squad, write_feed
 from eval.metrics import squad_normalize
 from eval.nearmiss import make_near_misses
 from eval.records import EvalSample
-from rag.answer_types import AnswerType, question_type
+from rag.answer_types import AnswerType, is_yes_no, question_type
 from rag.config import Settings
 from rag.extractive import DEFAULT_THRESHOLD, ExtractiveGenerator
 from rag.records import Hit
@@ -69,11 +69,12 @@ def _contains(sentence: str, answers: Sequence[str]) -> bool:
 def _example(gen: ExtractiveGenerator, question: str, hits: list[Hit], answers: Sequence[str],
              kind: str) -> Example:
     typed_q = question_type(question) is not AnswerType.ANY
+    yesno = is_yes_no(question)
     ex = Example(kind)
     for c in gen.candidates(question, hits):
         if not c.typed:
             continue
-        ex.x.append(feature_vector(c, typed_q, c.coverage))
+        ex.x.append(feature_vector(c, typed_q, c.coverage, yesno))
         ex.y.append(1 if answers and _contains(c.quote, answers) else 0)
         ex.legacy.append(c.score)
     return ex

@@ -21,12 +21,16 @@ class AnswerType(StrEnum):
     PERCENT = "percent"  # a percentage, share or fraction
     DATE = "date"  # a date, year, period or time limit
     PLACE = "place"
-    ANY = "any"  # yes/no, why, how, what ...: no check
+    REASON = "reason"  # why: a cause or purpose must be stated
+    ANY = "any"  # yes/no, how, what ...: no check
 
 
 # Patterns over the normalized (lower-cased) question. When several match, the earliest in the
 # question wins, so a resolved follow-up "until when: What rights does Microsoft keep?" is DATE.
 _QUESTION_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
+    (AnswerType.REASON, re.compile(
+        r"^\W*(?:(?:and|but|so|then)\s+)?why\b|\bfor what reason\b|\bwhat (?:caused|led to)\b|"
+        r"\bhow come\b")),
     (AnswerType.DATE, re.compile(
         r"\b(?:until|till|since|by|from) when\b|\bhow long\b|"
         r"^\W*(?:(?:and|but|so|then)\s+)?when\b|"
@@ -35,7 +39,7 @@ _QUESTION_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
     (AnswerType.PERCENT, re.compile(
         r"\bwhat (?:percentage|percent|proportion|share|fraction|portion)\b|"
         r"\bhow (?:big|large) (?:a|of a) (?:share|stake|portion|proportion)\b|"
-        r"\b(?:percentage|percent|per cent)\b")),
+        r"\b(?:percentage|percent|per cent)\b|%")),
     (AnswerType.NUMBER, re.compile(
         r"\bhow (?:much|many|big|large|high|low|old|far)\b|"
         r"\bwhat (?:stake|amount|number|sum|price|cost|value|size|rate|valuation)\b|\bwhat (?:is|was|are|were)\b.*\bworth\b|"
@@ -78,6 +82,11 @@ _EXPLICIT_DATE = re.compile(
 _RELATIVE_DATE = re.compile(
     r"\b(?:until|till|through|since|after|before|by the time|once|whichever occurs|"
     r"during|following|later than|earlier than|within|over)\b(?P<event>(?:\W+\w+){1,6})"
+)
+_REASON = re.compile(
+    r"\b(?:because|due to|owing to|as a result|result of|in order to|so that|so as to|since|"
+    r"reason|reasons|caused|causes|led to|leads to|thanks to|in response to|aimed at|"
+    r"intended to|in an effort to|amid|after|following|given that|motivated)\b"
 )
 _PERSON_NOUNS = re.compile(
     r"\b(?:ceo|founder|co-founder|president|chairman|chairwoman|chair|director|executive|"
@@ -128,8 +137,19 @@ def has_answer_type(kind: AnswerType, sentence: str, question: str = "") -> bool
         asked = set(content_terms(question))
         return any(set(content_terms(m.group("event"))) - asked
                    for m in _RELATIVE_DATE.finditer(low))
+    if kind is AnswerType.REASON:
+        return bool(_REASON.search(low))
     if kind is AnswerType.PLACE:
         return bool(_PLACE.search(sentence) or _PLACE_NOUNS.search(low))
     # PERSON: a name the question does not already contain, or a noun for people/bodies.
     asked = names(question) | {w for w in re.findall(r"\w+", normalize(question))}
     return bool(names(sentence) - asked) or bool(_PERSON_NOUNS.search(low))
+
+
+_YES_NO = re.compile(r"\W*(?:(?:and|but|so)\s+)?(?:is|are|was|were|do|does|did|can|could|will|would|"
+                     r"should|has|have|had|may|might|must|shall)\b")
+
+
+def is_yes_no(question: str) -> bool:
+    """A question answered by yes or no ("Can OpenAI ...?"): a sentence restating it answers it."""
+    return bool(_YES_NO.match(normalize(question)))

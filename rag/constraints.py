@@ -16,7 +16,9 @@ question states must hold in its *evidence*:
 * **count** - "how many employees" needs a number next to "employees" (a sentence that
   mentions employees without counting them, or counts something else, does not answer);
 * **measured** - "what percentage of its revenue" needs "revenue" in the sentence;
-* **expansion** - "what does PBC stand for" needs the spelled-out form, not the acronym.
+* **expansion** - "what does PBC stand for" needs the spelled-out form, not the acronym;
+* **negation** - a wh-question about what is *not* so ("which investors are not included") is
+  not answered by a sentence without a negation or exclusion.
 
 Evidence is the sentence itself plus, only when the sentence refers back (a pronoun, or "the
 company"/"the deal"-style definite description), the sentences before it in the same paragraph
@@ -101,7 +103,7 @@ _NUMBER_WORD = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
     r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
     r"eighty|ninety|hundred|hundreds|thousand|thousands|million|millions|billion|billions|"
-    r"dozen|dozens|several|few|many|a|an|single|both|no|zero|half"
+    r"dozen|dozens|single|zero|half|once|twice"
 )
 _MEASURE_OF = re.compile(
     r"\b(?:percentage|percent|share|proportion|fraction|portion|amount|number|value|size|cost|"
@@ -110,6 +112,10 @@ _MEASURE_OF = re.compile(
 )
 _STAND_FOR = re.compile(r"\b(?:stands? for|short for|abbreviation|acronym|spelled out|"
                         r"full (?:name|form))\b")
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|none|nor|neither|without|cannot|except|excluding|excluded|excludes?|"
+    r"exempt|other than|apart from|no longer|lack|lacks|n't)\b|n't\b"
+)
 _COUNT_Q = re.compile(r"\bhow many\s+(?:of\s+(?:the\s+|its\s+|their\s+)?)?(?P<noun>[a-z][\w-]*)")
 
 # Possession: "X holds/owns", "X's stake".
@@ -120,7 +126,7 @@ _Q_HOLDER = [
     re.compile(rf"(?P<e>[\w&.-]+(?: [\w&.-]+){{0,3}})'s? (?:\w+ ){{0,2}}(?:{_POSSESS_NOUNS})\b"),
     re.compile(r"\b(?:does|did|do|has|have|had|will|would|could|can) (?:the )?"
                r"(?P<e>[\w&.-]+(?: [\w&.-]+){0,3}?) (?:still |now |currently )?"
-               r"(?:own|hold|control|have|has|keep|retain|invest)\b"),
+               r"(?:own|hold|control|have|has|keep|retain|invest|get)\b"),
     re.compile(rf"\b(?:{_POSSESS_NOUNS}) (?:does|did|do|has|have|had|will) (?:the )?"
                rf"(?P<e>[\w&.-]+(?: [\w&.-]+){{0,3}}?) (?:\w+ )?(?:own|hold|have|control)\b"),
     re.compile(rf"\b(?P<e>[\w&.-]+(?: [\w&.-]+){{0,3}}?) (?:{_POSSESS_VERBS})\b"),
@@ -170,12 +176,13 @@ class Constraints:
     count_noun: str | None = None  # stem
     measured: str | None = None  # stem of X in "what percentage of X": X must be in the evidence
     expansion: bool = False  # "what does PBC stand for": the long form must be there
+    negated: bool = False  # "which ... are not included": a positive statement doesn't answer
     holder: Entity | None = None
 
     @property
     def empty(self) -> bool:
         return not (self.entities or self.numbers or self.time or self.ordinal
-                    or self.count_noun or self.holder or self.measured)
+                    or self.count_noun or self.holder or self.measured or self.negated)
 
     # ---- checking ------------------------------------------------------------------------------
     def check(self, sentence: str, context: str = "") -> Check:
@@ -216,6 +223,8 @@ class Constraints:
                 failed.append(f"ordinal:{self.ordinal}")
         if self.count_noun and not _counted(self.count_noun, s_norm):
             failed.append(f"count:{self.count_noun}")
+        if self.negated and not _NEGATION.search(s_norm):
+            failed.append("negation")
         if self.measured and self.measured not in {stem(w) for w in re.findall(r"\w+", s_norm)}:
             failed.append(f"measured:{self.measured}")
         if self.holder is not None:
@@ -299,6 +308,10 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
             for e in c.entities for f in e.forms):
         c.measured = stem(mm.group("noun"))
     c.expansion = bool(_STAND_FOR.search(qn))
+    # Only wh-questions: "Is OpenAI not allowed to ...?" is answered either way.
+    c.negated = bool(_NEGATION.search(qn)) and not re.match(
+        r"\W*(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|might|must)\b",
+        qn)
     cm = _COUNT_Q.search(qn)
     if cm and cm.group("noun") not in STOPWORDS_ALL:
         c.count_noun = stem(cm.group("noun"))
@@ -380,7 +393,7 @@ def _counted(noun_stem: str, s_norm: str) -> bool:
 
 def _question_holder(qn: str, entities: list[Entity]) -> Entity | None:
     """The entity whose holding the question asks about, when it asks about one."""
-    if not re.search(rf"\b(?:{_POSSESS_VERBS}|own|hold|{_POSSESS_NOUNS})\b", qn):
+    if not re.search(rf"\b(?:{_POSSESS_VERBS}|own|hold|right|{_POSSESS_NOUNS})\b", qn):
         return None
     for pattern in _Q_HOLDER:
         for m in pattern.finditer(qn):
@@ -393,7 +406,9 @@ def _question_holder(qn: str, entities: list[Entity]) -> Entity | None:
 
 _S_HOLDER = re.compile(
     rf"(?P<e>[\w&.'-]+(?: [\w&.'-]+){{0,3}}?)(?:'s?)? (?:\w+ ){{0,1}}(?:{_POSSESS_VERBS})\b|"
-    rf"(?P<p>[\w&.-]+(?: [\w&.-]+){{0,3}}?)'s? (?:\w+ ){{0,2}}(?:{_POSSESS_NOUNS})\b"
+    rf"(?P<p>[\w&.-]+(?: [\w&.-]+){{0,3}}?)'s? (?:\w+ ){{0,2}}(?:{_POSSESS_NOUNS})\b|"
+    r"(?P<h>[\w&.-]+(?: [\w&.-]+){0,3}?) (?:\w+ ){0,2}(?:has|have|had|gets?|got) (?:a |an |the )?"
+    r"(?:\w+ )?(?:right|rights|stake|share|option)\b"
 )
 _PRONOUN_SUBJECT = re.compile(r"^(?:it|they|he|she|the company|the firm|the group)$")
 
@@ -402,7 +417,7 @@ def _other_holder(holder: Entity, s_norm: str, ctx_norm: str) -> str | None:
     """The name of another holder when the sentence gives one and not the asked one."""
     holders: list[str] = []
     for m in _S_HOLDER.finditer(s_norm):
-        phrase = (m.group("e") or m.group("p") or "").strip()
+        phrase = (m.group("e") or m.group("p") or m.group("h") or "").strip()
         if not phrase:
             continue
         last = phrase.split()[-1]

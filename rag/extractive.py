@@ -21,10 +21,10 @@ from typing import Literal
 import numpy as np
 
 from rag.aliases import merge as merge_aliases
-from rag.answer_types import AnswerType, has_answer_type, question_type
+from rag.answer_types import AnswerType, has_answer_type, is_yes_no, question_type
 from rag.constraints import Check, Constraints, known_names, parse
 from rag.embeddings import Embedder
-from rag.records import Answer, Citation, Hit, Turn
+from rag.records import Answer, Citation, Hit, Turn, abstention_text  # noqa: F401 (re-export)
 from rag.scorer import AnswerScorer, feature_vector, has_bundled
 from rag.support import content_terms
 from rag.text import quote_spans
@@ -80,6 +80,7 @@ class ScoredSentence:
     lexical: float = 0.0
     coverage: float = 0.0  # plain share of the question's content words it contains
     rank_prior: float = 0.0  # 1 - rank / number of passages
+    novelty: float = 0.0  # share of its content words the question doesn't have
     score: float = 0.0  # the answer scorer's probability, or the hand-set score without one
     vector: np.ndarray | None = field(default=None, repr=False)  # stored at ingest, if any
 
@@ -111,22 +112,6 @@ def calibrate(
         raise ValueError(f"unknown metric {metric!r}; use 'f1' or 'balanced'")
     best = np.flatnonzero(np.isclose(quality, quality.max()))
     return float((cuts[best[0]] + cuts[best[-1]]) / 2)
-
-
-_WH = re.compile(r"(?i)(?:who|whom|whose|what|when|where|which|why|how(?: much| many| long)?)\b")
-_AUX = re.compile(r"(?i)\s+(?:do|does|did|can|could|will|would|should|shall|may|might|must|has|"
-                  r"have|had)\b")
-
-
-def abstention_text(question: str) -> str:
-    """'The articles don't say who founded Tesla.' when the question reads well that way."""
-    q = " ".join(question.split()).rstrip("?.! ")
-    wh = _WH.match(q)
-    if not wh or len(q) > 150:
-        return "The articles don't say."
-    if _AUX.match(q, wh.end()):  # "what did Apple announce" can't be embedded as it stands
-        return f"The articles don't answer “{q}?”."
-    return f"The articles don't say {q[0].lower()}{q[1:]}."
 
 
 class ExtractiveGenerator:
@@ -171,6 +156,7 @@ class ExtractiveGenerator:
         ``typed`` is true only for sentences that have the asked-for kind of answer *and*
         keep to the question's constraints (rag/constraints.py)."""
         kind = question_type(question)
+        yesno = is_yes_no(question)
         cons = self.constraints(question, hits)
         found: dict[tuple[str, int, int], ScoredSentence] = {}
         for rank, hit in enumerate(hits):
@@ -197,7 +183,7 @@ class ExtractiveGenerator:
         if self.embedder is None:
             for c in cands:
                 c.cosine = c.lexical
-            self._score(kind, cands, n)
+            self._score(kind, cands, n, yesno)
         else:
             qvec = self._vectors([question], query=True)[0]
             refine = True
@@ -206,7 +192,7 @@ class ExtractiveGenerator:
                 # forward pass of their own, whose cosine is the sharper one (BENCHMARKS.md).
                 for c in cands:
                     c.cosine = float(c.vector @ qvec)
-                self._score(kind, cands, n)
+                self._score(kind, cands, n, yesno)
                 refine = self.max_refined > 0  # 0: stored vectors only
                 if refine:  # possible answers first: a sentence that breaks a constraint can't be one
                     cands = sorted(cands, key=lambda c: (not c.typed, -c.score))[: self.max_refined]
@@ -220,16 +206,17 @@ class ExtractiveGenerator:
                 svecs = self._vectors([c.quote for c in cands])
                 for c, cos in zip(cands, svecs @ qvec, strict=True):
                     c.cosine = float(cos)
-                self._score(kind, cands, n)
+                self._score(kind, cands, n, yesno)
         cands.sort(key=lambda c: -c.score)
         return cands
 
-    def _score(self, kind: AnswerType, cands: list[ScoredSentence], n: int) -> None:
+    def _score(self, kind: AnswerType, cands: list[ScoredSentence], n: int,
+               yesno: bool = False) -> None:
         for c in cands:
             c.rank_prior = 1 - c.rank / n
             if self.scorer is not None:
                 c.score = self.scorer.probability(
-                    feature_vector(c, kind is not AnswerType.ANY, c.coverage))
+                    feature_vector(c, kind is not AnswerType.ANY, c.coverage, yesno))
                 continue
             score = W_COS * c.cosine + W_LEX * c.lexical + W_RANK * c.rank_prior
             if kind is not AnswerType.ANY:
@@ -251,6 +238,8 @@ class ExtractiveGenerator:
             shared = qterms.intersection(c.terms)
             c.lexical = sum(idf[t] for t in shared) / total
             c.coverage = len(shared) / len(qterms)
+            own = set(c.terms)
+            c.novelty = len(own - qterms) / len(own) if own else 0.0
 
     def _vectors(self, texts: list[str], query: bool = False) -> np.ndarray:
         """Embeddings, cached by text: the same passages come back question after question.
@@ -308,12 +297,8 @@ class ExtractiveGenerator:
     def _build(self, question: str, hits: list[Hit]) -> tuple[list[str], Answer]:
         chosen = self.select(question, hits)
         if not chosen:
-            text = abstention_text(question)
-            text += (" The closest passages are listed below." if hits
-                     else " No passage matched the question.")
-            answer = Answer(question=question, answer=text, abstained=True, citations=[],
-                            contexts=list(hits), related=list(hits[:3]))
-            return [text], answer
+            answer = Answer.abstention(question, hits)
+            return [answer.answer], answer
         pieces, citations = [], []
         for n, c in enumerate(chosen, 1):
             pieces.append(f"{c.quote} [{n}] ")

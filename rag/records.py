@@ -163,6 +163,20 @@ class Turn:
     answer: str = ""
 
 
+MAX_QUOTED_QUESTION = 150
+
+
+def abstention_text(question: str, hits: list[Hit] | None = None) -> str:
+    """'The articles don't answer “Who founded Tesla?”.' - one fixed form whatever the question;
+    "documents" unless every passage found comes from a news article (one with a date or URL)."""
+    q = " ".join(question.split()).rstrip("?.! ")
+    if len(q) > MAX_QUOTED_QUESTION:
+        q = q[:MAX_QUOTED_QUESTION].rsplit(" ", 1)[0] + "…"
+    news = bool(hits) and all(h.published or h.url for h in hits or [])
+    noun = "articles" if news else "documents"
+    return f"The {noun} don't answer “{q}?”." if q else f"The {noun} don't answer that."
+
+
 @dataclass
 class Answer:
     """What every front end renders: the answer text with [n] markers and its citations."""
@@ -179,6 +193,16 @@ class Answer:
     id: Any = None
     # generated sentences the citation verifier removed (LLM answers; the note says so too)
     removed_sentences: int = 0
+
+    @classmethod
+    def abstention(cls, question: str, hits: list[Hit], **extra: Any) -> Answer:
+        """"Not found", in one fixed form, with the closest passages listed as related (never
+        as citations). Both answer backends build their abstentions here."""
+        text = abstention_text(question, hits)
+        text += (" The closest passages are listed below." if hits
+                 else " No passage matched the question.")
+        return cls(question=question, answer=text, abstained=True, citations=[],
+                   contexts=list(hits), related=list(hits[:3]), **extra)
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON contract of `citewise ask --json` and `POST /api/ask`."""

@@ -40,10 +40,13 @@ FEATURES: tuple[str, ...] = (
     "entities",  # number of names the question gives (0..3)
     "anaphoric",  # a name was found only through the preceding sentences
     "length",  # log of the sentence's words
+    "novelty",  # share of the sentence's content words the question doesn't have
+    "yesno",  # the question is a yes/no question (an echo of it can answer it)
 )
 
 
-def feature_vector(c: ScoredSentence, typed_question: bool, coverage: float) -> list[float]:
+def feature_vector(c: ScoredSentence, typed_question: bool, coverage: float,
+                   yesno: bool = False) -> list[float]:
     """The features of one candidate, in ``FEATURES`` order."""
     return [
         c.cosine,
@@ -55,6 +58,8 @@ def feature_vector(c: ScoredSentence, typed_question: bool, coverage: float) -> 
         float(min(c.check.entities_total, 3)),
         1.0 if c.check.anaphoric else 0.0,
         math.log1p(len(c.quote.split())),
+        c.novelty,
+        1.0 if yesno else 0.0,
     ]
 
 

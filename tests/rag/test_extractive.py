@@ -143,10 +143,11 @@ def test_abstains_when_the_article_does_not_say(gen, retrieve, question):
     assert answer.contexts == hits
 
 
-def test_abstention_text_rephrases_simple_questions():
-    assert abstention_text("Who founded Tesla?") == "The articles don't say who founded Tesla."
-    assert abstention_text("What did Apple announce?").startswith("The articles don't answer")
-    assert abstention_text("Is it raining") == "The articles don't say."
+def test_abstention_text_has_one_fixed_form():
+    assert abstention_text("Who founded Tesla?") == "The documents don't answer “Who founded Tesla?”."
+    assert abstention_text("Is it raining") == "The documents don't answer “Is it raining?”."
+    long = abstention_text("why " * 100)
+    assert long.endswith("…?”.") and len(long) < 200
 
 
 def test_no_hits_abstains(gen):

@@ -1,0 +1,148 @@
+"""The question's constraints: a sentence that breaks one is never an answer (rag/constraints.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.aliases import document_aliases, expand_query
+from rag.constraints import antecedent_text, known_names, parse
+
+S27 = ("Following recapitalisation, Microsoft holds an investment in OpenAI Group PBC valued at "
+       "$135 billion, representing 27 per cent on an as-converted diluted basis, inclusive of "
+       "employees, investors, and the OpenAI Foundation.")
+S32 = ("Before OpenAI’s funding rounds, Microsoft held a 32.5 per cent stake on an as-converted "
+       "basis in the for-profit entity.")
+PANEL = "When OpenAI declares AGI, an independent expert panel will verify the declaration."
+KNOWN = {"microsoft", "openai", "google", "amazon", "azure", "agi", "pbc"}
+
+
+def failed(question: str, sentence: str, context: str = "", **kw) -> tuple[str, ...]:
+    return parse(question, known_names=KNOWN, **kw).check(sentence, context).failed
+
+
+# ---- entities -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("question", [
+    "What share of OpenAI does Amazon own?",
+    "How large is Google's stake in OpenAI?",
+    "how much of oai does amazon own",  # lower case, informal
+])
+def test_a_sentence_about_another_company_is_not_an_answer(question):
+    assert any(f.startswith("entity:") for f in failed(question, S27))
+
+
+def test_names_match_case_insensitively_and_through_aliases():
+    assert failed("how much of oai does msft own", S27) == ()
+    assert failed("What stake does MICROSOFT hold in openai group pbc?", S27) == ()
+
+
+def test_the_head_of_an_organisation_name_stands_for_it():
+    assert failed("What transition of OpenAI Group PBC does the deal support?",
+                  "The deal supports OpenAI’s transition to a public benefit corporation.") == ()
+
+
+def test_a_name_in_the_preceding_sentence_counts_only_for_a_referring_sentence():
+    context = "OpenAI has contracted to purchase $250 billion of Azure services. "
+    assert failed("Can OpenAI release open weight models?",
+                  "The company can also release open weight models.", context) == ()
+    # no reference back: the name in the neighbour doesn't make it about OpenAI
+    assert failed("Can OpenAI release open weight models?",
+                  "Anthropic can also release open weight models.", context) \
+        == ("entity:openai",)
+
+
+def test_a_new_paragraph_does_not_lean_on_the_previous_one():
+    assert antecedent_text("It can also release models.", "OpenAI spends.\n\n") == ""
+    assert "openai" in antecedent_text("It can also release models.", "Intro.\n\nOpenAI spends. ")
+
+
+# ---- numbers, time, ordinals ---------------------------------------------------------------------
+def test_a_number_or_year_the_question_gives_must_be_there():
+    assert failed("What stake did Microsoft hold in 2019?", S32) == ("number:2019",)
+    assert failed("Who holds the 27 per cent stake?", S27) == ()
+
+
+def test_time_qualifiers_select_between_facts():
+    assert failed("What stake did Microsoft hold before OpenAI's funding rounds?", S27) \
+        == ("time:past",)
+    assert failed("What stake did Microsoft hold before OpenAI's funding rounds?", S32) == ()
+    assert failed("What stake does Microsoft hold after the recapitalisation?", S32) \
+        == ("time:present",)
+    assert failed("What stake does Microsoft hold after the recapitalisation?", S27) == ()
+
+
+def test_ordinals_must_agree():
+    assert failed("Who was the first to verify AGI?", PANEL) == ("ordinal:first",)
+
+
+# ---- roles, counts, measured quantities ---------------------------------------------------------
+def test_the_holder_may_not_change():
+    assert failed("What stake does OpenAI hold in Microsoft?", S27) == ("role:microsoft",)
+    assert "role:microsoft" in failed(
+        "What is the OpenAI Foundation's stake in OpenAI Group PBC worth?", S27)
+    assert failed("What stake does Microsoft hold in OpenAI?", S27) == ()
+
+
+def test_a_count_needs_a_number_next_to_the_counted_thing():
+    assert failed("How many employees does OpenAI have?", S27) == ("count:employe",)
+    assert failed("How many employees does OpenAI have?", "OpenAI has 3,000 employees.") == ()
+    assert failed("How many experts sit on the panel?", PANEL) == ("count:expert",)
+
+
+def test_the_measured_thing_must_be_there():
+    assert failed("What percentage of its revenue does OpenAI share with Microsoft?", S32) \
+        == ("measured:revenu",)
+
+
+def test_stand_for_needs_the_long_form():
+    aliases = {"pbc": "public benefit corporation"}
+    assert failed("What does PBC stand for?", S27, aliases=aliases) \
+        == ("expansion:public benefit corporation",)
+    assert failed("What does PBC stand for?",
+                  "The deal supports OpenAI’s transition to a public benefit corporation.",
+                  aliases=aliases) == ()
+
+
+# ---- aliases -------------------------------------------------------------------------------------
+def test_documents_define_acronyms():
+    text = ("The World Health Organization (WHO) met. NASA (National Aeronautics and Space "
+            "Administration) flew. OpenAI Group PBC is a public benefit corporation.")
+    assert document_aliases(text) == {
+        "who": "world health organization",
+        "nasa": "national aeronautics and space administration",
+        "pbc": "public benefit corporation",
+    }
+
+
+def test_an_acronym_that_is_an_ordinary_word_counts_only_in_capitals():
+    aliases = {"who": "world health organization"}
+    assert parse("Who leads the project?", aliases=aliases).entities == []
+    assert [e.label for e in parse("What did the WHO say?", aliases=aliases).entities] \
+        == ["world health organization"]
+
+
+def test_retrieval_query_gets_the_long_form():
+    assert expand_query("What is a PBC?", {"pbc": "public benefit corporation"}) \
+        == "What is a PBC? (public benefit corporation)"
+    assert expand_query("What is a PBC?", {}) == "What is a PBC?"
+
+
+def test_known_names_skip_sentence_openings():
+    names = known_names(["Following the deal, Microsoft and Google met. The OpenAI board said."])
+    assert {"microsoft", "google", "openai"} <= names
+    assert "following" not in names and "the" not in names
+
+
+def test_a_question_about_what_is_not_so_needs_a_negation():
+    assert failed("Which investors are not included in the diluted basis?", S27) == ("negation",)
+    assert failed("Which items are not covered by Microsoft's research IP?",
+                  "Model weights are excluded from research IP, and Microsoft retains these rights."
+                  ) == ()
+    # a yes/no question is answered either way
+    assert failed("Is Microsoft not holding a stake in OpenAI?", S27) == ()
+
+
+def test_a_right_holder_swap_is_caught():
+    s = "Microsoft no longer has a right of first refusal to be OpenAI’s compute provider."
+    assert failed("Does OpenAI have a right of first refusal to be Microsoft's compute provider?",
+                  s) == ("role:microsoft",)
+    assert failed("Does Microsoft still have a right of first refusal?", s) == ()
