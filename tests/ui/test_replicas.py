@@ -45,7 +45,7 @@ OTHER_TEXT = ("Brackwater Ferry\n\nThe Brackwater ferry crosses the Vell estuary
               "minutes. It was launched in 2003 and carries 140 passengers.\n")
 
 
-def _wait_http(url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 240) -> None:
+def _wait_http(url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 600) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -177,7 +177,7 @@ def test_simultaneous_writes_through_both_replicas_keep_both(replicas) -> None:
         docs = {d["source"]: d["chunks"] for d in httpx.get(f"{url}/api/documents").json()}
         assert docs.get("one-" + OTHER_NAME, 0) >= 1 and docs.get("two-" + DOC_NAME, 0) >= 1
     _until(lambda: _cites(_ask(a, QUESTION), "two-" + DOC_NAME), REPLICA_LAG)
-    _until(lambda: _cites(_ask(b, "How long does the Brackwater ferry take to cross?"),
+    _until(lambda: _cites(_ask(b, "How many passengers does the Brackwater ferry carry?"),
                           "one-" + OTHER_NAME), REPLICA_LAG)
 
 
