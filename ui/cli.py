@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = settings_from(args)
-        if settings.llm and args.command in ("ask", "eval", "bench"):  # serve starts its own
+        if settings.llm and args.command in ("ask", "eval"):  # serve starts its own
             from rag.llm.local import local_llm
 
             with local_llm(settings) as settings:
