@@ -365,9 +365,13 @@ def slack_answer(answer: Answer, max_sources: int = 10) -> tuple[str, list[dict[
 
 
 def _first_sentence(text: str) -> str:
-    """The first sentence (or line) of ``text``, whitespace-collapsed."""
+    """The first sentence of ``text``, whitespace-collapsed. The fixed "not found" form quotes
+    the question (“…?”.), so a quoted question's own full stops ("U.S.") do not end it."""
     flat = " ".join((text or "").split())
-    m = re.search(r"(?<=[.!?])\s", flat)
+    end = flat.find("”.")
+    if end != -1:
+        return flat[: end + 2]
+    m = re.search(r"(?<![A-Z]\.)(?<=[.!?])\s+(?=[A-Z“\"])", flat)
     return flat[: m.start()] if m else flat
 
 

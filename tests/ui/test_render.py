@@ -196,6 +196,15 @@ def test_slack_not_found_is_one_line_and_two_trimmed_passages():
     assert "\n" not in text and len(text) < 250
 
 
+def test_slack_not_found_line_is_the_fixed_abstention_sentence():
+    hit = Hit(Chunk("c", "b.txt", 0, 0, 14, "Close passage."), 0.1, "B")
+    a = Answer.abstention("What did the U.S. Senate say. About it?", [hit])
+    text, blocks = render.slack_answer(a)
+    head = blocks[0]["text"]["text"]
+    assert head.endswith("don't answer “What did the U.S. Senate say. About it?”.")
+    assert "closest passages" not in head and "Close passage." in _texts(blocks)
+
+
 def test_slack_limits():
     cites = [Citation(i, f"s{i}", "T", "https://e.com", "q" * 5000, 0, 5000) for i in range(1, 40)]
     _, blocks = render.slack_answer(_answer(answer="x" * 10000, citations=cites), max_sources=40)
