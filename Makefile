@@ -35,10 +35,11 @@ llm: $(STAMP)
 	VENV=$(VENV) bash scripts/install-llm.sh
 
 # The golden set through the local 1.5B model next to extractive, same run (not part of make test:
-# about 10 s per question on 2 cores). Writes reports/eval-llm/{report.json,report.md,shown.md}.
+# about 10 s per question on 2 cores; LIMIT=N for a seeded sample). Writes
+# reports/eval-llm/{report.json,report.md,shown.md}.
 eval-llm: llm
 	$(PY) -m eval.llm_compare eval/golden/sample_article.jsonl --ingest sample_data \
-		--report reports/eval-llm
+		--report reports/eval-llm $(if $(LIMIT),--limit $(LIMIT))
 
 # infinity-emb, an OpenAI-compatible embedding server, in its own virtualenv (its pins clash
 # with ours) for the remote-embeddings tests; cached in ~/.cache/citewise
