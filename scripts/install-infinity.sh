@@ -12,11 +12,11 @@ INFINITY_VERSION="0.0.78"
 TORCH_VERSION="2.13.0"
 PYTHON="${PYTHON:-python3.11}"
 
-if "$IVENV/bin/python" - <<PY 2>/dev/null
+# versions from package metadata only: importing torch takes long on a busy machine
+if test -x "$IVENV/bin/infinity_emb" && "$IVENV/bin/python" - <<PY 2>/dev/null
 import importlib.metadata as m, sys
-import infinity_emb.infinity_server  # noqa: F401
-import sentence_transformers  # noqa: F401
-ok = m.version("infinity-emb") == "$INFINITY_VERSION" and m.version("torch").startswith("$TORCH_VERSION")
+ok = (m.version("infinity-emb") == "$INFINITY_VERSION"
+      and m.version("torch").startswith("$TORCH_VERSION") and m.version("sentence-transformers"))
 sys.exit(0 if ok else 1)
 PY
 then
