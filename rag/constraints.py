@@ -258,18 +258,25 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
     labels: list[str] = []
     # 1. alias phrases (multi-word first) anywhere in the question, case-insensitive
     spans: list[tuple[int, int]] = []
+    # An acronym inside a longer name ("PBC" of "OpenAI Group PBC") is part of that name.
+    runs = [(m.start(), m.start() + len(_name_run(q, m))) for m in _NAME_RUN.finditer(q)]
+    runs = [(a, b) for a, b in runs if " " in q[a:b]]
     for short in sorted(table, key=len, reverse=True):
         for m in re.finditer(rf"(?<![\w.]){re.escape(short)}(?![\w])", qn):
             if short in {"us", "u.s", "u.s."} and not re.search(r"\bU\.?S\.?\b", q[m.start():m.end() + 1]):
                 continue
             if any(s <= m.start() < e for s, e in spans):
                 continue
+            if any(a <= m.start() and m.end() <= b and (a, b) != (m.start(), m.end())
+                   for a, b in runs):
+                continue
             spans.append((m.start(), m.end()))
             labels.append(table[short])
     # 2. capitalised runs ("OpenAI Group PBC", "Amazon"), not the question's opening word
+    taken: list[tuple[int, int]] = []
     for m in _NAME_RUN.finditer(q):
-        if any(s <= m.start() < e for s, e in spans):
-            continue
+        if any(s <= m.start() < e for s, e in spans + taken):
+            continue  # inside an alias or a longer name already read
         run = _name_run(q, m)
         words = run.split()
         if m.start() == 0 or not q[: m.start()].strip(" \"'“‘("):
@@ -278,6 +285,7 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
         low = _clean_name(normalize(run))
         if not low or low in _NOT_ENTITIES or all(w in STOPWORDS_ALL for w in low.split()):
             continue
+        taken.append((m.start(), m.start() + len(run)))
         labels.append(low)
     # 3. lower-case words that name something the documents name
     for m in re.finditer(r"[a-z][\w&-]+", qn):

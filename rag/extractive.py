@@ -20,6 +20,7 @@ from typing import Literal
 
 import numpy as np
 
+from rag.aliases import expand_query
 from rag.aliases import merge as merge_aliases
 from rag.answer_types import AnswerType, has_answer_type, is_yes_no, question_type
 from rag.constraints import Check, Constraints, known_names, parse
@@ -27,7 +28,7 @@ from rag.embeddings import Embedder
 from rag.records import Answer, Citation, Hit, Turn, abstention_text  # noqa: F401 (re-export)
 from rag.scorer import AnswerScorer, feature_vector, has_bundled
 from rag.support import content_terms
-from rag.text import quote_spans
+from rag.text import normalize, quote_spans
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +179,12 @@ class ExtractiveGenerator:
         cands = list(found.values())
         if not cands:
             return []
-        self._lexical(question, cands)
+        # Acronyms the documents spell out count in both forms ("PBC" and "public benefit
+        # corporation"), as in retrieval (rag/pipeline.py uses the same expansion).
+        question = expand_query(question, merge_aliases(h.aliases for h in hits))
+        folded = normalize(question)
+        lexical_q = " ".join([question, *(e.label for e in cons.entities if e.label not in folded)])
+        self._lexical(lexical_q, cands)  # "msft" counts as "microsoft"
         n = max(len(hits), 1)
         if self.embedder is None:
             for c in cands:

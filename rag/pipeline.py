@@ -23,6 +23,7 @@ from rag.generator import Generator
 from rag.records import Answer, DocumentInfo, Filters, Hit, IngestReport, Turn
 from rag.retriever import HybridSearcher
 from rag.store import Index
+from rag.text import looks_non_english
 
 if TYPE_CHECKING:
     from rag.langchain_retriever import CitewiseRetriever
@@ -179,6 +180,9 @@ class Citewise:
     @staticmethod
     def _finish(answer: Answer, question: str, standalone: str, started: float,
                 note: str = "") -> Answer:
+        if answer.abstained and looks_non_english(question):
+            note = ("This question does not look like English; citewise matches questions "
+                    f"against the documents' English text, so ask it in English. {note}").strip()
         answer.question = question
         answer.standalone_question = standalone
         answer.latency_ms = (time.perf_counter() - started) * 1000

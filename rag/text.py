@@ -100,3 +100,29 @@ def normalize(text: str) -> str:
 def words(text: str) -> list[str]:
     """Lower-cased word tokens."""
     return _WORD.findall(normalize(text))
+
+
+_FOREIGN_FUNCTION_WORDS = frozenset(
+    """el la los las de del que y en un una por para con es está qué cuál cuánto quién dónde
+    le les des du et est une pour avec qui quoi où combien pourquoi der die das und ist nicht
+    ein eine wer wie wo warum wieviel il lo gli di che è per chi come dove perché quanto o os
+    as um uma não quem onde porquê""".split()
+)
+
+
+def looks_non_english(text: str) -> bool:
+    """True for a question that is plainly not English (another script, or only the function
+    words of another language), so an abstention can say why instead of just "not found"."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return False
+    latin = sum(1 for ch in letters if "LATIN" in unicodedata.name(ch, ""))
+    if latin / len(letters) < 0.5:
+        return True
+    toks = words(text)
+    if len(toks) < 3:
+        return False
+    english = {"the", "a", "an", "of", "is", "are", "was", "does", "do", "did", "what", "who",
+               "how", "when", "which", "where", "why", "in", "to", "and", "for", "on", "with"}
+    foreign = sum(t in _FOREIGN_FUNCTION_WORDS for t in toks)
+    return foreign >= 2 and not any(t in english for t in toks)

@@ -146,3 +146,16 @@ def test_a_right_holder_swap_is_caught():
     assert failed("Does OpenAI have a right of first refusal to be Microsoft's compute provider?",
                   s) == ("role:microsoft",)
     assert failed("Does Microsoft still have a right of first refusal?", s) == ()
+
+
+@pytest.mark.parametrize(("question", "foreign"), [
+    ("¿Cuánto de OpenAI posee Microsoft?", True),
+    ("Quelle est la part de Microsoft dans OpenAI?", True),
+    ("微软持有OpenAI多少股份？", True),
+    ("What stake does Microsoft hold?", False),
+    ("who leads la casa de papel", False),
+])
+def test_questions_in_another_language_are_recognised(question, foreign):
+    from rag.text import looks_non_english
+
+    assert looks_non_english(question) is foreign
