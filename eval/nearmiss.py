@@ -420,12 +420,27 @@ class Corpus:
         own = sorted(g for g in sample_groups if g in self.names or g in self.dates)
         return [own, sorted(self.names.keys() | self.dates.keys() | self.counts.keys())]
 
+    def containing(self, terms: Iterable[str]) -> Iterable[int]:
+        """Paragraphs holding every word of one of ``terms`` (all paragraphs when none given)."""
+        terms = [t for t in terms if _tokens(t)]
+        if not terms:
+            return range(len(self.paragraphs))
+        found: set[int] = set()
+        for term in terms:
+            sets = [self.index.get(_stem(t), set()) for t in _tokens(term)]
+            found |= set.intersection(*sets)
+        return sorted(found)
+
     def answerable_elsewhere(self, question: str, holds: Callable[[int], bool],
                              drop: Iterable[str] = ()) -> bool:
-        """A paragraph that ``holds`` the new detail and shares most content words could answer."""
+        """A paragraph that ``holds`` the new detail and shares most content words could answer.
+
+        With at most one other content word ("Where was X located?"), any paragraph holding the
+        new detail might answer: word overlap says nothing there.
+        """
         words = content_words(question, drop)
-        if not words:
-            return False
+        if len(words) <= 1:
+            return any(holds(pid) for pid in self.containing(drop))
         hits: Counter[int] = Counter()
         for w in words:
             for pid in self.index.get(w, ()):
@@ -623,7 +638,8 @@ def _qualifier_swap(sample: EvalSample, gold: str, corpus: Corpus, groups: set[s
         variant = _replace_all(q, word, _match_case(word, new))
         pats = [_pattern(s) for s in synonyms | {new}]
         if corpus.answerable_elsewhere(
-            variant, lambda pid, ps=pats: any(p.search(corpus.folded[pid]) for p in ps), drop=[new]
+            variant, lambda pid, ps=pats: any(p.search(corpus.folded[pid]) for p in ps),
+            drop=sorted(synonyms | {new}),
         ):
             continue
         return Swap("time_qualifier", variant, word, _match_case(word, new))

@@ -29,7 +29,8 @@ def sample(qid: str, question: str, answer: str, evidence: str) -> EvalSample:
     return EvalSample(qid, question, [answer], sources=[DOC], evidence=[evidence])
 
 
-FOUNDER = sample("founder", "Who founded Acme Corporation?", "Jane Doe", "founded in 1990 by Jane Doe")
+FOUNDER = sample("founder", "Who founded Acme Corporation as a business?", "Jane Doe",
+                 "founded in 1990 by Jane Doe")
 EMPLOYS = sample("employs", "Which company employs 1,200 people?", "Acme Corporation", "It employs 1,200 people")
 BOUGHT = sample("bought", "What did Globex Corporation buy in 2005?", "a 30 per cent stake in Initech",
                 "bought a 30 per cent stake in Initech")
@@ -66,7 +67,7 @@ def assert_unanswerable_twin(variant: EvalSample, original: EvalSample, corpus: 
 
 def test_entity_swap_takes_a_name_of_the_same_kind_absent_from_the_gold_paragraph(corpus):
     v = only(N.variants_of(FOUNDER, corpus, kinds=["entity"]), "entity")
-    assert v.question == "Who founded Globex Corporation?"
+    assert v.question == "Who founded Globex Corporation as a business?"
     assert (v.near_miss["replaced"], v.near_miss["replacement"]) == ("Acme Corporation", "Globex Corporation")
     assert v.id == "founder~entity"
     assert_unanswerable_twin(v, FOUNDER, corpus)
@@ -76,6 +77,10 @@ def test_entity_swap_skips_a_replacement_another_paragraph_could_answer(corpus):
     # "Who leads Acme Corporation?" is answered by P5: no variant rather than a wrong one.
     leads = sample("leads", "Who leads Globex Corporation?", "Hank Scorpio", "Hank Scorpio leads Globex")
     assert N.variants_of(leads, corpus, kinds=["entity"]) == []
+    # "Who founded Globex Corporation?": nothing but the name is left to compare, and P2/P3 are
+    # about Globex, so they might answer it
+    short = sample("short", "Who founded Acme Corporation?", "Jane Doe", "founded in 1990 by Jane Doe")
+    assert N.variants_of(short, corpus, kinds=["entity"]) == []
 
 
 def test_number_swap_keeps_the_number_format(corpus):
