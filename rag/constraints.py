@@ -4,9 +4,11 @@ An exact quote can still answer a different question: asked what Amazon owns, a 
 Microsoft's stake shares every other word. Before a sentence may answer, the constraints the
 question states must hold in its *evidence*:
 
-* **entities** - every name the question gives (case-insensitive, aliases folded: "msft" is
-  Microsoft, "PBC" is "public benefit corporation" when a document defines it) must be
-  mentioned;
+* **entities** - every name the question makes its subject or owner ("does Amazon own",
+  "Amazon's stake"; case-insensitive, accents and aliases folded: "msft" is Microsoft, "PBC" is
+  "public benefit corporation" when a document defines it) must be mentioned; a name that only
+  scopes the question ("at Super Bowl 50") may also be the passage's topic (its other
+  sentences, or a short title), and when it is nowhere the scorer weighs that, not a rule;
 * **numbers** - every number or year the question gives must be there;
 * **time** - a question about the past ("before", "previously", "originally") is not answered by
   a sentence marked as the present ("following", "now", "after") and vice versa;
@@ -33,6 +35,7 @@ generated sentence whose cited span fails is removed and counted).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -54,7 +57,7 @@ CURATED_ALIASES: dict[str, str] = {
     "ceo": "chief executive", "cfo": "chief financial officer", "cto": "chief technology officer",
     "u.s.": "us", "u.s": "us", "usa": "us", "united states": "us", "america": "us",
     "american": "us", "u.k.": "uk", "britain": "uk", "british": "uk", "united kingdom": "uk",
-    "eu": "european union", "artificial general intelligence": "agi",
+    "eu": "european union", "un": "united nations", "uae": "united arab emirates", "artificial general intelligence": "agi",
     "artificial intelligence": "ai",
 }
 
@@ -75,35 +78,46 @@ _NAME_RUN = re.compile(
 
 # ---- time, ordinals, anaphora ------------------------------------------------------------------
 _PAST = re.compile(
-    r"\b(?:before|previously|prior|formerly|originally|initially|earlier|used to|at first|"
-    r"in the past|at the time|until then|b4)\b"
+    r"\b(?:before|previously|prior to|formerly|originally|initially|at first|in the past|"
+    r"until then|b4)\b"
 )
+# A sentence stating a present state cannot answer a question about an earlier one.
+_PRESENT_STATE = re.compile(r"\b(?:is|are|holds|has|owns|retains|keeps|remains|controls)\b")
 _PRESENT = re.compile(
     r"\b(?:now|currently|today|after|following|since|nowadays|at present|presently|still|"
     r"no longer|any ?more|latest|going forward|from now on)\b"
 )
 # A question about the past is answered by a sentence told in the past, or marked as earlier.
 _PAST_TENSE = re.compile(r"\b(?:was|were|had|held|did|owned|used to|began|started|founded)\b")
+# Ordinals a question selects with ("the first settlement"); "last" is left out (a verb, "last
+# name"). Evidence may say it another way ("began", "the earliest", "inaugural").
 _ORDINALS: dict[str, str] = {
     "first": "first", "initial": "first", "earliest": "first", "original": "first",
-    "second": "second", "third": "third", "fourth": "fourth", "fifth": "fifth",
-    "last": "last", "latest": "last", "final": "last", "most recent": "last",
+    "inaugural": "first", "1st": "first", "began": "first", "begin": "first", "begun": "first",
+    "started": "first", "starting": "first", "founded": "first", "debut": "first",
+    "second": "second", "2nd": "second", "third": "third", "3rd": "third", "fourth": "fourth",
+    "fifth": "fifth",
 }
 _ORDINAL = re.compile(r"\b(?:" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + r")\b")
+_Q_ORDINAL = re.compile(r"\b(?:first|second|third|fourth|fifth)\b(?! name\b)")
 _ANAPHOR = re.compile(
-    r"\b(?:it|its|they|them|their|he|him|his|she|her|this|these|those|such|"
+    r"\b(?:(?:that|the same|the following|the next|the previous|this) (?:year|years|time|day|"
+    r"month|season|decade|period|era|week|game)|it|its|they|them|their|he|him|his|she|her|this|"
+    r"these|those|such|"
     r"the (?:company|companies|firm|group|deal|agreement|partnership|pact|arrangement|plan|"
     r"project|move|organi[sz]ation|startup|business|maker|giant|government|country|city|team|"
     r"lab|rights|stake|investment|panel|report|study|programme|program|scheme|club|"
     r"university|school|party|league|court|band|film|show|book|war|event))\b"
 )
 _PARAGRAPH = re.compile(r"\n\s*\n")
+MAX_TOPIC_TITLE_WORDS = 5  # a longer title is a headline: its names are not the document's topic
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NUMBER_WORD = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
     r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
     r"eighty|ninety|hundred|hundreds|thousand|thousands|million|millions|billion|billions|"
-    r"dozen|dozens|single|zero|half|once|twice"
+    r"dozen|dozens|single|zero|half|once|twice|several|many|few|numerous|hundreds|thousands|"
+    r"millions|infinitely"
 )
 _MEASURE_OF = re.compile(
     r"\b(?:percentage|percent|share|proportion|fraction|portion|amount|number|value|size|cost|"
@@ -115,6 +129,16 @@ _STAND_FOR = re.compile(r"\b(?:stands? for|short for|abbreviation|acronym|spelle
 _NEGATION = re.compile(
     r"\b(?:not|no|never|none|nor|neither|without|cannot|except|excluding|excluded|excludes?|"
     r"exempt|other than|apart from|no longer|lack|lacks|n't)\b|n't\b"
+)
+# In the question only a negated main verb counts ("which investors are not included"), not
+# "other than X" or "for not paying".
+_Q_NEGATION = re.compile(r"(?<!\bfor )(?<!\bby )(?<!\bof )(?<!\bwithout )"
+                         r"\b(?:not|never|no longer|cannot)\b|n't\b")
+# "Who is the chief executive of OpenAI?", "Who is Microsoft's chief executive?": the role
+# asked about must be named in the answer.
+_WHO_ROLE = re.compile(
+    r"^\W*who (?:is|was|are|were|will be|has been|had been) (?:the |a |an |[\w&.'-]+'s? )?"
+    r"(?P<f>[a-z][a-z -]*?)(?: of\b| at\b| for\b| in\b| on\b|\s*[?.!]*$)"
 )
 _COUNT_Q = re.compile(r"\bhow many\s+(?:of\s+(?:the\s+|its\s+|their\s+)?)?(?P<noun>[a-z][\w-]*)")
 
@@ -140,6 +164,10 @@ class Entity:
     label: str
     forms: frozenset[str]
     long_forms: frozenset[str] = frozenset()  # spelled-out forms, when the label is an acronym
+    # The question makes it the subject or owner ("does Amazon own", "Amazon's stake"): only
+    # the sentence (or what it refers back to) can name it. Other names only scope the
+    # question ("at Super Bowl 50") and may be the passage's topic instead.
+    role: bool = True
 
     def found_in(self, text_norm: str) -> bool:
         return any(_contains(text_norm, f) for f in self.forms)
@@ -154,6 +182,7 @@ class Check:
     entities_found: int = 0
     entities_total: int = 0
     anaphoric: bool = False  # needed the preceding sentences to find an entity
+    scope_missing: int = 0  # names that only scope the question and are nowhere in the passage
 
     @classmethod
     def passed(cls) -> Check:
@@ -176,6 +205,8 @@ class Constraints:
     count_noun: str | None = None  # stem
     measured: str | None = None  # stem of X in "what percentage of X": X must be in the evidence
     expansion: bool = False  # "what does PBC stand for": the long form must be there
+    focus: str | None = None  # stem of the role asked about: "who is the chief executive"
+    focus_alt: str | None = None  # its short form ("ceo")
     negated: bool = False  # "which ... are not included": a positive statement doesn't answer
     holder: Entity | None = None
 
@@ -185,14 +216,21 @@ class Constraints:
                     or self.count_noun or self.holder or self.measured or self.negated)
 
     # ---- checking ------------------------------------------------------------------------------
-    def check(self, sentence: str, context: str = "") -> Check:
+    def check(self, sentence: str, context: str = "", topic: str = "", title: str = "") -> Check:
         """Does ``sentence`` (with ``context``: the text before it in its passage) keep to the
-        question? Only the preceding sentences of the same paragraph count, and only when the
-        sentence refers back to them."""
+        question? The preceding sentences of the same paragraph count when the sentence refers
+        back to them. ``topic`` (the passage's title and its other sentences, headlines left
+        out) may supply a name that only scopes the question, never its subject or owner. A
+        short ``title`` (an encyclopedia-style topic such as "Super Bowl 50", not a headline)
+        names what the whole document is about, so it counts for any name."""
         s_norm = normalize(sentence)
         ctx_norm = antecedent_text(sentence, context)
+        topic_norm = normalize(topic) if topic else ""
+        title_norm = normalize(title) if title and len(title.split()) <= MAX_TOPIC_TITLE_WORDS \
+            else ""
         failed: list[str] = []
         found = 0
+        scope_missing = 0
         anaphoric = False
         for ent in self.entities:
             if self.expansion and ent.long_forms:
@@ -205,6 +243,12 @@ class Constraints:
             elif ctx_norm and ent.found_in(ctx_norm):
                 found += 1
                 anaphoric = True
+            elif (not ent.role and topic_norm and ent.found_in(topic_norm)) \
+                    or (title_norm and ent.found_in(title_norm)):
+                found += 1
+                anaphoric = True
+            elif not ent.role:
+                scope_missing += 1  # only scopes the question: weighed by the scorer
             else:
                 failed.append(f"entity:{ent.label}")
         if self.numbers:
@@ -213,6 +257,7 @@ class Constraints:
         if self.time:
             past, present = bool(_PAST.search(s_norm)), bool(_PRESENT.search(s_norm))
             if self.time == "past" and not (past or _PAST_TENSE.search(s_norm)) \
+                    and _PRESENT_STATE.search(s_norm) \
                     or self.time == "past" and present and not past:
                 failed.append("time:past")
             elif self.time == "present" and past and not present:
@@ -223,6 +268,9 @@ class Constraints:
                 failed.append(f"ordinal:{self.ordinal}")
         if self.count_noun and not _counted(self.count_noun, s_norm):
             failed.append(f"count:{self.count_noun}")
+        if self.focus and self.focus not in {stem(w) for w in re.findall(r"\w+", s_norm)} \
+                and not (self.focus_alt and _contains(s_norm, self.focus_alt)):
+            failed.append(f"focus:{self.focus}")
         if self.negated and not _NEGATION.search(s_norm):
             failed.append("negation")
         if self.measured and self.measured not in {stem(w) for w in re.findall(r"\w+", s_norm)}:
@@ -232,7 +280,8 @@ class Constraints:
             if other:
                 failed.append(f"role:{other}")
         return Check(ok=not failed, failed=tuple(failed), entities_found=found,
-                     entities_total=len(self.entities), anaphoric=anaphoric)
+                     entities_total=len(self.entities), anaphoric=anaphoric,
+                     scope_missing=scope_missing)
 
 
 # ---- parsing the question ------------------------------------------------------------------------
@@ -287,13 +336,15 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
             continue
         taken.append((m.start(), m.start() + len(run)))
         labels.append(low)
-    # 3. lower-case words that name something the documents name
-    for m in re.finditer(r"[a-z][\w&-]+", qn):
+    # 3. in a question written in lower case, words that the documents write as names
+    informal = not re.search(r"(?<=\w )[A-Z]", q)
+    for m in re.finditer(r"[a-z][\w&-]+", qn if informal else ""):
         w = m.group()
         if w in known and w not in STOPWORDS_ALL and w not in _NOT_ENTITIES \
                 and not any(s <= m.start() < e for s, e in spans) \
                 and not any(_contains(lab, w) for lab in labels):
             labels.append(w)
+    roles = _role_spans(q)
     seen: set[str] = set()
     for label in labels:
         label = table.get(label, label)
@@ -301,13 +352,17 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
                                 if table.get(other, other) != label):
             continue
         seen.add(label)
-        c.entities.append(_entity(label, table, reverse))
+        ent = _entity(label, table, reverse)
+        is_role = any(_contains(normalize(r), f) for r in roles for f in ent.forms)
+        c.entities.append(Entity(ent.label, ent.forms, ent.long_forms, role=is_role))
 
-    c.numbers = _numbers(qn)
+    # numbers that are part of a name ("Super Bowl 50") are checked with the name
+    in_names = {n for lab in labels for n in _numbers(lab)}
+    c.numbers = _numbers(qn) - in_names
     past, present = bool(_PAST.search(qn)), bool(_PRESENT.search(qn))
     if past != present:
         c.time = "past" if past else "present"
-    ords = [m.group() for m in _ORDINAL.finditer(qn)]
+    ords = [m.group() for m in _Q_ORDINAL.finditer(qn)]
     if ords:
         c.ordinal = _ORDINALS[ords[0]]
     mm = _MEASURE_OF.search(qn)
@@ -316,8 +371,16 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
             for e in c.entities for f in e.forms):
         c.measured = stem(mm.group("noun"))
     c.expansion = bool(_STAND_FOR.search(qn))
+    fm = _WHO_ROLE.match(qn)
+    if fm:
+        head = [w for w in re.findall(r"[a-z]+", fm.group("f")) if w not in STOPWORDS_ALL]
+        if head:
+            c.focus = stem(head[-1])
+            phrase = " ".join(head)
+            c.focus_alt = next((k for k, v in CURATED_ALIASES.items() if v == phrase), None) \
+                or CURATED_ALIASES.get(phrase)
     # Only wh-questions: "Is OpenAI not allowed to ...?" is answered either way.
-    c.negated = bool(_NEGATION.search(qn)) and not re.match(
+    c.negated = bool(_Q_NEGATION.search(qn)) and not re.match(
         r"\W*(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|might|must)\b",
         qn)
     cm = _COUNT_Q.search(qn)
@@ -327,13 +390,34 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
     return c
 
 
+_ROLE = [
+    re.compile(r"(?P<e>(?:[A-Z][\w&.-]*|[a-z][\w&-]*)(?: [A-Z][\w&.-]*)*)['’]s?\b(?! \d)"),
+    re.compile(r"^\W*(?i:(?:and|but|so)\s+)?(?i:(?:until|since|by|from|in|on|at|for|to|through)\s+)?"
+               r"(?i:(?:what|which|how|who|where|when|why)\s+"
+               r"(?:[\w-]+\s+){0,3})?"
+               r"(?i:is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|"
+               r"might|must)\s+(?i:the\s+)?(?P<e>[\w&.-]+(?:\s[A-Z][\w&.-]*)*)"),
+    re.compile(r"^(?P<e>[A-Z][\w&.-]*(?:\s[A-Z][\w&.-]*)*)\s+(?!is\b|are\b|was\b)[a-z]+s\b"),
+]
+
+
+def _role_spans(question: str) -> list[str]:
+    """The phrases holding the question's subject or owner: "Amazon's", "does Amazon",
+    "Microsoft holds ..."."""
+    out = []
+    for pattern in _ROLE:
+        for m in pattern.finditer(question):
+            out.append(m.group("e"))
+    return out
+
+
 def _name_run(text: str, m: re.Match[str]) -> str:
     """Extend a capitalised word over the capitalised words that follow it ("OpenAI Group PBC")."""
     end = m.end()
     if re.search(r"['’]s?$", m.group()):
         return m.group()  # "Microsoft's IP": the possessive ends the name
     while True:
-        nxt = re.match(r" ([A-Z][\w&'’.-]*[\w&]|[A-Z])", text[end:])
+        nxt = re.match(r" ([A-Z][\w&'’.-]*[\w&]|[A-Z]|\d+\b(?![.,]\d))", text[end:])
         if not nxt:
             break
         end += nxt.end()
@@ -344,6 +428,7 @@ def _name_run(text: str, m: re.Match[str]) -> str:
 
 def _clean_name(low: str) -> str:
     low = re.sub(r"'s\b|'$", "", low).strip(" .'")
+    low = re.sub(r"-[a-z]+$", "", low)  # "Super Bowl-related" is about "Super Bowl"
     words = [w for w in low.split() if w not in _NOT_ENTITIES]
     return " ".join(words)
 
@@ -363,8 +448,21 @@ def _entity(label: str, table: Mapping[str, str], reverse: Mapping[str, set[str]
     return Entity(label=label, forms=frozenset(f for f in forms if f), long_forms=longs)
 
 
+def _fold(text: str) -> str:
+    """Accents off ("Céloron" matches "Celoron")."""
+    return "".join(ch for ch in unicodedata.normalize("NFD", text)
+                   if not unicodedata.combining(ch))
+
+
 def _contains(text_norm: str, form: str) -> bool:
-    return re.search(rf"(?<![\w]){re.escape(form)}(?![\w])", text_norm) is not None
+    """``form`` as a whole word or phrase of ``text_norm``: accents folded, a plural acronym
+    allowed ("PPPs"), and a long single name by its adjective ("Germany" ~ "German")."""
+    text_norm, form = _fold(text_norm), _fold(form)
+    if re.search(rf"(?<![\w]){re.escape(form)}(?:s|es)?(?![\w])", text_norm):
+        return True
+    if " " not in form and len(form) >= 6 and form.isalpha():
+        return re.search(rf"(?<![\w]){re.escape(form[:-1])}\w{{0,3}}(?![\w])", text_norm) is not None
+    return False
 
 
 def _numbers(text_norm: str) -> set[str]:
@@ -390,8 +488,10 @@ def _counted(noun_stem: str, s_norm: str) -> bool:
     tokens = re.findall(r"\$?\d[\d,.]*%?|\w+", s_norm)
     stems = [stem(t) for t in tokens]
     positions = [i for i, t in enumerate(stems) if t == noun_stem]
-    if not positions:
-        return False  # says nothing about the counted thing
+    if not positions:  # counts something else ("Ten players" for Panthers) or nothing
+        return any(re.fullmatch(rf"\d[\d,]*|{_NUMBER_WORD}", w) and not re.fullmatch(
+            r"(?:1[5-9]|20)\d\d", w) for w in tokens) and not re.search(r"[$€£%]|\bper cent\b|"
+            r"\b(?:billion|million|percent)\b", s_norm)
     for i in positions:
         window = tokens[max(0, i - 4): i] + tokens[i + 1: i + 3]
         if any(re.fullmatch(rf"\d[\d,.]*|{_NUMBER_WORD}", w) for w in window):
@@ -452,9 +552,11 @@ def known_names(texts: Iterable[str]) -> set[str]:
     """Lower-cased names written inside sentences of ``texts`` (not at a sentence's start), so a
     lower-case "amazon" in a question can be read as the name the documents use."""
     out: set[str] = set()
+    lower: set[str] = set()
     for text in texts:
         for m in _INNER_NAME.finditer(text or ""):
             w = normalize(m.group()).strip("-")
             if len(w) > 1 and w not in STOPWORDS_ALL:
                 out.add(w)
-    return out
+        lower.update(re.findall(r"(?<![\w-])[a-z][a-z-]+", text or ""))
+    return out - lower  # "University" is a name only if the texts never write "university"

@@ -115,6 +115,14 @@ def calibrate(
     return float((cuts[best[0]] + cuts[best[-1]]) / 2)
 
 
+def _topic_text(text: str, start: int, end: int) -> str:
+    """The passage outside one of its sentences, without headlines and labels: where a name
+    that only scopes the question may be found (rag/constraints.py)."""
+    rest = [line for line in (text[:start] + "\n" + text[end:]).splitlines()
+            if line.strip() and not is_headline(line.strip())]
+    return "\n".join(rest)
+
+
 class ExtractiveGenerator:
     """Answers with up to ``max_sentences`` quoted sentences, or abstains."""
 
@@ -168,7 +176,8 @@ class ExtractiveGenerator:
                     continue
                 quote = chunk.text[s:e]
                 stored = chunk.sentence_vectors
-                check = cons.check(quote, chunk.text[:s])
+                check = cons.check(quote, chunk.text[:s], topic=_topic_text(chunk.text, s, e),
+                                   title=hit.title)
                 found[key] = ScoredSentence(
                     hit=hit, rank=rank, start=key[1], end=key[2], quote=quote,
                     terms=content_terms(quote), headline=is_headline(quote),

@@ -42,6 +42,7 @@ FEATURES: tuple[str, ...] = (
     "length",  # log of the sentence's words
     "novelty",  # share of the sentence's content words the question doesn't have
     "yesno",  # the question is a yes/no question (an echo of it can answer it)
+    "scope_missing",  # names scoping the question found nowhere in the passage (0..2)
 )
 
 
@@ -60,6 +61,7 @@ def feature_vector(c: ScoredSentence, typed_question: bool, coverage: float,
         math.log1p(len(c.quote.split())),
         c.novelty,
         1.0 if yesno else 0.0,
+        float(min(c.check.scope_missing, 2)),
     ]
 
 
