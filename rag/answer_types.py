@@ -153,3 +153,20 @@ _YES_NO = re.compile(r"\W*(?:(?:and|but|so)\s+)?(?:is|are|was|were|do|does|did|c
 def is_yes_no(question: str) -> bool:
     """A question answered by yes or no ("Can OpenAI ...?"): a sentence restating it answers it."""
     return bool(_YES_NO.match(normalize(question)))
+
+
+_ASKED_NOUN = re.compile(
+    r"^\W*(?:(?:and|but|so|in|on|at|for|from|to|by|of|with|through|until)\s+)?(?:which|what)\s+"
+    r"(?P<np>(?:[a-z][\w-]*\s+){0,2}?[a-z][\w-]*)\s+(?:is|are|was|were|do|does|did|can|could|will|"
+    r"would|should|has|have|had|may|might|must)\b"
+)
+
+
+def asked_noun(question: str) -> str | None:
+    """The stem of the noun a which/what question asks for ("Which government customers can
+    ..." -> "custom"), or None. An answer sentence usually names it; the scorer weighs that."""
+    m = _ASKED_NOUN.match(normalize(question))
+    if not m:
+        return None
+    terms = content_terms(m.group("np"))
+    return terms[-1] if terms else None

@@ -111,7 +111,7 @@ _ANAPHOR = re.compile(
 )
 _PARAGRAPH = re.compile(r"\n\s*\n")
 MAX_TOPIC_TITLE_WORDS = 5  # a longer title is a headline: its names are not the document's topic
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NUMBER = re.compile(r"(?<![a-z])\d+(?:[.,]\d+)*")
 _NUMBER_WORD = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
     r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
@@ -139,6 +139,16 @@ _Q_NEGATION = re.compile(r"(?<!\bfor )(?<!\bby )(?<!\bof )(?<!\bwithout )"
 _WHO_ROLE = re.compile(
     r"^\W*who (?:is|was|are|were|will be|has been|had been) (?:the |a |an |[\w&.'-]+'s? )?"
     r"(?P<f>[a-z][a-z -]*?)(?: of\b| at\b| for\b| in\b| on\b|\s*[?.!]*$)"
+)
+# A question about a stake is not answered by a sentence about a purchase, however large the
+# number in it: the quantity asked about must be named (any word of its group).
+_MEASURE_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("stake", "stakes", "share", "shares", "holding", "holdings", "investment", "invested",
+     "ownership", "owns", "owned", "equity", "per cent", "percent", "%"),
+    ("revenue", "revenues", "sales", "turnover", "income"),
+    ("profit", "profits", "earnings", "net income"),
+    ("salary", "salaries", "pay", "wage", "wages", "compensation"),
+    ("budget", "budgets", "funding"),
 )
 _COUNT_Q = re.compile(r"\bhow many\s+(?:of\s+(?:the\s+|its\s+|their\s+)?)?(?P<noun>[a-z][\w-]*)")
 
@@ -204,6 +214,7 @@ class Constraints:
     ordinal: str | None = None
     count_noun: str | None = None  # stem
     measured: str | None = None  # stem of X in "what percentage of X": X must be in the evidence
+    measure: tuple[str, ...] = ()  # "what stake"/"how much is its investment": one of these words
     expansion: bool = False  # "what does PBC stand for": the long form must be there
     focus: str | None = None  # stem of the role asked about: "who is the chief executive"
     focus_alt: str | None = None  # its short form ("ceo")
@@ -271,6 +282,8 @@ class Constraints:
         if self.focus and self.focus not in {stem(w) for w in re.findall(r"\w+", s_norm)} \
                 and not (self.focus_alt and _contains(s_norm, self.focus_alt)):
             failed.append(f"focus:{self.focus}")
+        if self.measure and not any(_contains(s_norm, w) for w in self.measure):
+            failed.append(f"measure:{self.measure[0]}")
         if self.negated and not _NEGATION.search(s_norm):
             failed.append("negation")
         if self.measured and self.measured not in {stem(w) for w in re.findall(r"\w+", s_norm)}:
@@ -371,6 +384,13 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
             for e in c.entities for f in e.forms):
         c.measured = stem(mm.group("noun"))
     c.expansion = bool(_STAND_FOR.search(qn))
+    from rag.answer_types import AnswerType, question_type
+
+    numeric = question_type(q) in (AnswerType.NUMBER, AnswerType.PERCENT)
+    for group in _MEASURE_GROUPS if numeric else ():
+        if any(_contains(qn, w) for w in group):
+            c.measure = group
+            break
     fm = _WHO_ROLE.match(qn)
     if fm:
         head = [w for w in re.findall(r"[a-z]+", fm.group("f")) if w not in STOPWORDS_ALL]

@@ -22,9 +22,10 @@ import numpy as np
 
 from rag.aliases import expand_query
 from rag.aliases import merge as merge_aliases
-from rag.answer_types import AnswerType, has_answer_type, is_yes_no, question_type
+from rag.answer_types import AnswerType, asked_noun, has_answer_type, is_yes_no, question_type
 from rag.constraints import Check, Constraints, known_names, parse
 from rag.embeddings import Embedder
+from rag.errors import ConfigError
 from rag.records import Answer, Citation, Hit, Turn, abstention_text  # noqa: F401 (re-export)
 from rag.scorer import AnswerScorer, feature_vector, has_bundled
 from rag.support import content_terms
@@ -50,6 +51,8 @@ TYPE_BONUS = 0.05
 TYPE_PENALTY = 0.15
 HEADLINE_FACTOR = 0.8
 MARGIN = 0.08  # extra sentences must score within this of the best one
+# A yes/no question is answered only by a sentence holding at least this share of its words.
+MIN_YES_NO_COVERAGE = 0.34
 SCORER_MARGIN = 0.15  # the same, in the learned scorer's probability
 MIN_NOVELTY = 0.5  # ... and bring at least this share of content words not already quoted
 # Only the best sentences by the cheap signals (lexical, rank, answer type) are embedded: the
@@ -82,6 +85,7 @@ class ScoredSentence:
     coverage: float = 0.0  # plain share of the question's content words it contains
     rank_prior: float = 0.0  # 1 - rank / number of passages
     novelty: float = 0.0  # share of its content words the question doesn't have
+    asked: float = 0.5  # names the noun a which/what question asks for: 1, doesn't: 0, none: 0.5
     score: float = 0.0  # the answer scorer's probability, or the hand-set score without one
     vector: np.ndarray | None = field(default=None, repr=False)  # stored at ingest, if any
 
@@ -141,7 +145,11 @@ class ExtractiveGenerator:
         # The learned scorer (rag/scorer.py) when one is bundled; ``scorer=None`` keeps the
         # hand-set weights below (the comparison in BENCHMARKS.md, and the training features).
         if scorer == "bundled":
-            scorer = AnswerScorer.load() if has_bundled() else None
+            try:
+                scorer = AnswerScorer.load() if has_bundled() else None
+            except ConfigError as exc:  # a stale file: answer with the hand-set weights
+                log.warning("%s", exc)
+                scorer = None
         self.scorer: AnswerScorer | None = scorer  # type: ignore[assignment]
         default = self.scorer.threshold if self.scorer is not None else DEFAULT_THRESHOLD
         self.margin = SCORER_MARGIN if self.scorer is not None else MARGIN
@@ -166,6 +174,7 @@ class ExtractiveGenerator:
         keep to the question's constraints (rag/constraints.py)."""
         kind = question_type(question)
         yesno = is_yes_no(question)
+        wh_noun = asked_noun(question)
         cons = self.constraints(question, hits)
         found: dict[tuple[str, int, int], ScoredSentence] = {}
         for rank, hit in enumerate(hits):
@@ -181,8 +190,12 @@ class ExtractiveGenerator:
                 found[key] = ScoredSentence(
                     hit=hit, rank=rank, start=key[1], end=key[2], quote=quote,
                     terms=content_terms(quote), headline=is_headline(quote),
-                    typed=check.ok and has_answer_type(kind, quote, question),
+                    # A headline or label is never quoted as the answer: it summarises, and
+                    # the body sentence it summarises is the one to cite.
+                    typed=check.ok and not is_headline(quote)
+                    and has_answer_type(kind, quote, question),
                     check=check,
+                    asked=0.5 if wh_noun is None else float(wh_noun in content_terms(quote)),
                     vector=stored.get(s, e) if stored is not None else None,
                 )
         cands = list(found.values())
@@ -194,6 +207,10 @@ class ExtractiveGenerator:
         folded = normalize(question)
         lexical_q = " ".join([question, *(e.label for e in cons.entities if e.label not in folded)])
         self._lexical(lexical_q, cands)  # "msft" counts as "microsoft"
+        if yesno:  # a yes/no question is answered by a sentence that states what it asks
+            for c in cands:
+                if c.coverage < MIN_YES_NO_COVERAGE:
+                    c.typed = False
         n = max(len(hits), 1)
         if self.embedder is None:
             for c in cands:

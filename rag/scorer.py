@@ -43,6 +43,7 @@ FEATURES: tuple[str, ...] = (
     "novelty",  # share of the sentence's content words the question doesn't have
     "yesno",  # the question is a yes/no question (an echo of it can answer it)
     "scope_missing",  # names scoping the question found nowhere in the passage (0..2)
+    "asked_noun",  # names the noun a which/what question asks for (1), doesn't (0), none (0.5)
 )
 
 
@@ -62,6 +63,7 @@ def feature_vector(c: ScoredSentence, typed_question: bool, coverage: float,
         c.novelty,
         1.0 if yesno else 0.0,
         float(min(c.check.scope_missing, 2)),
+        c.asked,
     ]
 
 

@@ -159,3 +159,30 @@ def test_questions_in_another_language_are_recognised(question, foreign):
     from rag.text import looks_non_english
 
     assert looks_non_english(question) is foreign
+
+
+def test_the_role_asked_about_must_be_named():
+    assert failed("Who is the chief executive of OpenAI?", PANEL)[-1] == "focus:execut"
+    assert "focus:execut" not in failed("Who is Microsoft's CEO?",
+                                        "Microsoft's chief executive Satya Nadella said so.")
+
+
+def test_a_subject_must_be_in_the_sentence_but_a_scoping_name_may_be_the_topic():
+    sentence = "The annual NFL Experience was held at the Moscone Center in San Francisco."
+    q = "Which building was the NFL Experience held at for Super Bowl 50?"
+    # "Super Bowl 50" only scopes the question: the document's short title names it
+    assert parse(q).check(sentence, title="Super Bowl 50").ok
+    # ... and a headline-length title is not a topic
+    check = parse(q).check(sentence, title="OpenAI can now work with Google, Amazon as rivals")
+    assert check.ok and check.scope_missing == 1  # left to the scorer
+    # the subject ("does Amazon own") is never taken from the title or the passage
+    assert not parse("What share of OpenAI does Amazon own?").check(
+        S27, topic="Amazon and Google are rivals.").ok
+
+
+def test_names_match_without_accents_and_as_adjectives():
+    assert failed("Who was on Celoron's expedition?",
+                  "Céloron's expedition force consisted of about 200 troops.") == ()
+    assert failed("When did Germany found its colonies?",
+                  "The German colonial empire began in 1884.") == ()
+    assert failed("Who was on Austria's team?", "Australia's team won.") == ("entity:austria",)
