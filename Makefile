@@ -59,6 +59,8 @@ test-fast: $(STAMP)
 eval-gate: $(STAMP)
 	$(CITEWISE) eval eval/golden/sample_article.jsonl --store $$(mktemp -d) --ingest sample_data \
 		--baseline eval/golden/baseline.json --report reports/eval
+	$(CITEWISE) eval eval/golden/kinds.jsonl --store $$(mktemp -d) --ingest eval/golden/kinds \
+		--baseline eval/golden/kinds-baseline.json --report reports/eval-kinds
 
 clean:
 	rm -rf $(VENV) .citewise reports test-output

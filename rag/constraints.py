@@ -39,6 +39,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import Stemmer
+
 from rag.support import STOPWORDS_ALL, stem
 from rag.text import normalize
 
@@ -149,7 +151,45 @@ _MEASURE_GROUPS: tuple[tuple[str, ...], ...] = (
     ("profit", "profits", "earnings", "net income"),
     ("salary", "salaries", "pay", "wage", "wages", "compensation"),
     ("budget", "budgets", "funding"),
+    ("cost", "costs", "costing", "price", "priced", "prices", "paid", "pay", "pays", "spent",
+     "spend", "spending", "charge", "charges", "fee", "fees"),
 )
+# "Who leads the project?" is not answered by "The project is run by the Port Authority" when
+# the next sentence names the lead: the asked verb (or its noun: leader, designer) must be there.
+_WHO_VERB = re.compile(r"^\W*(?:(?:and|but|so)\s+)?who\s+(?:will\s+|would\s+|can\s+)?"
+                       r"(?P<v>[a-z]+)\b")
+# Verbs that give someone a role the answer must name ("leads", "chairs", "designed"). Other
+# verbs are left to the scorer: "who claims ..." is often answered by "X argues ...".
+_AGENT_VERBS = frozenset(
+    """lead head chair run direct manag overse own found design build built write wrote
+    invent creat develop win won verifi approv fund financ sponsor organis organiz coach
+    captain command govern rule edit publish produc compos paint sculpt architect""".split()
+)
+_LIGHT_VERBS = frozenset(
+    """is are was were be been being do does did have has had get gets got make makes made take
+    takes took go goes went come comes came say says said tell told know knew think give gave
+    will would can could should may might must shall""".split()
+)
+
+
+_snowball = Stemmer.Stemmer("english")
+
+
+def _raw_stem(word: str) -> str:
+    return _snowball.stemWord(word)
+
+
+def _has_verb(verb_stem: str, s_norm: str) -> bool:
+    """The verb's stem, or a noun made from it ("leader", "designer", "chair"), in the text
+    ("led" counts for "lead", "won" for "win")."""
+    for w in re.findall(r"[a-z]+", s_norm):
+        for st in (_raw_stem(w), stem(w)):
+            if st == verb_stem or st.startswith(verb_stem) and len(verb_stem) >= 3 \
+                    or stem(verb_stem) == st:
+                return True
+    return False
+
+
 _COUNT_Q = re.compile(r"\bhow many\s+(?:of\s+(?:the\s+|its\s+|their\s+)?)?(?P<noun>[a-z][\w-]*)")
 
 # Possession: "X holds/owns", "X's stake".
@@ -218,6 +258,7 @@ class Constraints:
     expansion: bool = False  # "what does PBC stand for": the long form must be there
     focus: str | None = None  # stem of the role asked about: "who is the chief executive"
     focus_alt: str | None = None  # its short form ("ceo")
+    verb: str | None = None  # "who leads the project": the sentence must say who *leads* it
     negated: bool = False  # "which ... are not included": a positive statement doesn't answer
     holder: Entity | None = None
 
@@ -282,6 +323,8 @@ class Constraints:
         if self.focus and self.focus not in {stem(w) for w in re.findall(r"\w+", s_norm)} \
                 and not (self.focus_alt and _contains(s_norm, self.focus_alt)):
             failed.append(f"focus:{self.focus}")
+        if self.verb and not _has_verb(self.verb, s_norm):
+            failed.append(f"verb:{self.verb}")
         if self.measure and not any(_contains(s_norm, w) for w in self.measure):
             failed.append(f"measure:{self.measure[0]}")
         if self.negated and not _NEGATION.search(s_norm):
@@ -391,6 +434,11 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
         if any(_contains(qn, w) for w in group):
             c.measure = group
             break
+    vm = _WHO_VERB.match(qn)
+    if vm and vm.group("v") not in _LIGHT_VERBS:
+        v = _raw_stem(vm.group("v"))
+        if v in _AGENT_VERBS or stem(vm.group("v")) in _AGENT_VERBS:
+            c.verb = v
     fm = _WHO_ROLE.match(qn)
     if fm:
         head = [w for w in re.findall(r"[a-z]+", fm.group("f")) if w not in STOPWORDS_ALL]
