@@ -93,7 +93,9 @@ def test_followup_is_understood_and_answered(cw):
     assert "2032" in first.answer
     ans, _ = _ask(cw, "And its research IP rights?", [Turn(first_q, first.answer)])
     assert not ans.abstained
-    assert "2030" in ans.answer or "AGI" in ans.answer, ans.answer
+    # understood as a question about Microsoft's research IP, answered from a sentence about it
+    assert "research" in (ans.standalone_question or "").lower()
+    assert "research ip" in ans.answer.lower(), ans.answer
 
 
 def _free_port() -> int:
@@ -141,7 +143,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 def test_serve_starts_the_model_answers_through_it_and_stops_it(tmp_path):
     _require_model()
-    proc, base, log = _serve(tmp_path, {})
+    proc, base, log = _serve(tmp_path, {"CITEWISE_LLM_TIMEOUT": "180"})
     try:
         servers = [p for p in _children(proc.pid)
                    if "llama_cpp.server" in Path(f"/proc/{p}/cmdline").read_text(errors="replace")]
