@@ -28,7 +28,7 @@ from rag.answer_types import AnswerType, has_answer_type, question_type
         ("In which country is OpenAI based?", AnswerType.PLACE),
         ("Can OpenAI work with Google?", AnswerType.ANY),
         ("What happens when OpenAI declares AGI?", AnswerType.ANY),
-        ("Why did Microsoft agree?", AnswerType.ANY),
+        ("Why did Microsoft agree?", AnswerType.REASON),
         ("What did the people who founded OpenAI say?", AnswerType.ANY),
     ],
 )

@@ -192,7 +192,7 @@ def test_repeated_span_keeps_one_number(embedder):
 def test_no_supported_claim_becomes_an_abstention(embedder):
     a = verify("Who founded Tesla?", "Elon Musk founded Tesla in 2003 [1].", HITS, embedder)
     assert a.abstained and not a.citations and a.removed_sentences == 1
-    assert a.answer.startswith("The articles don't say who founded Tesla")
+    assert "don't answer “Who founded Tesla?”" in a.answer
     assert a.related == HITS[:3]
 
 
