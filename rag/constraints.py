@@ -358,7 +358,7 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
     for short, full in table.items():
         reverse.setdefault(full, set()).add(short)
     known = {n.lower() for n in known_names}
-    q = " ".join(question.split())
+    q = " ".join(_plain(question).split())
     qn = normalize(q)
     c = Constraints(question=q)
 
@@ -481,6 +481,22 @@ def _role_spans(question: str) -> list[str]:
         for m in pattern.finditer(question):
             out.append(m.group("e"))
     return out
+
+
+_MARKUP = [
+    (re.compile(r"(?is)<(script|style)\b.*?</\1\s*>"), " "),
+    (re.compile(r"<[^>]{0,500}>"), " "),
+    (re.compile(r"\[([^\]]{0,200})\]\([^)]{0,500}\)"), r"\1"),
+    (re.compile(r"(?i)\b(?:https?|javascript|data|file):\S+"), " "),
+]
+
+
+def _plain(question: str) -> str:
+    """The question without markup: tags, scripts, link targets and URLs are not what it
+    asks about (their numbers and names must not become constraints)."""
+    for pattern, repl in _MARKUP:
+        question = pattern.sub(repl, question)
+    return question
 
 
 def _name_run(text: str, m: re.Match[str]) -> str:
