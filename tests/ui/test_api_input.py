@@ -146,7 +146,7 @@ def test_documents_tab_says_a_same_name_upload_was_kept_apart(live_server, tmp_p
                     str(folder / "notes.txt"))
                 page.wait_for_function(
                     "() => document.querySelector('#cw-upload').innerText.includes('notes.txt')",
-                    timeout=30_000)
+                    timeout=120_000)
                 page.locator("#cw-ingest").click()
                 result = page.locator("#cw-ingest-result table")
                 result.wait_for(timeout=120_000)
@@ -159,7 +159,7 @@ def test_documents_tab_says_a_same_name_upload_was_kept_apart(live_server, tmp_p
             assert "?replace" not in text  # an API hint, not for the tab
             page.wait_for_function(
                 "() => document.querySelector('#cw-docs').innerText.includes('notes (2).txt')",
-                timeout=30_000)
+                timeout=120_000)
             OUTPUT.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(OUTPUT / "same_name_upload.png"), full_page=True)
             browser.close()
