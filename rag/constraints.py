@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 
 import Stemmer
 
-from rag.support import STOPWORDS_ALL, stem
+from rag.support import STOPWORDS_ALL, numbers, stem
 from rag.text import normalize
 
 # ---- aliases -----------------------------------------------------------------------------------
@@ -113,7 +113,6 @@ _ANAPHOR = re.compile(
 )
 _PARAGRAPH = re.compile(r"\n\s*\n")
 MAX_TOPIC_TITLE_WORDS = 5  # a longer title is a headline: its names are not the document's topic
-_NUMBER = re.compile(r"(?<![a-z])\d+(?:[.,]\d+)*")
 _NUMBER_WORD = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
     r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
@@ -554,11 +553,11 @@ def _contains(text_norm: str, form: str) -> bool:
 
 
 def _numbers(text_norm: str) -> set[str]:
-    out = set()
-    for m in _NUMBER.findall(text_norm):
-        n = m.replace(",", "") if re.fullmatch(r"\d{1,3}(?:,\d{3})+", m) else m
-        out.add(n.rstrip(".,"))
-    return out
+    """rag.support.numbers, without digits glued to letters ("b4" is "before", not 4)."""
+    return numbers(_LETTER_DIGITS.sub(" ", text_norm))
+
+
+_LETTER_DIGITS = re.compile(r"(?<=[a-z])\d+")
 
 
 def antecedent_text(sentence: str, context: str) -> str:
