@@ -101,7 +101,7 @@ _ORDINALS: dict[str, str] = {
     "fifth": "fifth",
 }
 _ORDINAL = re.compile(r"\b(?:" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + r")\b")
-_Q_ORDINAL = re.compile(r"\b(?:first|second|third|fourth|fifth)\b(?! name\b)")
+_Q_ORDINAL = re.compile(r"\b(?:first|second|third|fourth|fifth)\b(?! name\b| part(?:y|ies)\b)")
 _ANAPHOR = re.compile(
     r"\b(?:(?:that|the same|the following|the next|the previous|this) (?:year|years|time|day|"
     r"month|season|decade|period|era|week|game)|it|its|they|them|their|he|him|his|she|her|this|"
@@ -261,6 +261,11 @@ class Constraints:
     verb: str | None = None  # "who leads the project": the sentence must say who *leads* it
     negated: bool = False  # "which ... are not included": a positive statement doesn't answer
     holder: Entity | None = None
+    # "What capability criteria must ...": a sentence that only repeats the asked noun
+    # ("... models that meet capability criteria.") names no criteria.
+    asked: str | None = None  # stem of the noun a what/which question asks for
+    # "Who will verify Microsoft's declaration?": what the named holder has must be there too.
+    possessed: tuple[str, ...] = ()  # stems (with their measure group's words, when any)
 
     @property
     def empty(self) -> bool:
@@ -332,6 +337,16 @@ class Constraints:
             failed.append("negation")
         if self.measured and self.measured not in {stem(w) for w in re.findall(r"\w+", s_norm)}:
             failed.append(f"measured:{self.measured}")
+        if self.expansion and not any(e.long_forms for e in self.entities) \
+                and not _DEFINES.search(s_norm):
+            failed.append("expansion")  # no spelled-out form known, none given here
+        if self.asked and not _specified(self.asked, s_norm, self.question):
+            failed.append(f"unspecified:{self.asked}")
+        if self.possessed:
+            have = {stem(w) for w in re.findall(r"\w+", s_norm + " " + ctx_norm)}
+            if not any(p in have or (" " in p or not p.isalpha()) and _contains(s_norm, p)
+                       for p in self.possessed):
+                failed.append(f"possessed:{self.possessed[0]}")
         if self.holder is not None:
             other = _other_holder(self.holder, s_norm, ctx_norm)
             if other:
@@ -441,6 +456,8 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
         if v in _AGENT_VERBS or stem(vm.group("v")) in _AGENT_VERBS:
             c.verb = v
     fm = _WHO_ROLE.match(qn)
+    if fm and _PASSIVE.match(fm.group("f")) and not _DETERMINED.search(qn[: fm.start("f")]):
+        fm = None  # "Who is included in ...": a passive verb, not a role the answer must name
     if fm:
         head = [w for w in re.findall(r"[a-z]+", fm.group("f")) if w not in STOPWORDS_ALL]
         if head:
@@ -456,7 +473,111 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
     if cm and cm.group("noun") not in STOPWORDS_ALL:
         c.count_noun = stem(cm.group("noun"))
     c.holder = _question_holder(qn, c.entities)
+    c.asked = _asked(qn)
+    c.possessed = _possessed(qn, c.entities)
     return c
+
+
+_PASSIVE = re.compile(r"[a-z]+(?:ed|en)\b")
+_DETERMINED = re.compile(r"\b(?:the|a|an)\s*$|'s?\s*$")
+_AUX = (r"is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|might|must")
+_ASKED = [
+    re.compile(r"^\W*(?:(?:and|but|so|in|on|at|for|from|to|by|of|with|through|until)\s+)?"
+               r"(?:which|what)\s+(?P<np>(?:[a-z][\w-]*\s+){0,2}?[a-z][\w-]*)\s+"
+               rf"(?:{_AUX})\b"),
+    # "What safety guardrails apply to ...": a two-word noun phrase, a verb and a preposition
+    re.compile(r"^\W*(?:which|what)\s+(?P<np>[a-z][\w-]*\s+[a-z][\w-]*)\s+(?!(?:" + _AUX
+               + r")\b)[a-z]+\s+(?:to|with|for|on|in|at|from|by|under|after|before)\b"),
+]
+# Words before the asked noun that point at what specifies it elsewhere ("these rights") or
+# that are themselves the answer ("any cloud provider").
+_POINTERS = frozenset("these those such this any all every each both no other".split())
+_CLAUSE_END = re.compile(r"[.;:!?()\[\]\"]|,|\s-\s")
+# Names for how things relate rather than things: "OpenAI's role" is told as "OpenAI remains
+# Microsoft's partner", without the word.
+_RELATIONAL = frozenset(
+    "role part status position relationship relation stance view situation approach response "
+    "reaction future fate".split())
+
+
+def _asked(qn: str) -> str | None:
+    """The stem of the noun a what/which question asks for, when the question names one."""
+    for pattern in _ASKED:
+        m = pattern.match(qn)
+        if m:
+            words = [w for w in m.group("np").split() if w not in STOPWORDS_ALL]
+            if words and not words[-1].isdigit() and words[-1] not in _RELATIONAL:
+                return stem(words[-1])
+    return None
+
+
+def _specified(asked: str, s_norm: str, question: str) -> bool:
+    """Does the sentence say *which* or *what* the asked noun is, rather than only repeat it?
+    True when the sentence lacks the noun (the scorer weighs that), or when next to one of its
+    mentions, within its clause, stands a word the question does not have (a name, a number,
+    a content word), or a pointer ("these", "any")."""
+    tokens = re.findall(r"\$?\d[\d,.]*%?|[a-z][\w'-]*|[^\w\s]", s_norm)
+    stems = [stem(t) if t[0].isalpha() else t for t in tokens]
+    hits = [i for i, st in enumerate(stems) if st == asked]
+    if not hits:
+        return True
+    q_stems = {stem(w) for w in re.findall(r"[a-z][\w'-]*", normalize(question))}
+
+    def new(i: int) -> bool:
+        t = tokens[i]
+        if t[0].isdigit() or t[0] == "$":
+            return True
+        return t[0].isalpha() and t not in STOPWORDS_ALL and stems[i] not in q_stems
+
+    for i in hits:
+        before: list[int] = []
+        j = i - 1
+        while j >= 0 and len(before) < 3 and not _CLAUSE_END.fullmatch(tokens[j]):
+            before.append(j)
+            j -= 1
+        if any(tokens[k] in _POINTERS for k in before):
+            return True
+        after: list[int] = []
+        j = i + 1
+        if j < len(tokens) and tokens[j] == "," and j + 1 < len(tokens) \
+                and tokens[j + 1] in {"a", "an", "the", "such", "including", "namely", "like"}:
+            j += 1  # an appositive: "the criteria, a set of ..."
+        while j < len(tokens) and len(after) < 4 and not _CLAUSE_END.fullmatch(tokens[j]):
+            after.append(j)
+            j += 1
+        if any(new(k) for k in before + after):
+            return True
+    return False
+
+
+_POSSESSIVE = re.compile(r"(?P<e>[\w&.-]+)'s? (?P<np>(?:[\w-]+ ){0,3}?[\w-]+)(?= (?:" + _AUX
+                         + r"|of|in|for|to|with|by|on|at|under|after|before|now|still|once|"
+                         r"and|or)\b|\s*[?.!,]|$)")
+
+
+def _possessed(qn: str, entities: list[Entity]) -> tuple[str, ...]:
+    """What the question says a named entity has ("Microsoft's declaration of AGI" ->
+    declaration): any of those words (or of a measure group one of them belongs to, "stake"
+    told as "investment") must be in the evidence."""
+    for m in _POSSESSIVE.finditer(qn):
+        owner = m.group("e")
+        if not any(f.split()[-1] == owner for e in entities for f in e.forms):
+            continue
+        words = [w for w in m.group("np").split() if w not in STOPWORDS_ALL and not w.isdigit()
+                 and not any(_contains(w, f) for e in entities for f in e.forms)]
+        if not words or any(w in _RELATIONAL for w in words):
+            return ()
+        out: list[str] = []
+        for w in words:
+            out.append(stem(w))
+            group = next((g for g in _MEASURE_GROUPS if w in g), ())
+            out += [g if not g.isalpha() or " " in g else stem(g) for g in group]
+        return tuple(dict.fromkeys(out))
+    return ()
+
+
+_DEFINES = re.compile(r"\b[a-z][\w-]+(?: [\w-]+){0,5} \([a-z&.]{2,8}\)|\b[a-z&.]{2,8} \(([a-z][\w-]+ ){1,5}"
+                      r"[\w-]+\)|\bstands? for\b|\bshort for\b")
 
 
 _ROLE = [

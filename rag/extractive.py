@@ -26,6 +26,7 @@ from rag.answer_types import AnswerType, asked_noun, has_answer_type, is_yes_no,
 from rag.constraints import Check, Constraints, known_names, parse
 from rag.embeddings import Embedder
 from rag.errors import ConfigError
+from rag.informal import tidy
 from rag.records import Answer, Citation, Hit, Turn, abstention_text  # noqa: F401 (re-export)
 from rag.scorer import AnswerScorer, feature_vector, has_bundled
 from rag.support import content_terms
@@ -172,6 +173,8 @@ class ExtractiveGenerator:
         """Every distinct sentence of the hits, scored against the question, best first.
         ``typed`` is true only for sentences that have the asked-for kind of answer *and*
         keep to the question's constraints (rag/constraints.py)."""
+        # Read as meant: "whens" is "when is", "exclusivty" the documents' "exclusivity".
+        question = tidy(question, [h.chunk.text for h in hits])
         kind = question_type(question)
         yesno = is_yes_no(question)
         wh_noun = asked_noun(question)
@@ -201,6 +204,13 @@ class ExtractiveGenerator:
         cands = list(found.values())
         if not cands:
             return []
+        if any(f.startswith("unspecified:") for c in cands for f in c.check.failed) \
+                and not any(c.asked == 1.0 and c.check.ok for c in cands):
+            # The passages name what is asked about only in passing ("... that meet capability
+            # criteria."): they don't say what it is, and a sentence without it can't either.
+            for c in cands:
+                if c.asked == 0.0:
+                    c.typed = False
         # Acronyms the documents spell out count in both forms ("PBC" and "public benefit
         # corporation"), as in retrieval (rag/pipeline.py uses the same expansion).
         question = expand_query(question, merge_aliases(h.aliases for h in hits))
