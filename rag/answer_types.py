@@ -38,12 +38,15 @@ _QUESTION_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
         r"\b(?:what|which) (?:year|years|date|day|month|decade|century|time)\b|\bhow soon\b")),
     (AnswerType.PERCENT, re.compile(
         r"\bwhat (?:percentage|percent|proportion|share|fraction|portion)\b|"
-        r"\bhow (?:big|large) (?:a|of a) (?:share|stake|portion|proportion)\b|"
+        r"\bhow (?:big|large) (?:a|of a) (?:share|stake|portion|proportion|slice|piece|chunk|cut|part)\b|"
         r"\b(?:percentage|percent|per cent)\b|%")),
     (AnswerType.NUMBER, re.compile(
         r"\bhow (?:much|many|big|large|high|low|old|far)\b|"
         r"\bwhat (?:stake|amount|number|sum|price|cost|value|size|rate|valuation)\b|\bwhat (?:is|was|are|were)\b.*\bworth\b|"
-        r"\bhow (?:is|was) .* valued\b")),
+        r"\bhow (?:is|was) .* valued\b|"
+        r"\b(?:dollar|euro|pound|cash|monetary|money) (?:value|amount|figure|sum|worth)\b|"
+        r"\bin (?:dollars|euros|pounds)\b|\bhow many (?:dollars|euros|pounds)\b|"
+        r"\bwhat (?:is|was|are|were) the (?:\w+ ){0,2}(?:amount|price|cost|valuation|sum)\b")),
     (AnswerType.PLACE, re.compile(
         r"\bwhere\b|\b(?:what|which|in which|in what) (?:country|city|state|place|region|"
         r"continent|town|location)\b")),
@@ -168,5 +171,7 @@ def asked_noun(question: str) -> str | None:
     m = _ASKED_NOUN.match(normalize(question))
     if not m:
         return None
-    terms = content_terms(m.group("np"))
+    # "What transition of OpenAI ...": the noun before the preposition is the one asked for
+    np_ = re.split(r"\s(?:of|in|for|on|at|to|with|by|from)\s", f" {m.group('np')} ")[0]
+    terms = content_terms(np_)
     return terms[-1] if terms else None

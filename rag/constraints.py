@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 
 import Stemmer
 
-from rag.support import STOPWORDS_ALL, numbers, stem
-from rag.text import normalize
+from rag.support import STOPWORDS_ALL, content_terms, numbers, stem
+from rag.text import normalize, sentence_spans
 
 # ---- aliases -----------------------------------------------------------------------------------
 # Common short forms, tickers and epithets of news subjects (lower-case -> canonical lower-case).
@@ -145,7 +145,7 @@ _WHO_ROLE = re.compile(
 # number in it: the quantity asked about must be named (any word of its group).
 _MEASURE_GROUPS: tuple[tuple[str, ...], ...] = (
     ("stake", "stakes", "share", "shares", "holding", "holdings", "investment", "invested",
-     "ownership", "owns", "owned", "equity", "per cent", "percent", "%"),
+     "ownership", "own", "owns", "owned", "equity", "per cent", "percent", "%"),
     ("revenue", "revenues", "sales", "turnover", "income"),
     ("profit", "profits", "earnings", "net income"),
     ("salary", "salaries", "pay", "wage", "wages", "compensation"),
@@ -266,6 +266,10 @@ class Constraints:
     asked: str | None = None  # stem of the noun a what/which question asks for
     # "Who will verify Microsoft's declaration?": what the named holder has must be there too.
     possessed: tuple[str, ...] = ()  # stems (with their measure group's words, when any)
+    # The question with short forms and epithets written as the name they stand for ("how much
+    # of oai does msft own" -> "... of openai does microsoft own"): what is embedded, so the
+    # model sees the names the documents use.
+    canonical: str = ""
 
     @property
     def empty(self) -> bool:
@@ -282,6 +286,7 @@ class Constraints:
         names what the whole document is about, so it counts for any name."""
         s_norm = normalize(sentence)
         ctx_norm = antecedent_text(sentence, context)
+        cont_norm = "" if ctx_norm else continued_text(sentence, context)
         topic_norm = normalize(topic) if topic else ""
         title_norm = normalize(title) if title and len(title.split()) <= MAX_TOPIC_TITLE_WORDS \
             else ""
@@ -298,6 +303,9 @@ class Constraints:
             elif ent.found_in(s_norm):
                 found += 1
             elif ctx_norm and ent.found_in(ctx_norm):
+                found += 1
+                anaphoric = True
+            elif cont_norm and ent.found_in(cont_norm):
                 found += 1
                 anaphoric = True
             elif (not ent.role and topic_norm and ent.found_in(topic_norm)) \
@@ -473,9 +481,26 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
     if cm and cm.group("noun") not in STOPWORDS_ALL:
         c.count_noun = stem(cm.group("noun"))
     c.holder = _question_holder(qn, c.entities)
+    c.canonical = _canonical(qn, spans, table)
     c.asked = _asked(qn)
     c.possessed = _possessed(qn, c.entities)
     return c
+
+
+def _canonical(qn: str, spans: list[tuple[int, int]], table: Mapping[str, str]) -> str:
+    """``qn`` with each alias span replaced by its name, when the name is not shorter (a
+    spelled-out "artificial general intelligence" stays; "msft" becomes "microsoft")."""
+    out, last = [], 0
+    for a, b in sorted(spans):
+        form = qn[a:b]
+        name = table.get(form, form)
+        out.append(qn[last:a])
+        out.append(name if len(name) >= len(form) or " " in form and " " not in name
+                   and len(form.split()) > 1 and not name.isupper() and len(name) > 4
+                   else form)
+        last = b
+    out.append(qn[last:])
+    return "".join(out)
 
 
 _PASSIVE = re.compile(r"[a-z]+(?:ed|en)\b")
@@ -486,12 +511,16 @@ _ASKED = [
                r"(?:which|what)\s+(?P<np>(?:[a-z][\w-]*\s+){0,2}?[a-z][\w-]*)\s+"
                rf"(?:{_AUX})\b"),
     # "What safety guardrails apply to ...": a two-word noun phrase, a verb and a preposition
-    re.compile(r"^\W*(?:which|what)\s+(?P<np>[a-z][\w-]*\s+[a-z][\w-]*)\s+(?!(?:" + _AUX
+    re.compile(r"^\W*(?:which|what)\s+(?!(?:" + _AUX + r")\b)(?P<np>[a-z][\w-]*\s+[a-z][\w-]*)\s+(?!(?:" + _AUX
                + r")\b)[a-z]+\s+(?:to|with|for|on|in|at|from|by|under|after|before)\b"),
 ]
 # Words before the asked noun that point at what specifies it elsewhere ("these rights") or
 # that are themselves the answer ("any cloud provider").
 _POINTERS = frozenset("these those such this any all every each both no other".split())
+_SPECIFIERS = frozenset(
+    "such including include includes like namely : ( of from in at on to into towards toward "
+    "for with by over under between against as named called dubbed known is are was were - "
+    "a an the".split())
 _CLAUSE_END = re.compile(r"[.;:!?()\[\]\"]|,|\s-\s")
 # Names for how things relate rather than things: "OpenAI's role" is told as "OpenAI remains
 # Microsoft's partner", without the word.
@@ -505,7 +534,8 @@ def _asked(qn: str) -> str | None:
     for pattern in _ASKED:
         m = pattern.match(qn)
         if m:
-            words = [w for w in m.group("np").split() if w not in STOPWORDS_ALL]
+            np_ = re.split(r"\s(?:of|in|for|on|at|to|with|by|from)\s", f" {m.group('np')} ")[0]
+            words = [w for w in np_.split() if w not in STOPWORDS_ALL]
             if words and not words[-1].isdigit() and words[-1] not in _RELATIONAL:
                 return stem(words[-1])
     return None
@@ -542,9 +572,13 @@ def _specified(asked: str, s_norm: str, question: str) -> bool:
         if j < len(tokens) and tokens[j] == "," and j + 1 < len(tokens) \
                 and tokens[j + 1] in {"a", "an", "the", "such", "including", "namely", "like"}:
             j += 1  # an appositive: "the criteria, a set of ..."
-        while j < len(tokens) and len(after) < 4 and not _CLAUSE_END.fullmatch(tokens[j]):
-            after.append(j)
-            j += 1
+        # Only what modifies the noun specifies it ("criteria such as ...", "thresholds of
+        # 10^26 FLOPs", "a panel of experts"), not the verb it is the subject of ("third
+        # parties will remain ...").
+        if j < len(tokens) and (tokens[j] in _SPECIFIERS or tokens[j][0].isdigit()):
+            while j < len(tokens) and len(after) < 4 and not _CLAUSE_END.fullmatch(tokens[j]):
+                after.append(j)
+                j += 1
         if any(new(k) for k in before + after):
             return True
     return False
@@ -561,6 +595,9 @@ def _possessed(qn: str, entities: list[Entity]) -> tuple[str, ...]:
     told as "investment") must be in the evidence."""
     for m in _POSSESSIVE.finditer(qn):
         owner = m.group("e")
+        if re.search(r"\b(?:before|after|until|since|following|prior to|during|once)\s+$",
+                     qn[: m.start()]):
+            continue  # "before OpenAI's funding rounds" says when, checked as time
         if not any(f.split()[-1] == owner for e in entities for f in e.forms):
             continue
         words = [w for w in m.group("np").split() if w not in STOPWORDS_ALL and not w.isdigit()
@@ -689,6 +726,25 @@ def antecedent_text(sentence: str, context: str) -> str:
     if re.search(r"\n\s*\n\s*$", context):
         return ""  # the sentence opens a paragraph
     return normalize(_PARAGRAPH.split(context)[-1])
+
+
+MIN_SHARED_TERMS = 2
+
+
+def continued_text(sentence: str, context: str) -> str:
+    """The sentence before, when ``sentence`` carries on its topic without a pronoun: same
+    paragraph, and at least two content words taken up again ("OpenAI can now develop products
+    with third parties. API products developed with third parties will remain exclusive ...").
+    Its names then count for the sentence, as an antecedent's do."""
+    if not context or re.search(r"\n\s*\n\s*$", context):
+        return ""
+    paragraph = _PARAGRAPH.split(context)[-1].rstrip()
+    spans = sentence_spans(paragraph)
+    if not spans:
+        return ""
+    previous = paragraph[spans[-1][0]: spans[-1][1]]
+    shared = set(content_terms(previous)) & set(content_terms(sentence))
+    return normalize(previous) if len(shared) >= MIN_SHARED_TERMS else ""
 
 
 def _counted(noun_stem: str, s_norm: str) -> bool:

@@ -62,7 +62,7 @@ MIN_NOVELTY = 0.5  # ... and bring at least this share of content words not alre
 MAX_EMBEDDED = 8
 # With sentence vectors stored at ingest, all candidates are ranked by them and only this many
 # get a forward pass at question time (BENCHMARKS.md, "Sentence vectors from ingest").
-MAX_REFINED = 3
+MAX_REFINED = 8
 CACHE_SIZE = 20000  # sentence vectors kept between questions (about 1.5 KB each)
 
 _TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*$")
@@ -227,7 +227,7 @@ class ExtractiveGenerator:
                 c.cosine = c.lexical
             self._score(kind, cands, n, yesno)
         else:
-            qvec = self._vectors([question], query=True)[0]
+            qvec = self._vectors([cons.canonical or question], query=True)[0]
             refine = True
             if all(c.vector is not None and c.vector.shape == qvec.shape for c in cands):
                 # Sentence vectors from ingest rank every candidate for free; the best few get a
@@ -319,14 +319,19 @@ class ExtractiveGenerator:
             return []
         best = typed[0]
         chosen = [best]
-        seen = set(best.terms)
+        # What a further sentence must add is judged on the words the question doesn't have:
+        # "IP rights now exclude consumer hardware" adds to a sentence about what IP rights
+        # keep, though both repeat "Microsoft's IP rights".
+        asked_terms = set(content_terms(question))
+        seen = set(best.terms) | asked_terms
         for c in cands:
             if len(chosen) >= self.max_sentences or c.score < best.score - self.margin:
                 break
             if c is best or c.headline or c.score < self.threshold or not c.terms \
                     or not c.check.ok:
                 continue
-            novelty = len(set(c.terms) - seen) / len(set(c.terms))
+            own = set(c.terms) - asked_terms
+            novelty = len(own - seen) / len(own) if own else 0.0
             if novelty < MIN_NOVELTY:
                 continue
             chosen.append(c)
