@@ -32,21 +32,26 @@ _QUESTION_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
         r"^\W*(?:(?:and|but|so|then)\s+)?why\b|\bfor what reason\b|\bwhat (?:caused|led to)\b|"
         r"\bhow come\b")),
     (AnswerType.DATE, re.compile(
-        r"\b(?:until|till|since|by|from) when\b|\bhow long\b|"
+        r"\b(?:until|till|since|by|from) when\b|"
+        r"\bhow long (?:is|are|was|were)\b.*\b\w+(?:ed|en)\W*$|"
+        r"\bhow long\b(?! (?:is|are|was|were|will (?:\w+ ){1,4}be|would (?:\w+ ){1,4}be)\b)|"
         r"^\W*(?:(?:and|but|so|then)\s+)?when\b|"
         r"\bwhen (?:did|does|do|is|was|will|were|are|has|have|had|can|could|would|should)\b|"
         r"\b(?:what|which) (?:year|years|date|day|month|decade|century|time)\b|\bhow soon\b")),
     (AnswerType.PERCENT, re.compile(
         r"\bwhat (?:percentage|percent|proportion|share|fraction|portion)\b|"
         r"\bhow (?:big|large) (?:a|of a) (?:share|stake|portion|proportion|slice|piece|chunk|cut|part)\b|"
-        r"\b(?:percentage|percent|per cent)\b|%")),
+        r"\b(?:percentage|percent|per cent)\b|%|"
+        r"\b(?:interest|tax|growth|inflation|unemployment|mortgage|vacancy|occupancy|turnout|"
+        r"success|error|response) rates?\b")),
     (AnswerType.NUMBER, re.compile(
-        r"\bhow (?:much|many|big|large|high|low|old|far)\b|"
+        r"\bhow (?:much|many|big|large|high|low|old|far|long|wide|tall|deep|heavy)\b|"
         r"\bwhat (?:stake|amount|number|sum|price|cost|value|size|rate|valuation)\b|\bwhat (?:is|was|are|were)\b.*\bworth\b|"
         r"\bhow (?:is|was) .* valued\b|"
         r"\b(?:dollar|euro|pound|cash|monetary|money) (?:value|amount|figure|sum|worth)\b|"
         r"\bin (?:dollars|euros|pounds)\b|\bhow many (?:dollars|euros|pounds)\b|"
-        r"\bwhat (?:is|was|are|were) the (?:\w+ ){0,2}(?:amount|price|cost|valuation|sum)\b")),
+        r"\bwhat (?:is|was|are|were) the (?:\w+ ){0,2}(?:amount|price|cost|valuation|sum|budget|"
+        r"salary|revenue|profit|population|length|distance|height|weight|capacity|total)\b")),
     (AnswerType.PLACE, re.compile(
         r"\bwhere\b|\b(?:what|which|in which|in what) (?:country|city|state|place|region|"
         r"continent|town|location)\b")),
@@ -108,6 +113,14 @@ _PLACE_NOUNS = re.compile(
 )
 
 
+_DIMENSION_Q = re.compile(
+    r"\bhow (?:long|wide|tall|deep|high|far) (?:is|are|was|were|will|would)\b|"
+    r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:length|width|height|depth|distance)\b")
+_DIMENSION = re.compile(
+    r"\b(?:\d[\d,.]*\s?(?:m|km|cm|mm|ft|mi)|(?:kilo|centi|milli)?met(?:re|er)s?|miles?|"
+    r"feet|foot|inch(?:es)?|yards?|long|wide|tall|deep|high|length|width|height|distance)\b")
+
+
 def question_type(question: str) -> AnswerType:
     """The answer type the question asks for (ANY when it names none)."""
     q = normalize(question)
@@ -131,7 +144,11 @@ def has_answer_type(kind: AnswerType, sentence: str, question: str = "") -> bool
         for n in set(re.findall(r"\d+(?:[.,]\d+)*", qlow)):
             low = re.sub(rf"(?<![\d.,]){re.escape(n)}(?![\d]|[.,]\d)", " ", low)
     if kind is AnswerType.NUMBER:  # a bare year is not an amount
-        return bool(_HAS_NUMBER.search(_YEAR.sub(" ", low)))
+        if not _HAS_NUMBER.search(_YEAR.sub(" ", low)):
+            return False
+        # "How long is the extension?" wants a length: "trams run every eight minutes" has a
+        # number and no length.
+        return not _DIMENSION_Q.search(qlow) or bool(_DIMENSION.search(low))
     if kind is AnswerType.PERCENT:
         return bool(_HAS_PERCENT.search(low))
     if kind is AnswerType.DATE:

@@ -112,6 +112,9 @@ _ANAPHOR = re.compile(
     r"university|school|party|league|court|band|film|show|book|war|event))\b"
 )
 _PARAGRAPH = re.compile(r"\n\s*\n")
+# A sentence whose subject is a definite description ("The new section is 5.6 kilometres long")
+# is about something named before it.
+_DEFINITE_SUBJECT = re.compile(r"\W*(?:The|This|These|Its) (?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*\b")
 MAX_TOPIC_TITLE_WORDS = 5  # a longer title is a headline: its names are not the document's topic
 _NUMBER_WORD = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
@@ -151,7 +154,7 @@ _MEASURE_GROUPS: tuple[tuple[str, ...], ...] = (
     ("salary", "salaries", "pay", "wage", "wages", "compensation"),
     ("budget", "budgets", "funding"),
     ("cost", "costs", "costing", "price", "priced", "prices", "paid", "pay", "pays", "spent",
-     "spend", "spending", "charge", "charges", "fee", "fees", "purchase", "purchased", "buy",
+     "spend", "spending", "fee", "fees", "purchase", "purchased", "buy",
      "buys", "bought", "$", "€", "£"),
 )
 # "Who leads the project?" is not answered by "The project is run by the Port Authority" when
@@ -179,13 +182,50 @@ def _raw_stem(word: str) -> str:
     return _snowball.stemWord(word)
 
 
+# Verbs that say the same role in other words ("leads" is told as "is coordinated by"). "run"
+# is left out of leading: "run by the Friends of the Library" names the body, not the lead.
+_VERB_GROUPS: tuple[frozenset[str], ...] = (
+    frozenset("lead head coordin direct chair manag overse supervis"
+              .split()),
+    frozenset("begin began begun start commenc launch found establish creat".split()),
+    frozenset("end finish conclud close expir termin".split()),
+    frozenset("build built construct erect".split()),
+    frozenset("sign agre conclud".split()),
+    frozenset("commiss inaugur".split()),
+)
+
+
+# An end is also told by its limit ("exclusivity until AGI"), a beginning by its start.
+_EVENT_BOUND: dict[int, re.Pattern[str]] = {
+    1: re.compile(r"\b(?:since|from)\b"),
+    2: re.compile(r"\b(?:until|till|through|expir\w*|whichever occurs)\b"),
+}
+_NEVER = re.compile(r"(?!)")
+
+
+def _event_group(verb_stem: str) -> int:
+    return next((i for i, g in enumerate(_VERB_GROUPS) if verb_stem in g
+                 or stem(verb_stem) in g), -1)
+
+
+def _verb_forms(verb_stem: str) -> set[str]:
+    forms = {verb_stem, stem(verb_stem)}
+    for group in _VERB_GROUPS:
+        if forms & group:
+            forms |= group
+    return forms
+
+
 def _has_verb(verb_stem: str, s_norm: str) -> bool:
-    """The verb's stem, or a noun made from it ("leader", "designer", "chair"), in the text
-    ("led" counts for "lead", "won" for "win")."""
+    """The verb's stem, a verb of the same group, or a noun made from one ("leader",
+    "designer", "chair"), in the text ("led" counts for "lead", "won" for "win", "overseen"
+    for "oversee")."""
+    forms = _verb_forms(verb_stem)
+    made = {f + suffix for f in forms
+            for suffix in ("er", "or", "ership", "e", "ed", "ing", "en", "n", "ion")}
     for w in re.findall(r"[a-z]+", s_norm):
         for st in (_raw_stem(w), stem(w)):
-            if st == verb_stem or stem(verb_stem) == st or st in {
-                    verb_stem + suffix for suffix in ("er", "or", "ership", "e", "ed", "ing")}:
+            if st in forms or st in made:
                 return True
     return False
 
@@ -218,6 +258,10 @@ class Entity:
     # the sentence (or what it refers back to) can name it. Other names only scope the
     # question ("at Super Bowl 50") and may be the passage's topic instead.
     role: bool = True
+    # The noun the name is the modifier or last word of ("solar" in "the solar array" ->
+    # "array", "Home Delivery Service" -> "service"): "the array" in a passage that names it
+    # refers to it.
+    head: str = ""
 
     def found_in(self, text_norm: str) -> bool:
         return any(_contains(text_norm, f) for f in self.forms)
@@ -270,6 +314,8 @@ class Constraints:
     # of oai does msft own" -> "... of openai does microsoft own"): what is embedded, so the
     # model sees the names the documents use.
     canonical: str = ""
+    event: str | None = None  # "when did construction begin": a date of *beginning*
+    months: set[str] = field(default_factory=set)  # "in July": an August figure doesn't answer
 
     @property
     def empty(self) -> bool:
@@ -308,6 +354,12 @@ class Constraints:
             elif cont_norm and ent.found_in(cont_norm):
                 found += 1
                 anaphoric = True
+            elif ent.head and re.search(rf"\b(?:the|this|its) (?:[a-z-]+ )?{re.escape(ent.head)}"
+                                        rf"(?:s|es)?\b", s_norm) \
+                    and any(ent.found_in(t) for t in (topic_norm, normalize(title or ""),
+                                                      normalize(context))):
+                found += 1  # "The array was commissioned ...", in a passage naming the array
+                anaphoric = True
             elif (not ent.role and topic_norm and ent.found_in(topic_norm)) \
                     or (title_norm and ent.found_in(title_norm)):
                 found += 1
@@ -338,6 +390,12 @@ class Constraints:
             failed.append(f"focus:{self.focus}")
         if self.verb and not _has_verb(self.verb, s_norm):
             failed.append(f"verb:{self.verb}")
+        if self.event and not _has_verb(self.event, s_norm) \
+                and not _EVENT_BOUND.get(_event_group(self.event), _NEVER).search(s_norm):
+            failed.append(f"event:{self.event}")  # "when did construction begin" != "opened"
+        if self.months:
+            have_months = set(_MONTH.findall(s_norm)) | set(_MONTH.findall(ctx_norm))
+            failed += [f"month:{m}" for m in sorted(self.months - have_months)]
         if self.measure and not any(w in s_norm if not w[:1].isalpha() else _contains(s_norm, w)
                                     for w in self.measure):
             failed.append(f"measure:{self.measure[0]}")
@@ -434,7 +492,8 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
         seen.add(label)
         ent = _entity(label, table, reverse)
         is_role = any(_contains(normalize(r), f) for r in roles for f in ent.forms)
-        c.entities.append(Entity(ent.label, ent.forms, ent.long_forms, role=is_role))
+        c.entities.append(Entity(ent.label, ent.forms, ent.long_forms, role=is_role,
+                                 head=_head(qn, ent)))
 
     # numbers that are part of a name ("Super Bowl 50") are checked with the name
     in_names = {n for lab in labels for n in _numbers(lab)}
@@ -458,6 +517,12 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
         if any(_contains(qn, w) for w in group):
             c.measure = group
             break
+    wm = _WHEN_VERB.search(qn)
+    if wm and question_type(q) is AnswerType.DATE:
+        v = _raw_stem(wm.group("v"))
+        if any(v in g or stem(wm.group("v")) in g for g in _VERB_GROUPS):
+            c.event = v
+    c.months = set(_MONTH.findall(qn))
     vm = _WHO_VERB.match(qn)
     if vm and vm.group("v") not in _LIGHT_VERBS:
         v = _raw_stem(vm.group("v"))
@@ -487,6 +552,21 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
     return c
 
 
+def _head(qn: str, ent: Entity) -> str:
+    """The noun ``ent`` modifies in the question ("solar" in "the solar array" -> "array"), or
+    the last word of a longer name ("home delivery service" -> "service"); never after a
+    possessive ("Microsoft's declaration" is Microsoft's, not a description of it)."""
+    for f in sorted(ent.forms, key=len, reverse=True):
+        m = re.search(rf"(?<![\w]){re.escape(f)}(?![\w'’])\s+(?P<n>[a-z][a-z-]+)\b", qn)
+        if m and m.group("n") not in STOPWORDS_ALL and m.group("n") not in _NOT_ENTITIES \
+                and not _LIGHT_VERBS.__contains__(m.group("n")):
+            return m.group("n")
+    words = ent.label.split()
+    if len(words) > 1 and words[-1] not in _ORG_SUFFIXES and words[-1].isalpha():
+        return words[-1]
+    return ""
+
+
 def _canonical(qn: str, spans: list[tuple[int, int]], table: Mapping[str, str]) -> str:
     """``qn`` with each alias span replaced by its name, when the name is not shorter (a
     spelled-out "artificial general intelligence" stays; "msft" becomes "microsoft")."""
@@ -501,6 +581,16 @@ def _canonical(qn: str, spans: list[tuple[int, int]], table: Mapping[str, str]) 
         last = b
     out.append(qn[last:])
     return "".join(out)
+
+
+_WHEN_VERB = re.compile(
+    r"\b(?:when|what (?:year|date|day|month)|since when)\b(?:\s+[\w'-]+){0,8}?\s+"
+    r"(?P<v>begin|began|begun|start|started|commence|commenced|launch|launched|open|opened|end|"
+    r"ended|finish|finished|close|closed|expire|expires|found|founded|establish|established|"
+    r"build|built|construct|constructed|sign|signed|commission|commissioned|inaugurated)\b")
+_MONTH = re.compile(
+    r"\b(?:january|february|march|april|june|july|august|september|october|november|"
+    r"december)\b")
 
 
 _PASSIVE = re.compile(r"[a-z]+(?:ed|en)\b")
@@ -721,7 +811,8 @@ _LETTER_DIGITS = re.compile(r"(?<=[a-z])\d+")
 def antecedent_text(sentence: str, context: str) -> str:
     """The normalized text a referring sentence leans on: the sentences before it in its
     paragraph (empty when the sentence does not refer back, or starts a paragraph)."""
-    if not context or not _ANAPHOR.search(normalize(sentence)):
+    if not context or not (_ANAPHOR.search(normalize(sentence))
+                           or _DEFINITE_SUBJECT.match(sentence)):
         return ""
     if re.search(r"\n\s*\n\s*$", context):
         return ""  # the sentence opens a paragraph

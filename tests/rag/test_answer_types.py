@@ -63,3 +63,23 @@ def test_question_type(question, kind):
 )
 def test_has_answer_type(kind, sentence, question, ok):
     assert has_answer_type(kind, sentence, question) is ok
+
+
+def test_how_long_is_a_length_unless_it_is_a_duration():
+    from rag.answer_types import AnswerType, has_answer_type, question_type
+
+    q = "How long is the Eastgate extension?"
+    assert question_type(q) is AnswerType.NUMBER
+    assert has_answer_type(AnswerType.NUMBER, "The new section is 5.6 kilometres long.", q)
+    assert not has_answer_type(AnswerType.NUMBER, "Trams run every eight minutes.", q)
+    assert question_type("How long is the rye sourdough proofed?") is AnswerType.DATE
+    assert question_type("How long does the trip take?") is AnswerType.DATE
+
+
+def test_money_budget_and_rate_questions_are_typed():
+    from rag.answer_types import AnswerType, question_type
+
+    assert question_type("What is the dollar value of the cloud deal?") is AnswerType.NUMBER
+    assert question_type("What is the budget of the second phase?") is AnswerType.NUMBER
+    assert question_type("What interest rate does the loan carry?") is AnswerType.PERCENT
+    assert question_type("How big a slice of OpenAI does Microsoft own?") is AnswerType.PERCENT

@@ -246,3 +246,41 @@ def test_alias_forms_are_embedded_as_the_names_they_stand_for():
     assert parse("how much of oai does msft own").canonical == "how much of openai does microsoft own"
     assert "artificial general intelligence" in parse(
         "Who confirms that artificial general intelligence was reached?").canonical
+
+
+# ---- small documents: descriptions, events, months, dimensions ----------------------------------
+def test_a_definite_description_refers_to_the_name_its_passage_gives():
+    topic = "The Hillside Solar Array is owned by the Orchard Valley Energy Cooperative."
+    c = parse("When was the solar array commissioned?", known_names=["solar"])
+    assert c.check("The array was commissioned on 14 May 2024.", topic=topic, title="").ok
+    # the same sentence in a passage that never names the array is not about it
+    assert not c.check("The array was commissioned on 14 May 2024.",
+                       topic="The bridge opened.").ok
+
+
+def test_a_definite_subject_leans_on_the_sentences_before_it():
+    ctx = "The Eastgate extension of the city tram network opened on Monday. "
+    c = parse("How many stops does the Eastgate extension have?")
+    assert c.check("The new section is 5.6 kilometres long and has seven stops.", ctx).ok
+
+
+def test_when_a_beginning_is_asked_an_opening_does_not_answer():
+    c = parse("When did construction of the Eastgate extension begin?")
+    assert "event:begin" in c.check("The Eastgate extension opened to passengers on Monday.").failed
+    assert c.check("Construction of the Eastgate extension started in 2022.").ok
+    # an end is told by its limit
+    assert parse("When does Microsoft's exclusivity end?").check(
+        "Microsoft retains exclusivity until AGI.").ok
+
+
+def test_a_month_the_question_names_must_be_there():
+    c = parse("What was the surface water temperature in July?")
+    assert c.check("Surface water reached 24.5 °C in early August.").failed == ("month:july",)
+    assert c.check("Surface water reached 22 °C in July.").ok
+
+
+def test_leading_is_told_in_other_words_but_not_as_running():
+    c = parse("Who leads the volunteer programme?")
+    assert c.check("The programme is coordinated by Priya Raman.").ok
+    assert "verb:lead" in c.check("The programme is run by the Friends of the Library.").failed
+    assert parse("Who oversees operations?").check("Operations are overseen by Helen Marsh.").ok
