@@ -28,8 +28,8 @@ from rag.embeddings import Embedder
 from rag.errors import ConfigError
 from rag.records import Answer, Citation, Hit, Turn, abstention_text  # noqa: F401 (re-export)
 from rag.scorer import AnswerScorer, feature_vector, has_bundled
-from rag.support import content_terms
 from rag.text import normalize, quote_spans
+from rag.textrules import content_terms
 
 log = logging.getLogger(__name__)
 

@@ -19,17 +19,19 @@ from typing import Any
 from rag.embeddings import Embedder
 from rag.extractive import abstention_text
 from rag.records import Answer, Citation, Hit
-from rag.support import content_terms, names, numbers, support
+from rag.support import support
 from rag.text import normalize, quote_spans, sentence_spans
+from rag.textrules import (
+    MODEL_MARKER,
+    content_terms,
+    marker_numbers,
+    markers_before_stop,
+    names,
+    numbers,
+)
 
 log = logging.getLogger(__name__)
 
-# "[1]", "[1, 2]", "[1][2]", "[Source 1]", "[sources 1; 3]"
-_N = r"(?:sources?\s*)?\d+"
-MARKER = re.compile(rf"(?i)\[\s*{_N}(?:\s*[,;&]\s*(?:and\s+)?{_N})*\s*\]")
-_TRAILING = re.compile(
-    rf"(?i)([.!?…]+[\"'”’)]*)((?:\s*\[\s*{_N}(?:\s*[,;&]\s*(?:and\s+)?{_N})*\s*\])+)"
-)
 _LABEL = re.compile(r"(?i)^(?:(?:final\s+)?answer\s*:|quote\s*:|[•\-\*–·](?=\s))\s*")
 _OPEN_BRACKET = re.compile(r"\[[^\]]*$")
 _ABSTAIN = re.compile(
@@ -93,7 +95,7 @@ def _words(text: str) -> str:
 def _clean(sentence: str) -> str:
     """The sentence without markers, a leading "Answer:" label (models echo the prompt's) or a
     list bullet."""
-    text = MARKER.sub(" ", sentence)
+    text = MODEL_MARKER.sub(" ", sentence)
     text = re.sub(r"\s+([.,;:!?…])", r"\1", " ".join(text.split()))
     text = _LABEL.sub("", text.strip())
     return text.strip()
@@ -101,11 +103,11 @@ def _clean(sentence: str) -> str:
 
 def split_claims(text: str) -> list[Claim]:
     """Sentences with their citation numbers; markers after the full stop belong before it."""
-    text = _TRAILING.sub(lambda m: m.group(2) + m.group(1), text)
+    text = markers_before_stop(text, model=True)
     claims = []
     for s, e in sentence_spans(text):
         sentence = text[s:e]
-        ns = [int(n) for m in MARKER.finditer(sentence) for n in re.findall(r"\d+", m.group())]
+        ns = [n for m in MODEL_MARKER.finditer(sentence) for n in marker_numbers(m.group())]
         clean = _clean(sentence)
         if clean.strip(" .!?;:\"'“”‘’()-"):
             claims.append(Claim(clean, list(dict.fromkeys(ns))))
@@ -125,11 +127,11 @@ def split_complete(buffer: str) -> tuple[str, str]:
         last = lines[-1]
         done, rest = split_complete(buffer[last.end() :])
         return buffer[: last.end()] + done, rest
-    text = _TRAILING.sub(lambda m: m.group(2) + m.group(1), buffer)
+    text = markers_before_stop(buffer, model=True)
     spans = sentence_spans(text)
     for i in range(len(spans) - 1, 0, -1):
         rest = text[spans[i][0] :]
-        probe = _OPEN_BRACKET.sub("", MARKER.sub("", rest))
+        probe = _OPEN_BRACKET.sub("", MODEL_MARKER.sub("", rest))
         if re.search(r"\w", probe):
             return text[: spans[i][0]], rest
     return "", buffer

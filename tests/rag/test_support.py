@@ -6,16 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.support import (
-    SUPPORT_THRESHOLD,
-    content_terms,
-    is_supported,
-    key_tokens,
-    names,
-    numbers,
-    support,
-    support_score,
-)
+from rag.support import SUPPORT_THRESHOLD, is_supported, key_tokens, support, support_score
 
 DOC = (Path(__file__).resolve().parents[2] / "sample_data" /
        "microsoft-openai-partnership.txt").read_text(encoding="utf-8")
@@ -47,12 +38,7 @@ def model():
     return load_embedder()
 
 
-def test_helpers():
-    assert content_terms("How much did Microsoft pay?") == ["microsoft", "pay"]
-    assert content_terms("The partnership began") == content_terms("partnerships begin")
-    assert numbers("$1,000 and 1000, 32.5 per cent in 2019.") == {"1000", "32.5", "2019"}
-    assert names("OpenAI said Microsoft’s deal with the U.S. government") >= {"microsoft", "openai"}
-    assert "the" not in names("The deal") and "following" not in names("Following the deal")
+def test_key_tokens():
     assert key_tokens("Then Microsoft paid $10 billion") == {"10", "microsoft"}
 
 
