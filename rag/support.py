@@ -64,14 +64,18 @@ class Support:
     missing: set[str] = field(default_factory=set)  # key tokens absent from the passage
     negation_mismatch: bool = False  # negated in one and not in the closest passage sentence
 
-    @property
-    def supported(self) -> bool:
+    def passes(self, threshold: float = SUPPORT_THRESHOLD) -> bool:
+        """No key token missing, negation agrees, enough content words, score >= threshold."""
         return (
             not self.missing
             and not self.negation_mismatch
             and self.lexical >= MIN_LEXICAL
-            and self.score >= SUPPORT_THRESHOLD
+            and self.score >= threshold
         )
+
+    @property
+    def supported(self) -> bool:
+        return self.passes()
 
 
 def support(sentence: str, passage: str, embedder: Embedder | None = None) -> Support:
@@ -121,10 +125,4 @@ def is_supported(
     threshold: float = SUPPORT_THRESHOLD,
 ) -> bool:
     """True when the passage backs the sentence (all key tokens present, score >= threshold)."""
-    s = support(sentence, passage, embedder)
-    return (
-        not s.missing
-        and not s.negation_mismatch
-        and s.lexical >= MIN_LEXICAL
-        and s.score >= threshold
-    )
+    return support(sentence, passage, embedder).passes(threshold)

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.embeddings import Embedder
-from rag.extractive import abstention_text
 from rag.records import Answer, Citation, Hit
 from rag.support import support
 from rag.text import normalize, quote_spans, sentence_spans
@@ -280,20 +279,8 @@ class Verifier:
         n = self._numbers.get(key)
         if n is None:
             n = self._numbers[key] = len(self._numbers) + 1
-            hit = span.hit
             self.citations.append(
-                Citation(
-                    n=n,
-                    source=hit.chunk.source,
-                    title=hit.title,
-                    url=hit.url,
-                    quote=span.quote,
-                    start=span.start,
-                    end=span.end,
-                    published=hit.published,
-                    page=hit.chunk.page,
-                )
-            )
+                Citation.from_span(n, span.hit, span.start, span.end, span.quote))
         piece = f"{claim.text} [{n}]"
         self.kept.append(piece)
         return piece
@@ -312,21 +299,8 @@ class Verifier:
                 f"sources {'were' if k != 1 else 'was'} removed."
             )
         if not self.kept:
-            text = abstention_text(self.question)
-            text += (
-                " The closest passages are listed below."
-                if self.hits
-                else " No passage matched the question."
-            )
-            return Answer(
-                question=self.question,
-                answer=text,
-                abstained=True,
-                contexts=list(self.hits),
-                related=list(self.hits[:3]),
-                note=" ".join(notes),
-                removed_sentences=len(self.removed),
-            )
+            return Answer.abstention(self.question, self.hits, note=" ".join(notes),
+                                     removed_sentences=len(self.removed))
         return Answer(
             question=self.question,
             answer=" ".join(self.kept),

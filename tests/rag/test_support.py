@@ -58,6 +58,12 @@ def test_paraphrases_are_supported(sentence):
 @pytest.mark.parametrize("sentence", UNSUPPORTED)
 def test_changed_facts_are_not_supported(sentence):
     assert not is_supported(sentence, PASSAGE)
+    assert not support(sentence, PASSAGE).supported
+
+
+@pytest.mark.parametrize("sentence", PARAPHRASES + UNSUPPORTED)
+def test_is_supported_is_the_supported_property(sentence):
+    assert is_supported(sentence, PASSAGE) == support(sentence, PASSAGE).supported
 
 
 def test_missing_key_token_zeroes_the_score():
