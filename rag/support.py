@@ -1,8 +1,9 @@
 """Is a sentence supported by a passage? A deterministic check, no LLM.
 
-Shared by the extractive answerer (content-word matching), the eval harness (faithfulness of
-an answer against its cited quotes) and the LLM verifier (a generated sentence must be backed
-by the passage it cites). Three signals:
+Used by the LLM verifier (a generated sentence must be backed by the passage it cites). Its
+words (content terms, names, numbers) are rag/textrules.py's, shared with the rest of citewise;
+the eval judge (eval/judge.py) reads words the same way but keeps its own verdict. Three
+signals:
 
 * lexical: share of the sentence's content words (stemmed, stop words removed) found in the
   passage;

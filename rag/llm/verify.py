@@ -1,8 +1,8 @@
 """Check a generated answer against its sources before anyone sees it.
 
 The model's text is split into sentences with the ``[n]`` markers each carries. A sentence is
-kept only when a sentence of a source chunk (or two adjacent ones) supports it by the same
-deterministic check the eval harness uses (rag/support.py); its citation then points at that
+kept only when a sentence of a source chunk (or two adjacent ones) supports it by the
+deterministic check of rag/support.py; its citation then points at that
 exact span, with document offsets, so ``quote == document.text[start:end]`` holds as for the
 extractive answerer. Markers that name no source are dropped; a supported sentence whose cited
 source doesn't back it is re-attributed to the source that does; anything else is removed and
