@@ -4,17 +4,18 @@
 
 1. **Exact quote** - the sentence (without ``[n]`` markers, case/quote/whitespace folded) occurs
    in the passage: supported.
-2. **Facts** - every number (``135``, ``27``, ``2,032`` -> ``2032``), year and name (a capitalised
-   word that is not the sentence's first word) of the sentence must occur in the passage;
-   one missing fact makes the sentence unsupported, whatever the wording overlap.
-3. **Lexical support** - share of the sentence's content words (stop words removed, Snowball
-   stemmed) found in the passage >= ``LEXICAL_THRESHOLD`` (0.70): supported.
+2. **Facts** - every number (``135``, ``27``, ``2,032`` -> ``2032``), year and name of the
+   sentence must occur in the passage; one missing fact makes the sentence unsupported,
+   whatever the wording overlap.
+3. **Lexical support** - share of the sentence's content words found in the passage >=
+   ``LEXICAL_THRESHOLD`` (0.70): supported.
 4. **Embedding support** - when an embedder is given: the highest cosine similarity between the
    sentence and the passage or any of its sentences >= ``EMBEDDING_THRESHOLD`` (0.75): supported.
 
-Otherwise unsupported. When the colleague module ``rag.support`` is importable its
-``is_supported``/``support_score`` replace steps 3-4 (steps 1-2 still apply), so eval and the
-answerer share one definition of support.
+Otherwise unsupported. Numbers, names and content words are the answerer's own
+(rag/textrules.py), so "a name" means the same here as in the answer; the verdict is not: the
+judge never runs the answerer's support or constraint checks (rag/support.py,
+rag/constraints.py), since a judge that did could only agree with the answer it grades.
 
 :class:`LLMJudge` is the RAGAS-style alternative used when an LLM is configured: the sentence is
 split into atomic claims and each claim is checked against the passage; the sentence is
@@ -25,39 +26,23 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
 
-from eval.records import strip_markers
-from rag.text import normalize, sentence_spans, words
+from rag.text import normalize, sentence_spans
+from rag.textrules import content_terms, names, numbers, strip_markers
 
 log = logging.getLogger(__name__)
 
 LEXICAL_THRESHOLD = 0.70
 EMBEDDING_THRESHOLD = 0.75
 
-STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it
-    its itself just me more most my myself no nor not now of off on once only or other our ours
-    ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we were
-    what when where which while who whom why will with would you your yours yourself yourselves
-    s t said says say per cent percent may might must shall""".split()
-)
-
-_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
-_NAME = re.compile(r"\b[A-Z][\w’'\-]*[A-Za-z0-9]\b|\b[A-Z]{2,}\b")
-
 
 @dataclass(frozen=True)
 class Verdict:
-    """A judge's decision and why (``reason``: quote, facts, lexical, embedding, support, none)."""
+    """A judge's decision and why (``reason``: empty, quote, facts, lexical, embedding, none)."""
 
     supported: bool
     reason: str
@@ -77,54 +62,14 @@ def _fold(text: str) -> str:
     return " ".join(normalize(text).split())
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> Callable[[str], str]:
-    try:
-        import Stemmer
-
-        stem = Stemmer.Stemmer("english").stemWord
-        return stem
-    except ImportError:  # pragma: no cover - PyStemmer is a dependency
-        return lambda w: w
-
-
-def content_terms(text: str) -> list[str]:
-    """Stemmed content words of ``text`` (stop words and 1-letter tokens dropped)."""
-    stem = _stemmer()
-    return [stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
-
-
-def numbers(text: str) -> set[str]:
-    """Numbers of ``text`` with thousands separators removed ("1,000" -> "1000")."""
-    return {m.group(0).replace(",", "").rstrip(".") for m in _NUMBER.finditer(text)}
-
-
-def names(sentence: str) -> set[str]:
-    """Capitalised words that are not the first word of the sentence, lower-cased."""
-    text = strip_markers(sentence).strip()
-    out: set[str] = set()
-    for m in _NAME.finditer(text):
-        if m.start() == 0 or text[: m.start()].strip(" \"'“‘(") == "":
-            continue
-        word = normalize(m.group(0)).replace("’", "'")
-        if word.endswith("'s"):
-            word = word[:-2]
-        if word and word not in STOPWORDS:
-            out.add(word)
-    return out
-
-
 def missing_facts(sentence: str, passage: str) -> tuple[str, ...]:
     """Numbers and names of ``sentence`` that ``passage`` does not contain."""
+    text = strip_markers(sentence)
     passage_numbers = numbers(passage)
-    passage_words = set(words(passage)) | {w.replace("'", "’") for w in words(passage)}
     folded = _fold(passage)
-    missing = [n for n in sorted(numbers(strip_markers(sentence))) if n not in passage_numbers]
-    for name in sorted(names(sentence)):
-        if name in passage_words:
-            continue
-        if not re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", folded):
-            missing.append(name)
+    missing = [n for n in sorted(numbers(text)) if n not in passage_numbers]
+    missing += [name for name in sorted(names(text))
+                if not re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", folded)]
     return tuple(missing)
 
 
@@ -137,17 +82,6 @@ def lexical_support(sentence: str, passage: str) -> float:
     return sum(t in have for t in terms) / len(terms)
 
 
-def _external_support() -> Any:
-    """``rag.support`` when a colleague has provided it, else None."""
-    try:
-        from rag import support  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    if hasattr(support, "support_score") or hasattr(support, "is_supported"):
-        return support
-    return None
-
-
 class DeterministicJudge:
     """Offline, deterministic support check (see the module docstring for the rules)."""
 
@@ -156,15 +90,11 @@ class DeterministicJudge:
         embedder: Any = None,
         lexical_threshold: float = LEXICAL_THRESHOLD,
         embedding_threshold: float = EMBEDDING_THRESHOLD,
-        use_rag_support: bool = True,
     ) -> None:
         self.embedder = embedder
         self.lexical_threshold = lexical_threshold
         self.embedding_threshold = embedding_threshold
-        self._support = _external_support() if use_rag_support else None
-        self.name = "deterministic" + ("+rag.support" if self._support else "") + (
-            "+embedding" if embedder is not None else ""
-        )
+        self.name = "deterministic" + ("+embedding" if embedder is not None else "")
         self._cache: dict[tuple[str, str], Verdict] = {}
         self._vectors: dict[str, np.ndarray] = {}
 
@@ -189,8 +119,6 @@ class DeterministicJudge:
         missing = missing_facts(sentence, passage)
         if missing:
             return Verdict(False, "facts", 0.0, missing)
-        if self._support is not None:
-            return self._rag_support(sentence, passage)
         lexical = round(lexical_support(sentence, passage), 4)
         if lexical >= self.lexical_threshold:
             return Verdict(True, "lexical", lexical)
@@ -200,18 +128,6 @@ class DeterministicJudge:
                 return Verdict(True, "embedding", cosine)
             return Verdict(False, "none", max(lexical, cosine))
         return Verdict(False, "none", lexical)
-
-    def _rag_support(self, sentence: str, passage: str) -> Verdict:
-        support = self._support
-        text = strip_markers(sentence)
-        score = 0.0
-        if hasattr(support, "support_score"):
-            score = round(float(support.support_score(text, passage, embedder=self.embedder)), 4)
-        if hasattr(support, "is_supported"):
-            ok = bool(support.is_supported(text, passage, embedder=self.embedder))
-        else:
-            ok = score >= self.lexical_threshold
-        return Verdict(ok, "support" if ok else "none", score)
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         todo = [t for t in dict.fromkeys(texts) if t not in self._vectors]

@@ -40,8 +40,9 @@ from typing import Any
 
 import numpy as np
 
-from eval.records import EvalCitation, EvalContext, EvalSample, strip_markers
+from eval.records import EvalCitation, EvalContext, EvalSample
 from rag.text import normalize, sentence_spans
+from rag.textrules import MARKER, marker_numbers, markers_before_stop, strip_markers
 
 SupportFn = Callable[[str, str], bool]
 
@@ -243,20 +244,16 @@ def exact_match(records: Sequence[EvalSample]) -> float | None:
 
 # ---------------------------------------------------------------- faithfulness
 
-_MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-_TRAILING = re.compile(r"([.!?…]+[\"'”’)]*)((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)")
-
-
 def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
     """Sentences of an answer with the citation numbers each carries.
 
     Markers written after the full stop ("... 2032. [1]") belong to the sentence before them.
     """
-    text = _TRAILING.sub(lambda m: m.group(2) + m.group(1), answer)
+    text = markers_before_stop(answer)
     out = []
     for s, e in sentence_spans(text):
         sentence = text[s:e]
-        ns = [int(n) for m in _MARKERS.finditer(sentence) for n in m.group(1).split(",")]
+        ns = [n for m in MARKER.finditer(sentence) for n in marker_numbers(m.group())]
         if strip_markers(sentence).strip(" .!?;:"):
             out.append((sentence, list(dict.fromkeys(ns))))
     return out

@@ -9,13 +9,11 @@ Metrics (eval/metrics.py) are pure functions over lists of these records.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rag.records import Turn
-
-_MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+from rag.textrules import strip_markers
 
 
 @dataclass
@@ -117,8 +115,3 @@ class EvalSample:
         d = asdict(self)
         d["history"] = [{"question": t.question, "answer": t.answer} for t in self.history]
         return d
-
-
-def strip_markers(text: str) -> str:
-    """Remove ``[1]``/``[1, 2]`` markers, keeping the words."""
-    return _MARKER.sub("", text).strip()

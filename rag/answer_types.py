@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from rag.support import content_terms, names
 from rag.text import normalize
+from rag.textrules import MONTHS as _MONTHS
+from rag.textrules import YEAR as _YEAR
+from rag.textrules import content_terms, names
 
 
 class AnswerType(StrEnum):
@@ -68,14 +70,9 @@ _NUMBER_WORDS = (
     r"dozen|dozens|half|double|twice|several|percent|per cent|(?:a|one|two) thirds?"
 )
 _HAS_NUMBER = re.compile(rf"\d|%|\b(?:{_NUMBER_WORDS})\b")
-_YEAR = re.compile(r"(?<![$€£\d.,])\b(?:1[5-9]\d\d|20\d\d)\b(?![.,]?\d)")
 _HAS_PERCENT = re.compile(
     r"%|\b(?:percent|per cent|percentage|half|quarter|quarters|majority|minority|fraction)\b|"
     r"\b(?:a|one|two) thirds?\b|\b\d+\s*/\s*\d+\b"
-)
-_MONTHS = (
-    r"january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 )
 # A date or period stated outright ...
 _EXPLICIT_DATE = re.compile(

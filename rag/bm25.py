@@ -1,6 +1,6 @@
 """A persisted, incrementally updated BM25 index over the stored chunks.
 
-Chunks are tokenized once when added; adding or removing chunks updates term statistics in
+Chunks are cut into terms once when added (rag/textrules.py: ``index_terms``); adding or removing chunks updates term statistics in
 place, so a small change to a large corpus costs little. The index is saved next to the store
 with the store's ``generation`` so a stale copy is detected and rebuilt.
 """
@@ -10,36 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-import Stemmer
 
-from rag.text import normalize
+from rag.textrules import index_terms
 
 log = logging.getLogger(__name__)
-
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it
-    its itself just me more most my myself no nor not now of off on once only or other our ours
-    ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we were
-    what when where which while who whom why will with would you your yours yourself yourselves
-    s t d ll m o re ve y also""".split()
-)
-_TOKEN = re.compile(r"\w+", re.UNICODE)
-_stemmer = Stemmer.Stemmer("english")
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased, stop-word-free, Porter/Snowball-stemmed terms."""
-    terms = [t for t in _TOKEN.findall(normalize(text)) if t not in STOPWORDS]
-    return _stemmer.stemWords(terms)
 
 
 class BM25Index:
@@ -68,7 +47,7 @@ class BM25Index:
         for chunk_id, text in zip(ids, texts, strict=True):
             if chunk_id in self.row_of and self.alive[self.row_of[chunk_id]]:
                 continue
-            counts = Counter(tokenize(text))
+            counts = Counter(index_terms(text))
             row = base + len(new_ids)
             new_ids.append(chunk_id)
             lengths.append(sum(counts.values()))
@@ -132,7 +111,7 @@ class BM25Index:
         n_alive = int(self.alive.sum())
         if n_alive == 0:
             return []
-        terms = [self.vocab[t] for t in set(tokenize(query)) if t in self.vocab]
+        terms = [self.vocab[t] for t in set(index_terms(query)) if t in self.vocab]
         if not terms:
             return []
         matrix = self._csc()

@@ -41,8 +41,9 @@ from dataclasses import dataclass, field
 
 import Stemmer
 
-from rag.support import STOPWORDS_ALL, content_terms, numbers, stem
 from rag.text import normalize, sentence_spans
+from rag.textrules import ANAPHOR as _ANAPHOR
+from rag.textrules import STOPWORDS_ALL, content_terms, numbers, stem
 
 # ---- aliases -----------------------------------------------------------------------------------
 # Common short forms, tickers and epithets of news subjects (lower-case -> canonical lower-case).
@@ -102,15 +103,6 @@ _ORDINALS: dict[str, str] = {
 }
 _ORDINAL = re.compile(r"\b(?:" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + r")\b")
 _Q_ORDINAL = re.compile(r"\b(?:first|second|third|fourth|fifth)\b(?! name\b| part(?:y|ies)\b)")
-_ANAPHOR = re.compile(
-    r"\b(?:(?:that|the same|the following|the next|the previous|this) (?:year|years|time|day|"
-    r"month|season|decade|period|era|week|game)|it|its|they|them|their|he|him|his|she|her|this|"
-    r"these|those|such|"
-    r"the (?:company|companies|firm|group|deal|agreement|partnership|pact|arrangement|plan|"
-    r"project|move|organi[sz]ation|startup|business|maker|giant|government|country|city|team|"
-    r"lab|rights|stake|investment|panel|report|study|programme|program|scheme|club|"
-    r"university|school|party|league|court|band|film|show|book|war|event))\b"
-)
 _PARAGRAPH = re.compile(r"\n\s*\n")
 # A sentence whose subject is a definite description ("The new section is 5.6 kilometres long")
 # is about something named before it.

@@ -124,7 +124,51 @@ def shape_on_disk(location: str) -> tuple[int, int] | None:
         return None
 
 
-class SentenceTransformerEmbedder:
+class _LocalTokens:
+    """What both embedders share: a per-process cache of question vectors, and token counts from
+    a local tokenizer (``_tokenizer``), so chunks are cut the same way in process and remote."""
+
+    _tokenizer: Any
+
+    def __init__(self) -> None:
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_lock = threading.Lock()
+
+    def _embed_one(self, text: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Cached: retrieval and the answerer both need the question's vector, and chat users
+        repeat questions; one forward pass (or request) per distinct question is the floor."""
+        with self._query_lock:
+            vec = self._query_cache.get(text)
+            if vec is not None:
+                self._query_cache.move_to_end(text)
+                return vec
+        vec = self._embed_one(text)
+        vec.flags.writeable = False  # shared between callers
+        with self._query_lock:
+            self._query_cache[text] = vec
+            while len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
+        return vec
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Tokens each text takes inside the model window, without [CLS]/[SEP]."""
+        if not texts:
+            return []
+        enc = self._tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
+        return [len(ids) for ids in enc]
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]]:
+        """Character span of every token, to cut an over-long sentence on token boundaries."""
+        enc = self._tokenizer(
+            text, add_special_tokens=False, truncation=False, return_offsets_mapping=True
+        )
+        return [tuple(span) for span in enc["offset_mapping"]]
+
+
+class SentenceTransformerEmbedder(_LocalTokens):
     """Embeds with sentence-transformers on the CPU, normalised for cosine search.
 
     The model loads on first use (an embed or a token count), not here: listing or removing
@@ -133,6 +177,7 @@ class SentenceTransformerEmbedder:
     """
 
     def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 64) -> None:
+        super().__init__()
         self.bundled = model in BUNDLED_ALIASES
         if self.bundled:
             location = str(bundled_model_path(verify=False))  # sha256 checked when it loads
@@ -144,8 +189,6 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self._st: Any = None
         self._load_lock = threading.Lock()
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._query_lock = threading.Lock()
         self._encode_gate = threading.BoundedSemaphore(ENCODE_CONCURRENCY)
         shape = shape_on_disk(location)
         if shape is None:
@@ -249,35 +292,8 @@ class SentenceTransformerEmbedder:
                 pooled[i] = pool(tokens, offs, spans[i])
         return vectors, pooled
 
-    def embed_query(self, text: str) -> np.ndarray:
-        """Cached: retrieval and the answerer both need the question's vector, and chat users
-        repeat questions; one forward pass per distinct question is the floor."""
-        with self._query_lock:
-            vec = self._query_cache.get(text)
-            if vec is not None:
-                self._query_cache.move_to_end(text)
-                return vec
-        vec = self.embed_documents([text])[0]
-        vec.flags.writeable = False  # shared between callers
-        with self._query_lock:
-            self._query_cache[text] = vec
-            while len(self._query_cache) > QUERY_CACHE_SIZE:
-                self._query_cache.popitem(last=False)
-        return vec
-
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        """Tokens each text takes inside the model window, without [CLS]/[SEP]."""
-        if not texts:
-            return []
-        enc = self._tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
-        return [len(ids) for ids in enc]
-
-    def token_offsets(self, text: str) -> list[tuple[int, int]]:
-        """Character span of every token, to cut an over-long sentence on token boundaries."""
-        enc = self._tokenizer(
-            text, add_special_tokens=False, truncation=False, return_offsets_mapping=True
-        )
-        return [tuple(span) for span in enc["offset_mapping"]]
+    def _embed_one(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
 
 
 @lru_cache(maxsize=4)
@@ -334,7 +350,7 @@ def _load_tokenizer(name: str) -> tuple[Any, int]:
     return tokenizer, window
 
 
-class RemoteEmbedder:
+class RemoteEmbedder(_LocalTokens):
     """Embeds through an OpenAI-compatible ``/v1/embeddings`` endpoint.
 
     Requests carry ``embed_batch_size`` texts; at most ``concurrency`` are in flight per process
@@ -350,6 +366,7 @@ class RemoteEmbedder:
                  sentence_vectors: bool = True) -> None:
         import httpx
 
+        super().__init__()
         self.url = url
         self.endpoint = embeddings_endpoint(url)
         self.name = BUNDLED_MODEL if model in BUNDLED_ALIASES else model
@@ -365,8 +382,6 @@ class RemoteEmbedder:
         self._http = httpx.Client(timeout=timeout, headers=headers,
                                   limits=httpx.Limits(max_connections=concurrency))
         self._gate = threading.BoundedSemaphore(concurrency)
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._query_lock = threading.Lock()
         self.dimension = 0
         self.dimension = int(self._request(["dimension probe"]).shape[1])
         log.info("embedding server %s serves %s (dim %d)", self.endpoint, self.name, self.dimension)
@@ -465,32 +480,8 @@ class RemoteEmbedder:
                        if kept else None)
         return vectors[[rows[t] for t in texts]], out
 
-    def embed_query(self, text: str) -> np.ndarray:
-        """Cached like the in-process embedder's: each distinct question costs one request."""
-        with self._query_lock:
-            vec = self._query_cache.get(text)
-            if vec is not None:
-                self._query_cache.move_to_end(text)
-                return vec
-        vec = self._request([text])[0]
-        vec.flags.writeable = False
-        with self._query_lock:
-            self._query_cache[text] = vec
-            while len(self._query_cache) > QUERY_CACHE_SIZE:
-                self._query_cache.popitem(last=False)
-        return vec
-
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        if not texts:
-            return []
-        enc = self._tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
-        return [len(ids) for ids in enc]
-
-    def token_offsets(self, text: str) -> list[tuple[int, int]]:
-        enc = self._tokenizer(
-            text, add_special_tokens=False, truncation=False, return_offsets_mapping=True
-        )
-        return [tuple(span) for span in enc["offset_mapping"]]
+    def _embed_one(self, text: str) -> np.ndarray:
+        return self._request([text])[0]
 
     def close(self) -> None:
         self._http.close()

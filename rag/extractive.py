@@ -27,10 +27,10 @@ from rag.constraints import Check, Constraints, known_names, parse
 from rag.embeddings import Embedder
 from rag.errors import ConfigError
 from rag.informal import tidy
-from rag.records import Answer, Citation, Hit, Turn, abstention_text  # noqa: F401 (re-export)
+from rag.records import Answer, Citation, Hit, Turn
 from rag.scorer import AnswerScorer, feature_vector, has_bundled
-from rag.support import content_terms
 from rag.text import normalize, quote_spans
+from rag.textrules import content_terms
 
 log = logging.getLogger(__name__)
 
@@ -349,10 +349,7 @@ class ExtractiveGenerator:
         pieces, citations = [], []
         for n, c in enumerate(chosen, 1):
             pieces.append(f"{c.quote} [{n}] ")
-            citations.append(Citation(
-                n=n, source=c.hit.chunk.source, title=c.hit.title, url=c.hit.url, quote=c.quote,
-                start=c.start, end=c.end, published=c.hit.published, page=c.hit.chunk.page,
-            ))
+            citations.append(Citation.from_span(n, c.hit, c.start, c.end, c.quote))
         answer = Answer(question=question, answer="".join(pieces).rstrip(), abstained=False,
                         citations=citations, contexts=list(hits))
         return pieces, answer

@@ -27,7 +27,11 @@ from __future__ import annotations
 import re
 
 from rag.records import Turn
-from rag.support import content_terms
+from rag.textrules import DEFINITE_ORG as _DEFINITE_ORG
+from rag.textrules import DEMONSTRATIVE as _DEMONSTRATIVE
+from rag.textrules import PRONOUN as _PRONOUN
+from rag.textrules import YEAR_TOKEN as _YEAR
+from rag.textrules import content_terms
 
 MAX_DEPTH = 8  # earlier turns consulted when the previous question was itself a follow-up
 
@@ -42,23 +46,13 @@ _VERBISH = re.compile(
 )
 _AUX = (r"is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|might|"
         r"must|shall")
-_PRONOUN = re.compile(
-    r"(?i)\b(?:it|its|itself|they|them|their|theirs|themselves|he|him|his|she|her|hers)\b"
-)
 # Pronouns that point at the articles or at nothing: "does it say", "is it true that".
 _DUMMY = re.compile(
     r"(?i)\b(?:(?:does|do|did) (?:it|they) (?:say|mention|state|tell|matter)|is it (?:true|"
     r"possible|likely|the case|known)|they say)\b"
 )
-# "this deal", "that one", "about that?": a demonstrative before a lower-case word or at the end.
-_DEMONSTRATIVE = re.compile(r"\b(?i:this|that|these|those)\b(?=\s+[a-z]|\s*[?.!]*$)")
-_DEFINITE_ORG = re.compile(
-    r"(?i)\b(?:the|that|this) (?:company|firm|group|startup|business|maker|giant|lab|"
-    r"organi[sz]ation)\b"
-)
 _NAME = re.compile(r"\b[A-Z][\w&-]*(?:\.[\w&-]+)*(?:\s+[A-Z][\w&-]*(?:\.[\w&-]+)*)*")
 _NUMBER = re.compile(r"[$€£]?\d+(?:[.,]\d+)*%?")
-_YEAR = re.compile(r"^(?:1[5-9]|20)\d\d$")
 _TIME_PHRASE = re.compile(
     r"(?i)\s*\b(?:(?:before|after|prior to|following|since|until|during) "
     r"(?:the |its |their |[A-Z][\w’'-]* )?(?:[\w’'-]+ ){0,3}?(?:\d{4}|[\w-]+(?= ?[?.!]*$)|"

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-from rag.support import STOPWORDS_ALL
+from rag.textrules import STOPWORDS_ALL
 
 _CONTRACTION = re.compile(r"\b(when|what|where|who|how)s\b", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][a-z]{4,}")

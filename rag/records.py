@@ -140,6 +140,13 @@ class Citation:
     page: int | None = None
     section: str = ""  # the Markdown heading the quote falls under
 
+    @classmethod
+    def from_span(cls, n: int, hit: Hit, start: int, end: int, quote: str) -> Citation:
+        """Citation ``n`` of the span ``start:end`` (document offsets) of ``hit``'s document,
+        with the document's metadata. Both answer backends cite through here."""
+        return cls(n=n, source=hit.chunk.source, title=hit.title, url=hit.url, quote=quote,
+                   start=start, end=end, published=hit.published, page=hit.chunk.page)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "n": self.n,

@@ -1,8 +1,9 @@
 """Is a sentence supported by a passage? A deterministic check, no LLM.
 
-Shared by the extractive answerer (content-word matching), the eval harness (faithfulness of
-an answer against its cited quotes) and the LLM verifier (a generated sentence must be backed
-by the passage it cites). Three signals:
+Used by the LLM verifier (a generated sentence must be backed by the passage it cites). Its
+words (content terms, names, numbers) are rag/textrules.py's, shared with the rest of citewise;
+the eval judge (eval/judge.py) reads words the same way but keeps its own verdict. Three
+signals:
 
 * lexical: share of the sentence's content words (stemmed, stop words removed) found in the
   passage;
@@ -27,14 +28,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
-import Stemmer
 
-from rag.bm25 import STOPWORDS
 from rag.embeddings import Embedder
 from rag.text import normalize, sentence_spans
+from rag.textrules import STOPWORDS_ALL, content_terms, names, numbers
 
 SUPPORT_THRESHOLD = 0.55
 # At least this share of a sentence's content words must be in the passage, whatever the cosine:
@@ -42,78 +41,6 @@ SUPPORT_THRESHOLD = 0.55
 # grounded even when it reuses the passage's topic words (found by the LLM-mode golden eval).
 # Faithful paraphrases measure 0.8-1.0 (tests/rag/test_support.py), exact quotes 1.0.
 MIN_LEXICAL = 0.6
-
-# Words that carry the shape of a question or a claim, not its content.
-QUESTION_WORDS = frozenset(
-    """much many long often far kind type sort according article articles say says said
-    tell told know mention mentioned happen happened anyone anything something someone
-    whose ever""".split()
-)
-_STOP = STOPWORDS | QUESTION_WORDS
-_TOKEN = re.compile(r"\w+", re.UNICODE)
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-# A capitalised word (name, acronym, month); apostrophes excluded so "Microsoft's" -> Microsoft.
-_NAME = re.compile(r"\b[A-Z][\w&-]*")
-_stemmer = Stemmer.Stemmer("english")
-
-
-# Irregular past forms the stemmer leaves alone: answers are often told in the past tense.
-_IRREGULAR = {
-    "began": "begin", "begun": "begin", "bought": "buy", "paid": "pay", "sold": "sell",
-    "made": "make", "won": "win", "led": "lead", "held": "hold", "kept": "keep", "took": "take",
-    "taken": "take", "gave": "give", "given": "give", "went": "go", "gone": "go",
-    "spent": "spend", "built": "build", "brought": "bring", "thought": "think", "found": "find",
-    "left": "leave", "lost": "lose", "met": "meet", "ran": "run", "saw": "see", "seen": "see",
-    "sent": "send", "wrote": "write", "written": "write", "became": "become", "came": "come",
-    "grew": "grow", "grown": "grow", "knew": "know", "known": "know", "rose": "rise",
-    "risen": "rise", "fell": "fall", "fallen": "fall", "chose": "choose", "chosen": "choose",
-    "drove": "drive", "driven": "drive", "struck": "strike", "taught": "teach", "fought": "fight",
-    "hired": "hire", "owned": "own", "bore": "bear", "born": "bear", "died": "die",
-    "percentage": "percent", "percentages": "percent",
-}
-
-
-@lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
-    return _stemmer.stemWord(_IRREGULAR.get(word, word))
-
-
-STOPWORDS_ALL = _STOP  # stop words plus question words, for callers that match terms
-
-
-def stem(word: str) -> str:
-    """The stem content terms are compared by (irregular past forms folded first)."""
-    return _stem(word)
-
-
-def content_terms(text: str) -> list[str]:
-    """Stemmed content words (stop and question words removed), in order."""
-    return [_stem(t) for t in _TOKEN.findall(normalize(text)) if t not in _STOP]
-
-
-def numbers(text: str) -> set[str]:
-    """Numbers with thousands separators dropped: "1,000" and "1000" compare equal."""
-    out = set()
-    for m in _NUMBER.findall(text):
-        n = m.replace(",", "") if re.fullmatch(r"\d{1,3}(?:,\d{3})+", m) else m
-        out.add(n.rstrip(".,"))
-    return out
-
-
-def names(text: str) -> set[str]:
-    """Capitalised words that are not stop words, lower-cased. The sentence's first word counts
-    only when it looks like a name (mixed case such as "OpenAI", or all capitals)."""
-    out = set()
-    for m in _NAME.finditer(text):
-        word = m.group()
-        low = normalize(word)
-        if low in _STOP or len(word) < 2:
-            continue
-        first = not text[: m.start()].strip(" \t\"'“‘(•-*–·")
-        if first and not (word.isupper() or any(c.isupper() for c in word[1:])):
-            continue
-        out.add(low)
-    return out
 
 
 def key_tokens(text: str) -> set[str]:
@@ -138,14 +65,18 @@ class Support:
     missing: set[str] = field(default_factory=set)  # key tokens absent from the passage
     negation_mismatch: bool = False  # negated in one and not in the closest passage sentence
 
-    @property
-    def supported(self) -> bool:
+    def passes(self, threshold: float = SUPPORT_THRESHOLD) -> bool:
+        """No key token missing, negation agrees, enough content words, score >= threshold."""
         return (
             not self.missing
             and not self.negation_mismatch
             and self.lexical >= MIN_LEXICAL
-            and self.score >= SUPPORT_THRESHOLD
+            and self.score >= threshold
         )
+
+    @property
+    def supported(self) -> bool:
+        return self.passes()
 
 
 def support(sentence: str, passage: str, embedder: Embedder | None = None) -> Support:
@@ -163,7 +94,7 @@ def support(sentence: str, passage: str, embedder: Embedder | None = None) -> Su
     missing |= {n for n in names(sentence) if not re.search(rf"\b{re.escape(n)}", norm_passage)}
     # The first word may be a name too ("Google holds ..."): it must at least occur in the passage.
     first = re.match(r"\W*([A-Z]\w+)", sentence)
-    if first and first.group(1).lower() not in _STOP:
+    if first and first.group(1).lower() not in STOPWORDS_ALL:
         stem = content_terms(first.group(1))
         if stem and stem[0] not in passage_terms:
             missing.add(first.group(1).lower())
@@ -195,10 +126,4 @@ def is_supported(
     threshold: float = SUPPORT_THRESHOLD,
 ) -> bool:
     """True when the passage backs the sentence (all key tokens present, score >= threshold)."""
-    s = support(sentence, passage, embedder)
-    return (
-        not s.missing
-        and not s.negation_mismatch
-        and s.lexical >= MIN_LEXICAL
-        and s.score >= threshold
-    )
+    return support(sentence, passage, embedder).passes(threshold)

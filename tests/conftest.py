@@ -17,7 +17,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "sample_data"
 SAMPLE_ARTICLE = SAMPLE_DIR / "microsoft-openai-partnership.txt"
-SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")

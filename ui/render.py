@@ -14,9 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from rag.records import Answer, Citation, DocumentInfo, Hit
-
-#: ``[3]`` citation markers in answer text.
-MARKER_RE = re.compile(r"\[(\d{1,3})\]")
+from rag.textrules import MARKER, marker_numbers
 
 #: Characters of surrounding text shown on each side of a quoted span in the sources panel.
 CONTEXT_CHARS = 220
@@ -91,19 +89,21 @@ def source_anchor(turn: str, n: int) -> str:
 
 
 def link_markers(escaped: str, turn: str, numbers: Iterable[int]) -> str:
-    """Replace ``[n]`` markers of known citations in already-escaped text by anchor links."""
+    """Replace ``[n]`` markers of known citations in already-escaped text by anchor links
+    (``[1, 2]``: one link per number); a marker naming an unknown citation stays text."""
     known = set(numbers)
 
     def repl(m: re.Match[str]) -> str:
-        n = int(m.group(1))
-        if n not in known:
+        ns = marker_numbers(m.group())
+        if not all(n in known for n in ns):
             return m.group(0)
-        return (
+        return "".join(
             f'<a class="cw-cite" href="#{source_anchor(turn, n)}" '
             f'data-cite="{n}" title="Source {n}">[{n}]</a>'
+            for n in ns
         )
 
-    return MARKER_RE.sub(repl, escaped)
+    return MARKER.sub(repl, escaped)
 
 
 def question_html(question: str) -> str:

@@ -22,7 +22,7 @@ from rag.followup import is_followup, resolve_followup
 from rag.llm.prompt import answer_prompt, condense_prompt, pack_sentences, small_prompt
 from rag.llm.verify import Verifier, is_instruction, split_complete
 from rag.records import Answer, Hit, Turn
-from rag.support import content_terms
+from rag.textrules import content_terms
 
 log = logging.getLogger(__name__)
 

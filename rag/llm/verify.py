@@ -1,8 +1,8 @@
 """Check a generated answer against its sources before anyone sees it.
 
 The model's text is split into sentences with the ``[n]`` markers each carries. A sentence is
-kept only when a sentence of a source chunk (or two adjacent ones) supports it by the same
-deterministic check the eval harness uses (rag/support.py); its citation then points at that
+kept only when a sentence of a source chunk (or two adjacent ones) supports it by the
+deterministic check of rag/support.py; its citation then points at that
 exact span, with document offsets, so ``quote == document.text[start:end]`` holds as for the
 extractive answerer. Markers that name no source are dropped; a supported sentence whose cited
 source doesn't back it is re-attributed to the source that does; anything else is removed and
@@ -17,19 +17,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.embeddings import Embedder
-from rag.extractive import abstention_text
 from rag.records import Answer, Citation, Hit
-from rag.support import content_terms, names, numbers, support
+from rag.support import support
 from rag.text import normalize, quote_spans, sentence_spans
+from rag.textrules import (
+    MODEL_MARKER,
+    content_terms,
+    marker_numbers,
+    markers_before_stop,
+    names,
+    numbers,
+)
 
 log = logging.getLogger(__name__)
 
-# "[1]", "[1, 2]", "[1][2]", "[Source 1]", "[sources 1; 3]"
-_N = r"(?:sources?\s*)?\d+"
-MARKER = re.compile(rf"(?i)\[\s*{_N}(?:\s*[,;&]\s*(?:and\s+)?{_N})*\s*\]")
-_TRAILING = re.compile(
-    rf"(?i)([.!?…]+[\"'”’)]*)((?:\s*\[\s*{_N}(?:\s*[,;&]\s*(?:and\s+)?{_N})*\s*\])+)"
-)
 _LABEL = re.compile(r"(?i)^(?:(?:final\s+)?answer\s*:|quote\s*:|[•\-\*–·](?=\s))\s*")
 _OPEN_BRACKET = re.compile(r"\[[^\]]*$")
 _ABSTAIN = re.compile(
@@ -93,7 +94,7 @@ def _words(text: str) -> str:
 def _clean(sentence: str) -> str:
     """The sentence without markers, a leading "Answer:" label (models echo the prompt's) or a
     list bullet."""
-    text = MARKER.sub(" ", sentence)
+    text = MODEL_MARKER.sub(" ", sentence)
     text = re.sub(r"\s+([.,;:!?…])", r"\1", " ".join(text.split()))
     text = _LABEL.sub("", text.strip())
     return text.strip()
@@ -101,11 +102,11 @@ def _clean(sentence: str) -> str:
 
 def split_claims(text: str) -> list[Claim]:
     """Sentences with their citation numbers; markers after the full stop belong before it."""
-    text = _TRAILING.sub(lambda m: m.group(2) + m.group(1), text)
+    text = markers_before_stop(text, model=True)
     claims = []
     for s, e in sentence_spans(text):
         sentence = text[s:e]
-        ns = [int(n) for m in MARKER.finditer(sentence) for n in re.findall(r"\d+", m.group())]
+        ns = [n for m in MODEL_MARKER.finditer(sentence) for n in marker_numbers(m.group())]
         clean = _clean(sentence)
         if clean.strip(" .!?;:\"'“”‘’()-"):
             claims.append(Claim(clean, list(dict.fromkeys(ns))))
@@ -125,11 +126,11 @@ def split_complete(buffer: str) -> tuple[str, str]:
         last = lines[-1]
         done, rest = split_complete(buffer[last.end() :])
         return buffer[: last.end()] + done, rest
-    text = _TRAILING.sub(lambda m: m.group(2) + m.group(1), buffer)
+    text = markers_before_stop(buffer, model=True)
     spans = sentence_spans(text)
     for i in range(len(spans) - 1, 0, -1):
         rest = text[spans[i][0] :]
-        probe = _OPEN_BRACKET.sub("", MARKER.sub("", rest))
+        probe = _OPEN_BRACKET.sub("", MODEL_MARKER.sub("", rest))
         if re.search(r"\w", probe):
             return text[: spans[i][0]], rest
     return "", buffer
@@ -278,20 +279,8 @@ class Verifier:
         n = self._numbers.get(key)
         if n is None:
             n = self._numbers[key] = len(self._numbers) + 1
-            hit = span.hit
             self.citations.append(
-                Citation(
-                    n=n,
-                    source=hit.chunk.source,
-                    title=hit.title,
-                    url=hit.url,
-                    quote=span.quote,
-                    start=span.start,
-                    end=span.end,
-                    published=hit.published,
-                    page=hit.chunk.page,
-                )
-            )
+                Citation.from_span(n, span.hit, span.start, span.end, span.quote))
         piece = f"{claim.text} [{n}]"
         self.kept.append(piece)
         return piece
@@ -310,21 +299,8 @@ class Verifier:
                 f"sources {'were' if k != 1 else 'was'} removed."
             )
         if not self.kept:
-            text = abstention_text(self.question)
-            text += (
-                " The closest passages are listed below."
-                if self.hits
-                else " No passage matched the question."
-            )
-            return Answer(
-                question=self.question,
-                answer=text,
-                abstained=True,
-                contexts=list(self.hits),
-                related=list(self.hits[:3]),
-                note=" ".join(notes),
-                removed_sentences=len(self.removed),
-            )
+            return Answer.abstention(self.question, self.hits, note=" ".join(notes),
+                                     removed_sentences=len(self.removed))
         return Answer(
             question=self.question,
             answer=" ".join(self.kept),

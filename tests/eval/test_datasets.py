@@ -21,7 +21,6 @@ from eval.metrics import _fold, squad_normalize
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "eval" / "golden" / "sample_article.jsonl"
 ARTICLE = ROOT / "sample_data" / "microsoft-openai-partnership.txt"
-SHARED = ROOT.parent / "shared" / "datasets"
 
 
 def write_lines(path: Path, rows: list) -> Path:
@@ -192,20 +191,3 @@ def test_golden_set_is_valid_and_grounded_in_the_article():
             assert f" {squad_normalize(answer)} " in normalised, (s.id, answer)
         if s.answerable:
             assert s.evidence, s.id
-
-
-# ---------------------------------------------------------------- the shared datasets
-
-
-@pytest.mark.skipif(not (SHARED / "squad-v1.1-dev").is_dir(), reason="../shared/datasets absent")
-def test_real_squad_dev_counts():
-    ds = load_dataset(SHARED / "squad-v1.1-dev" / "dev-v1.1.json")
-    assert len(ds.samples) == 10570 and len(ds.feed) == 2067
-    assert len({d["id"] for d in ds.feed}) == 2067
-
-
-@pytest.mark.skipif(not (SHARED / "beir-scifact").is_dir(), reason="../shared/datasets absent")
-def test_real_scifact_counts():
-    ds = load_dataset(SHARED / "beir-scifact")
-    assert len(ds.samples) == 300 and len(ds.feed) == 5183
-    assert sum(len(s.relevance) for s in ds.samples) == 339

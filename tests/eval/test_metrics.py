@@ -8,8 +8,9 @@ import pytest
 
 from eval import metrics as M
 from eval.judge import DeterministicJudge, lexical_support, missing_facts
-from eval.records import EvalCitation, EvalContext, EvalSample, strip_markers
+from eval.records import EvalCitation, EvalContext, EvalSample
 from eval.report import DEFAULT_TOLERANCES, compare, gate, invariant_failures, make_baseline
+from rag.textrules import strip_markers
 
 DOC = "doc.txt"
 S1 = "Microsoft holds a stake valued at $135 billion."
@@ -224,6 +225,26 @@ def test_wrong_subject_metric_does_not_use_the_answerers_code():
     assert not imported & banned
 
 
+def test_judge_shares_words_not_verdicts_with_the_answerer():
+    """The judge reads names, numbers and content words as the answerer does (rag.textrules)
+    but decides on its own: it imports no answerer decision code and probes for none."""
+    import ast
+    import inspect
+
+    import eval.judge as J
+    from rag import textrules
+
+    source = inspect.getsource(J)
+    tree = ast.parse(source)
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert {m for m in imported if m and m.startswith("rag")} <= {"rag.text", "rag.textrules"}
+    assert "hasattr" not in source and "rag.support" not in source
+    assert J.names is textrules.names and J.numbers is textrules.numbers
+    assert J.content_terms is textrules.content_terms
+    # "a name" is one thing: a sentence-initial mixed-case name counts for both
+    assert J.missing_facts("OpenAI holds 27 per cent.", "Microsoft holds 27 per cent.") == ("openai",)
+
+
 def test_latency_percentiles():
     records = [EvalSample(str(i), "q", latency_ms=float(i)) for i in range(1, 101)]
     assert M.latency_percentile(records, 50) == pytest.approx(50.5)
@@ -262,7 +283,7 @@ def test_sample_scores_rank_failures_lowest():
 
 
 def test_deterministic_judge_rules():
-    judge = DeterministicJudge(use_rag_support=False)
+    judge = DeterministicJudge()
     passage = ("Following recapitalisation, Microsoft holds an investment in OpenAI Group PBC "
                "valued at $135 billion, representing 27 per cent.")
     assert judge.judge("Microsoft holds an investment in OpenAI Group PBC valued at $135 billion [1].", passage).reason == "quote"
@@ -283,8 +304,8 @@ def test_judge_helpers():
     assert lexical_support("", "anything") == 1.0
 
 
-def test_judge_with_rag_support_is_still_strict_on_facts():
-    judge = DeterministicJudge()  # uses rag.support when present
+def test_judge_is_strict_on_facts():
+    judge = DeterministicJudge()
     passage = "Microsoft holds 27 per cent."
     assert judge.supports("Microsoft holds 27 per cent [1].", passage)
     assert not judge.supports("Microsoft holds 28 per cent.", passage)
@@ -305,7 +326,7 @@ class _FakeEmbedder:
 
 
 def test_embedding_rule_used_when_lexical_fails():
-    judge = DeterministicJudge(embedder=_FakeEmbedder(), use_rag_support=False,
+    judge = DeterministicJudge(embedder=_FakeEmbedder(),
                                lexical_threshold=1.01, embedding_threshold=0.9)
     v = judge.judge("Listen silent tinsel", "enlist silent listen")
     assert v.supported and v.reason == "embedding"

@@ -9,12 +9,11 @@ import pytest
 
 from rag.extractive import (
     ExtractiveGenerator,
-    abstention_text,
     calibrate,
     is_headline,
 )
 from rag.generator import Generator
-from rag.records import Answer, Chunk, Hit
+from rag.records import Answer, Chunk, Hit, abstention_text
 from rag.text import sentence_spans
 from tests.protocols import assert_implements
 

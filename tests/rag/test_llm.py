@@ -194,6 +194,19 @@ def test_no_supported_claim_becomes_an_abstention(embedder):
     assert a.abstained and not a.citations and a.removed_sentences == 1
     assert "don't answer “Who founded Tesla?”" in a.answer
     assert a.related == HITS[:3]
+    # one abstention form for both backends (rag.records.Answer.abstention)
+    assert a.answer == Answer.abstention("Who founded Tesla?", HITS).answer
+
+
+def test_verifier_builds_answers_from_the_records_not_the_extractive_module():
+    import ast
+    import inspect
+
+    import rag.llm.verify as V
+
+    tree = ast.parse(inspect.getsource(V))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "rag.extractive" not in imported
 
 
 def test_model_abstention_is_an_abstention_not_a_removal(embedder):

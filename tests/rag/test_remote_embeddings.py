@@ -27,10 +27,11 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.embeddings import RemoteEmbedder, embeddings_endpoint
+from rag.embeddings import RemoteEmbedder, SentencePoolingEmbedder, embeddings_endpoint
 from rag.errors import ConfigError, IndexMismatchError, ModelError
 from rag.pipeline import Citewise
 from tests.conftest import ROOT, SAMPLE_DIR
+from tests.protocols import assert_implements
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,21 @@ def test_sentence_vectors_come_from_the_server_once_per_distinct_text(scripted) 
     assert sv[0] is not None and sv[1] is not None
     assert np.array_equal(sv[0].get(5, 9), sv[1].get(0, 4))  # both are "C d."
     assert not np.array_equal(sv[0].get(0, 4), sv[0].get(5, 9))
+
+
+def test_both_embedders_implement_the_protocol_and_cache_questions(scripted, embedder) -> None:
+    server = scripted()
+    remote = RemoteEmbedder(server.url)
+    for emb in (remote, embedder):
+        assert_implements(emb, SentencePoolingEmbedder)  # isinstance() checks names only
+    sent = len(server.bodies)
+    first = remote.embed_query("Who holds the stake?")
+    assert remote.embed_query("Who holds the stake?") is first and not first.flags.writeable
+    assert len(server.bodies) == sent + 1  # one request per distinct question
+    # tokens are counted locally, as in process, so chunks are cut the same way
+    assert remote.count_tokens(["Microsoft holds 27 per cent."]) == embedder.count_tokens(
+        ["Microsoft holds 27 per cent."])
+    assert remote.token_offsets("OpenAI Group PBC") == embedder.token_offsets("OpenAI Group PBC")
 
 
 def test_retries_5xx_then_succeeds(scripted) -> None:

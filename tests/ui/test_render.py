@@ -48,6 +48,9 @@ def test_link_markers_only_known_citations():
     assert '<a class="cw-cite" href="#cw-t3-src-1"' in out
     assert '<a class="cw-cite" href="#cw-t3-src-10"' in out
     assert "[2]" in out and "cw-t3-src-2" not in out
+    both = render.link_markers("a [1, 10] b [1, 2]", "t3", [1, 10])
+    assert both.count('href="#cw-t3-src-1"') == 1 and 'href="#cw-t3-src-10"' in both
+    assert both.endswith("b [1, 2]")  # one unknown number: the marker stays text
 
 
 def test_answer_html_links_markers_and_escapes():
