@@ -97,20 +97,22 @@ def build_replace_panel(
     table: its choices follow the table, and after a replace the tab is refreshed with
     ``refresh`` -> ``refresh_outputs``."""
     h = ReplaceHandlers(citewise)
-    with gr.Group(elem_id="cw-replace-panel"):
-        gr.Markdown("#### Replace a document with a new version")
-        with gr.Row():
-            pick = gr.Dropdown(label="Document to replace", elem_id="cw-replace-pick",
-                               choices=[], value=None, interactive=True)
-            file = gr.File(file_count="single", label="Its new version (same kind of file)",
+    gr.Markdown("### Replace a document with a new version", elem_id="cw-replace-heading")
+    with gr.Row(elem_id="cw-replace-panel"):
+        with gr.Column():
+            file = gr.File(file_count="single", label="New version (the same kind of file)",
                            elem_id="cw-replace-file", type="filepath")
-        ask = gr.Button("Replace…", elem_id="cw-replace", variant="secondary")
-        with gr.Column(visible=False, elem_id="cw-replace-confirm") as confirm:
-            question = gr.HTML("", elem_id="cw-replace-question", js_on_load=None)
-            with gr.Row():
-                yes = gr.Button("Yes, replace it", variant="stop", elem_id="cw-replace-yes")
-                no = gr.Button("Cancel", elem_id="cw-replace-no")
-        status = gr.HTML("", elem_id="cw-replace-status", js_on_load=None)
+        with gr.Column():
+            pick = gr.Dropdown(label="Document to replace (or click its row above)",
+                               elem_id="cw-replace-pick", choices=[], value=None,
+                               interactive=True)
+            ask = gr.Button("Replace…", elem_id="cw-replace", variant="secondary")
+            with gr.Column(visible=False, elem_id="cw-replace-confirm") as confirm:
+                question = gr.HTML("", elem_id="cw-replace-question", js_on_load=None)
+                with gr.Row():
+                    yes = gr.Button("Yes, replace it", variant="stop", elem_id="cw-replace-yes")
+                    no = gr.Button("Cancel", elem_id="cw-replace-no")
+            status = gr.HTML("", elem_id="cw-replace-status", js_on_load=None)
 
     table.change(h.choices, [pick], pick, api_name=False)
     table.select(h.pick_row, None, pick, api_name=False)

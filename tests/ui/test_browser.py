@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
+import httpx
 import pytest
 
 from tests.ui.conftest import SAMPLE_DIR
@@ -269,6 +270,69 @@ def test_upload_ask_and_delete_a_document(session, live_server, output_dir, tmp_
     newest = page.locator("#cw-sources .cw-sources > section").first
     assert "quokka-browser.txt" not in newest.inner_text()
     s.shot(output_dir / "deleted.png")
+    _check_local(s, live_server)
+
+
+def test_replace_a_document_after_confirming(session, live_server, output_dir, tmp_path):
+    """Replace…: a new version of a stored document, asked first; the new fact is answered and
+    the old one is not. Screenshot: test-output/ui/<this test>/replaced.png."""
+    from tests.ui.test_api_replace import LEDGER_NEW, LEDGER_OLD
+
+    s = session
+    page = s.page
+    u = live_server.url
+    source = "ledger-browser.txt"
+    r = httpx.post(u + "/api/documents", timeout=120,
+                   files=[("files", (source, LEDGER_OLD.encode(), "text/plain"))])
+    assert r.status_code == 200 and r.json()["files"][0]["status"] == "added", r.text
+    new = tmp_path / "v2" / source  # the new version, from another folder, same name
+    new.parent.mkdir()
+    new.write_text(LEDGER_NEW, encoding="utf-8")
+    try:
+        s.open()
+        s.tab("Chat")
+        s.ask("How many fishing boats did the harbour census count?")
+        assert "312" in s.last_bot().inner_text()
+
+        s.tab("Documents")
+        s.wait_text("#cw-docs", source)
+        # a click on the document's row picks it for Replace…
+        page.locator("#cw-docs [role=gridcell]", has_text=source).first.click()
+        page.wait_for_function(
+            "(t) => document.querySelector('#cw-replace-pick input').value === t", arg=source,
+            timeout=10_000)
+        page.locator("#cw-replace-file input[type=file]").set_input_files(str(new))
+        s.wait_text("#cw-replace-file", source)
+        # asked first; Cancel keeps the old text
+        page.locator("#cw-replace").click()
+        s.wait_text("#cw-replace-question", f"Replace the content of {source} with {source}?")
+        page.locator("#cw-replace-no").click()
+        s.wait_text("#cw-replace-status", "Nothing was replaced")
+        page.locator("#cw-replace").click()
+        s.wait_text("#cw-replace-question", f"Replace the content of {source}")
+        page.locator("#cw-replace-yes").click()
+        s.wait_text("#cw-replace-status", f"Replaced {source}: 1 chunk → 2 chunks.",
+                    timeout=120_000)
+        page.wait_for_function(
+            """(src) => [...document.querySelectorAll('#cw-docs [role=row]')].some(
+                 (tr) => tr.innerText.includes(src)
+                   && tr.querySelector('[data-col="4"]').innerText.trim() === '2')""",
+            arg=source, timeout=30_000)  # the table shows the new version's chunks
+        assert "ledger-browser (2).txt" not in page.locator("#cw-docs").inner_text()
+        s.shot(output_dir / "replaced.png")
+
+        s.tab("Chat")
+        s.ask("How many fishing boats did the harbour census count?")
+        answer = s.last_bot()
+        assert "287" in answer.inner_text() and "312" not in answer.inner_text()
+        target = answer.locator("a.cw-cite").first.get_attribute("href")
+        card = page.locator(f"#cw-sources {target}")
+        assert source in card.inner_text() and "2032" in card.locator("mark.cw-quote").inner_text()
+        newest = page.locator("#cw-sources .cw-sources > section").first
+        assert "312" not in newest.inner_text()
+        s.shot(output_dir / "replaced-answer.png")
+    finally:
+        httpx.delete(f"{u}/api/documents/{source}")
     _check_local(s, live_server)
 
 
