@@ -273,6 +273,44 @@ def test_upload_ask_and_delete_a_document(session, live_server, output_dir, tmp_
     _check_local(s, live_server)
 
 
+def test_a_pdf_is_answered_with_whole_sentences_and_its_page(session, live_server, output_dir):
+    """A PDF uploaded in the Documents tab (fpdf2-made, lines wrapped inside sentences, the
+    kinds golden set's report) is answered with a whole sentence, letters not ligatures, and
+    its page on the source card. Screenshot: test-output/ui/pdf_answer.png (issue 17)."""
+    from tests.ui.conftest import OUTPUT_DIR, ROOT
+
+    pdf = ROOT / "eval" / "golden" / "kinds" / "harbour-drone-report.pdf"
+    s = session
+    page = s.page
+    try:
+        s.open()
+        s.tab("Documents")
+        s.wait_text("#cw-docs", "microsoft-openai-partnership.txt")
+        page.locator("#cw-upload input[type=file]").set_input_files(str(pdf))
+        s.wait_text("#cw-upload", pdf.name)
+        page.locator("#cw-ingest").click()
+        s.wait_text("#cw-ingest-result", "added", timeout=120_000)
+        s.wait_text("#cw-docs", pdf.name)
+
+        s.tab("Chat")
+        s.ask("What is the maximum distance the drones fly?")
+        answer = s.last_bot()
+        text = _norm(answer.inner_text())
+        # the sentence the PDF wraps across lines comes back whole
+        assert ("The drones fly a maximum distance of 18 kilometres per charge and carry up to "
+                "4.5 kilograms.") in text, text
+        assert "ﬂ" not in text
+        card = page.locator(f"#cw-sources {answer.locator('a.cw-cite').first.get_attribute('href')}")
+        assert pdf.name in card.inner_text()
+        assert card.locator(".cw-page").inner_text() == "p. 1"
+        assert "18 kilometres per charge" in card.locator("mark.cw-quote").inner_text()
+        OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+        s.shot(OUTPUT_DIR / "pdf_answer.png")
+    finally:
+        httpx.delete(f"{live_server.url}/api/documents/{pdf.name}")
+    _check_local(s, live_server)
+
+
 def test_replace_a_document_after_confirming(session, live_server, output_dir, tmp_path):
     """Replace…: a new version of a stored document, asked first; the new fact is answered and
     the old one is not. Screenshot: test-output/ui/<this test>/replaced.png."""
