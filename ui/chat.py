@@ -33,6 +33,7 @@ from rag.pipeline import MAX_QUESTION_CHARS  # noqa: E402
 from rag.records import Answer, Turn  # noqa: E402
 from ui import render  # noqa: E402
 from ui.api import Upload, ingest_uploads  # noqa: E402
+from ui.replace_panel import build_replace_panel  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -348,6 +349,8 @@ def build_chat(citewise: Any, settings: Settings) -> gr.Blocks:
                                                         elem_id="cw-delete-yes")
                                 confirm_no = gr.Button("Cancel", elem_id="cw-delete-no")
                         deleted = gr.HTML("", elem_id="cw-delete-status", js_on_load=None)
+                # "Replace…": a new version of one document, on purpose (ui/replace_panel.py)
+                build_replace_panel(citewise, table, ui.refresh, [table, pick, count])
 
         outputs = [box, chatbot, sources, state]
         limit = 8

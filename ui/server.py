@@ -28,6 +28,7 @@ from rag.config import Settings  # noqa: E402
 from rag.errors import CitewiseError  # noqa: E402
 from ui import api  # noqa: E402
 from ui.render import esc  # noqa: E402
+from ui.replace import replace_router  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ def create_app(citewise: Any, settings: Settings) -> FastAPI:
     )
 
     _install_docs(app)
+    app.include_router(replace_router(citewise, settings))  # before api's catch-all for /api/*
     app.include_router(api.api_router(citewise, settings))
     app.include_router(slack_router(bot))
     mount(app, citewise, settings, path="/")  # last: it catches every other path

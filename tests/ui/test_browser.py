@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
+import httpx
 import pytest
 
 from tests.ui.conftest import SAMPLE_DIR
@@ -270,6 +271,145 @@ def test_upload_ask_and_delete_a_document(session, live_server, output_dir, tmp_
     assert "quokka-browser.txt" not in newest.inner_text()
     s.shot(output_dir / "deleted.png")
     _check_local(s, live_server)
+
+
+def test_a_pdf_is_answered_with_whole_sentences_and_its_page(session, live_server, output_dir):
+    """A PDF uploaded in the Documents tab (fpdf2-made, lines wrapped inside sentences, the
+    kinds golden set's report) is answered with a whole sentence, letters not ligatures, and
+    its page on the source card. Screenshot: test-output/ui/pdf_answer.png (issue 17)."""
+    from tests.ui.conftest import OUTPUT_DIR, ROOT
+
+    pdf = ROOT / "eval" / "golden" / "kinds" / "harbour-drone-report.pdf"
+    s = session
+    page = s.page
+    try:
+        s.open()
+        s.tab("Documents")
+        s.wait_text("#cw-docs", "microsoft-openai-partnership.txt")
+        page.locator("#cw-upload input[type=file]").set_input_files(str(pdf))
+        s.wait_text("#cw-upload", pdf.name)
+        page.locator("#cw-ingest").click()
+        s.wait_text("#cw-ingest-result", "added", timeout=120_000)
+        s.wait_text("#cw-docs", pdf.name)
+
+        s.tab("Chat")
+        s.ask("What is the maximum distance the drones fly?")
+        answer = s.last_bot()
+        text = _norm(answer.inner_text())
+        # the sentence the PDF wraps across lines comes back whole
+        assert ("The drones fly a maximum distance of 18 kilometres per charge and carry up to "
+                "4.5 kilograms.") in text, text
+        assert "ﬂ" not in text
+        card = page.locator(f"#cw-sources {answer.locator('a.cw-cite').first.get_attribute('href')}")
+        assert pdf.name in card.inner_text()
+        assert card.locator(".cw-page").inner_text() == "p. 1"
+        assert "18 kilometres per charge" in card.locator("mark.cw-quote").inner_text()
+        OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+        s.shot(OUTPUT_DIR / "pdf_answer.png")
+    finally:
+        httpx.delete(f"{live_server.url}/api/documents/{pdf.name}")
+    _check_local(s, live_server)
+
+
+def test_replace_a_document_after_confirming(session, live_server, output_dir, tmp_path):
+    """Replace…: a new version of a stored document, asked first; the new fact is answered and
+    the old one is not. Screenshot: test-output/ui/<this test>/replaced.png."""
+    from tests.ui.test_api_replace import LEDGER_NEW, LEDGER_OLD
+
+    s = session
+    page = s.page
+    u = live_server.url
+    source = "ledger-browser.txt"
+    r = httpx.post(u + "/api/documents", timeout=120,
+                   files=[("files", (source, LEDGER_OLD.encode(), "text/plain"))])
+    assert r.status_code == 200 and r.json()["files"][0]["status"] == "added", r.text
+    new = tmp_path / "v2" / source  # the new version, from another folder, same name
+    new.parent.mkdir()
+    new.write_text(LEDGER_NEW, encoding="utf-8")
+    try:
+        s.open()
+        s.tab("Chat")
+        s.ask("How many fishing boats did the harbour census count?")
+        assert "312" in s.last_bot().inner_text()
+
+        s.tab("Documents")
+        s.wait_text("#cw-docs", source)
+        # a click on the document's row picks it for Replace…
+        page.locator("#cw-docs [role=gridcell]", has_text=source).first.click()
+        page.wait_for_function(
+            "(t) => document.querySelector('#cw-replace-pick input').value === t", arg=source,
+            timeout=10_000)
+        page.locator("#cw-replace-file input[type=file]").set_input_files(str(new))
+        s.wait_text("#cw-replace-file", source)
+        # asked first; Cancel keeps the old text
+        page.locator("#cw-replace").click()
+        s.wait_text("#cw-replace-question", f"Replace the content of {source} with {source}?")
+        page.locator("#cw-replace-no").click()
+        s.wait_text("#cw-replace-status", "Nothing was replaced")
+        page.locator("#cw-replace").click()
+        s.wait_text("#cw-replace-question", f"Replace the content of {source}")
+        page.locator("#cw-replace-yes").click()
+        s.wait_text("#cw-replace-status", f"Replaced {source}: 1 chunk → 2 chunks.",
+                    timeout=120_000)
+        page.wait_for_function(
+            """(src) => [...document.querySelectorAll('#cw-docs [role=row]')].some(
+                 (tr) => tr.innerText.includes(src)
+                   && tr.querySelector('[data-col="4"]').innerText.trim() === '2')""",
+            arg=source, timeout=30_000)  # the table shows the new version's chunks
+        assert "ledger-browser (2).txt" not in page.locator("#cw-docs").inner_text()
+        s.shot(output_dir / "replaced.png")
+
+        s.tab("Chat")
+        s.ask("How many fishing boats did the harbour census count?")
+        answer = s.last_bot()
+        assert "287" in answer.inner_text() and "312" not in answer.inner_text()
+        target = answer.locator("a.cw-cite").first.get_attribute("href")
+        card = page.locator(f"#cw-sources {target}")
+        assert source in card.inner_text() and "2032" in card.locator("mark.cw-quote").inner_text()
+        newest = page.locator("#cw-sources .cw-sources > section").first
+        assert "312" not in newest.inner_text()
+        s.shot(output_dir / "replaced-answer.png")
+    finally:
+        httpx.delete(f"{u}/api/documents/{source}")
+    _check_local(s, live_server)
+
+
+def test_documents_table_columns_are_reachable_at_390px(browser, live_server, output_dir):
+    """On a phone (390 px) the Documents table scrolls sideways under the finger/wheel, not
+    only by script: each column is brought into view by a real wheel gesture over the table,
+    and the page itself never scrolls sideways. Screenshot: documents-390px-scrolled.png."""
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        p = phone.new_page()
+        p.goto(live_server.url + "/")
+        p.wait_for_selector("#cw-question textarea", timeout=60_000)
+        p.get_by_role("tab", name="Documents").click()
+        p.wait_for_function("() => (document.querySelector('#cw-docs') || {}).innerText"
+                            "?.includes('microsoft-openai-partnership.txt')", timeout=30_000)
+
+        def seen(column: str) -> bool:
+            box = p.locator("#cw-docs thead th", has_text=column).first.bounding_box()
+            return bool(box) and box["x"] >= 0 and box["x"] + min(box["width"], 60) <= 390
+
+        assert seen("Title") and not seen("Chunks")  # too wide for the phone: it must scroll
+        cell = p.locator("#cw-docs [role=gridcell]").first.bounding_box()
+        assert cell
+        p.mouse.move(min(cell["x"] + 20, 380), cell["y"] + 10)
+        reached = []
+        for column in ("Source", "Published", "Ingested", "Chunks"):
+            for _ in range(12):
+                if seen(column):
+                    break
+                p.mouse.wheel(80, 0)
+                p.wait_for_timeout(100)
+            assert seen(column), f"the {column} column cannot be scrolled into view at 390 px"
+            reached.append(column)
+        assert p.evaluate("window.scrollX") == 0  # the table scrolled, not the page
+        assert p.evaluate("document.documentElement.scrollWidth") <= 392
+        p.screenshot(path=str(output_dir / "documents-390px-scrolled.png"), full_page=True)
+        assert reached == ["Source", "Published", "Ingested", "Chunks"]
+    finally:
+        phone.close()
 
 
 # ---- accessibility (WCAG 2.1 AA) -------------------------------------------------------------
