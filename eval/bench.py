@@ -42,6 +42,7 @@ import numpy as np
 
 from eval.datasets import load_squad, write_feed
 from rag.config import Settings
+from rag.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class BenchResult:
     chunks: int = 0
     tokens: int = 0
     rows: list[tuple[str, str]] = field(default_factory=list)  # (measure, value)
+    settings: dict[str, Any] = field(default_factory=dict)  # what was measured
     figures: dict[str, Any] = field(default_factory=dict)
 
     def add(self, key: str, label: str, value: float, fmt: str = "{:.1f}") -> None:
@@ -251,13 +253,14 @@ def scale_up(cw: Any, target_chunks: int, progress: Callable[[str], None]) -> in
     return have
 
 
-def serve_load(store: Path, questions: list[tuple[str, str]], clients: int, seconds: float,
-               res: BenchResult) -> None:
-    """Start ``citewise serve`` on the store, hammer /api/ask with N clients, read its RSS."""
+def serve_load(settings: Settings, questions: list[tuple[str, str]], clients: int,
+               seconds: float, res: BenchResult) -> None:
+    """Start ``citewise serve`` with these settings, hammer /api/ask with N clients, read its
+    RSS."""
     import httpx
 
     port = _free_port()
-    env = dict(os.environ, CITEWISE_STORE=str(store), CITEWISE_PORT=str(port))
+    env = {**os.environ, **settings.to_env(), "CITEWISE_PORT": str(port)}
     proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
@@ -328,7 +331,20 @@ def serve_load(store: Path, questions: list[tuple[str, str]], clients: int, seco
 # ---------------------------------------------------------------------------------- driver
 
 
-def run_bench(args: argparse.Namespace) -> BenchResult:
+def _bench_settings(settings: Settings, args: argparse.Namespace, workdir: Path) -> Settings:
+    """The settings the bench runs with: the user's (generator, embedding model, chunking, ...),
+    on ``--store`` when given (it must be empty: the bench measures a fresh ingest), else on a
+    temporary embedded store."""
+    store = getattr(args, "store", None)
+    if store is None:
+        return settings.model_copy(update={"store": workdir / "store", "chroma_url": None})
+    if settings.chroma_url or (Path(store).is_dir() and any(Path(store).iterdir())):
+        raise InputError(f"citewise bench measures a fresh ingest, so --store must be a new or "
+                         f"empty folder ({store} is not empty), and CITEWISE_CHROMA_URL unset.")
+    return settings.updated(store=Path(store))
+
+
+def run_bench(args: argparse.Namespace, settings: Settings | None = None) -> BenchResult:
     from ingest.chunking import chunk_document
     from ingest.loaders import iter_documents
     from rag.embeddings import load_embedder
@@ -347,7 +363,12 @@ def run_bench(args: argparse.Namespace) -> BenchResult:
                                                workdir)
         res = BenchResult(corpus=f"SQuAD v1.1 dev paragraphs as a JSONL feed ({n_docs} docs)")
         res.documents = n_docs
-        settings = Settings(store=workdir / "store")
+        settings = _bench_settings(settings or Settings(), args, workdir)
+        say(f"settings: store {settings.store}, generator {settings.generator}, embedding model "
+            f"{settings.embedding_model}")
+        res.settings = {"generator": settings.generator,
+                        "embedding_model": settings.embedding_model,
+                        "chunk_tokens": settings.chunk_tokens, "k": settings.k}
         embedder = load_embedder(settings.embedding_model, settings.embed_batch_size)
 
         say("chunking the corpus as citewise does ...")
@@ -396,7 +417,7 @@ def run_bench(args: argparse.Namespace) -> BenchResult:
             clients = 5 if quick else args.clients
             seconds = 3.0 if quick else args.seconds
             say(f"6. server under {clients} concurrent clients for {seconds:.0f} s ...")
-            serve_load(settings.store, questions, clients, seconds, res)
+            serve_load(settings, questions, clients, seconds, res)
 
         for target in ([] if quick else args.scale):
             total = scale_up(cw, target, say)
@@ -432,7 +453,10 @@ def markdown(res: BenchResult, args: argparse.Namespace) -> str:
     mode = "quick" if args.quick else "full"
     lines = [f"### {when} — {mode} run", "", f"- machine: {machine()}",
              f"- corpus: {res.corpus}; {len(res.rows)} figures; questions: SQuAD dev, seed "
-             f"{args.seed}", "", "| measure | value |", "|---|---:|"]
+             f"{args.seed}"]
+    if res.settings:
+        lines.append("- settings: " + ", ".join(f"{k} {v}" for k, v in res.settings.items()))
+    lines += ["", "| measure | value |", "|---|---:|"]
     lines += [f"| {label} | {value} |" for label, value in res.rows]
     return "\n".join(lines) + "\n"
 
@@ -453,12 +477,14 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return p
 
 
-def run_from_args(args: argparse.Namespace) -> int:
+def run_from_args(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    """``citewise bench`` with the settings its flags and environment give (store, generator,
+    embedding model, chunking, k, ...)."""
     if not args.squad.exists():
         sys.stderr.write(f"error: {args.squad} not found; pass --squad PATH to SQuAD v1.1 dev "
                          "JSON (dev-v1.1.json)\n")
         return 2
-    res = run_bench(args)
+    res = run_bench(args, settings)
     text = markdown(res, args)
     sys.stdout.write(text)
     if args.write:

@@ -338,7 +338,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, default=None, metavar="N",
                         help="evaluate N questions drawn with --seed")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="sampling seed (0)")
-    parser.add_argument("--k", type=int, default=None, help="passages used to answer")
+    parser.add_argument("--k", type=int, default=None,
+                        help="passages used to answer (CITEWISE_K; default 5)")
     parser.add_argument("--judge", choices=["deterministic", "llm"], default="deterministic",
                         help="support judge: the deterministic check the LLM answerer's verifier "
                              "also uses (default), or the configured LLM (RAGAS-style)")

@@ -41,47 +41,54 @@ from typing import Any
 import numpy as np
 
 from eval.records import EvalCitation, EvalContext, EvalSample
+from rag.plugins import Registry
 from rag.text import normalize, sentence_spans
 from rag.textrules import MARKER, marker_numbers, markers_before_stop, strip_markers
 
 SupportFn = Callable[[str, str], bool]
 
 
+DEFAULT_TOLERANCE = 0.02  # absolute; the gate's default for a gated rate
+
+
 @dataclass(frozen=True)
-class MetricInfo:
-    """How a metric is read and gated."""
+class Metric:
+    """A metric: one function over the run's records, and how it is read and gated.
+
+    ``compute(records, supports)`` returns a float (a rate in [0, 1], or milliseconds) or None
+    when no record qualifies. Register one in :data:`METRICS` (this module's table, or the
+    ``citewise.metrics`` entry-point group, whose entry point names a Metric object).
+    """
 
     name: str
     group: str
+    compute: Callable[[Sequence[EvalSample], SupportFn], float | None]
+    description: str = ""
     higher_is_better: bool = True
     gated: bool = True  # latency is informational: machine dependent
-    description: str = ""
+    tolerance: float | None = DEFAULT_TOLERANCE  # the baseline's default (None when not gated)
+    needs_answers: bool = True  # False: computed in retrieval-only runs too
+
+    @property
+    def default_tolerance(self) -> float | None:
+        return self.tolerance if self.gated else None
 
 
-METRICS: dict[str, MetricInfo] = {
-    m.name: m
-    for m in [
-        MetricInfo("hit@1", "retrieval", description="gold passage ranked first"),
-        MetricInfo("hit@3", "retrieval", description="gold passage among the first 3 contexts"),
-        MetricInfo("hit@5", "retrieval", description="gold passage among the first 5 contexts"),
-        MetricInfo("mrr@10", "retrieval", description="mean reciprocal rank of the gold passage"),
-        MetricInfo("ndcg@10", "retrieval", description="nDCG@10 over graded qrels (BEIR)"),
-        MetricInfo("recall@100", "retrieval", description="relevant documents in the top 100"),
-        MetricInfo("answer_contains", "correctness", description="answer contains a reference"),
-        MetricInfo("token_f1", "correctness", description="best SQuAD token F1"),
-        MetricInfo("exact_match", "correctness", description="SQuAD exact match"),
-        MetricInfo("citation_recall", "faithfulness", description="sentences supported by their citations (ALCE)"),
-        MetricInfo("citation_precision", "faithfulness", description="citations needed and supportive (ALCE)"),
-        MetricInfo("quote_validity", "faithfulness", description="quotes equal the stored text (must be 1.0)"),
-        MetricInfo("abstention_precision", "abstention", description="abstentions on unanswerable questions"),
-        MetricInfo("abstention_recall", "abstention", description="unanswerable questions declined"),
-        MetricInfo("wrong_subject", "subject", False, True,
-                   "answered a different question: unanswerable answered, or no citation holds "
-                   "the gold evidence or answer (lower is better)"),
-        MetricInfo("latency_p50_ms", "latency", False, False, "median seconds per question, in ms"),
-        MetricInfo("latency_p95_ms", "latency", False, False, "95th percentile per question, in ms"),
-    ]
-}
+def _metric(obj: object) -> Metric:
+    if not isinstance(obj, Metric):
+        raise TypeError(f"expected an eval.metrics.Metric, got {type(obj).__name__}")
+    return obj
+
+
+METRICS: Registry[Metric] = Registry(
+    "metric", "citewise.metrics", normalize=str.strip, coerce=_metric
+)
+
+
+def register(metric: Metric) -> Metric:
+    """Add ``metric`` to the table (reports list metrics in registration order)."""
+    METRICS.add(metric.name, metric)
+    return metric
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -412,33 +419,10 @@ def compute_metrics(
     records: Sequence[EvalSample], supports: SupportFn, retrieval_only: bool = False
 ) -> dict[str, float | None]:
     """Every metric of :data:`METRICS`; answer metrics are None for a retrieval-only run."""
-    out: dict[str, float | None] = {
-        "hit@1": hit_at_k(records, 1),
-        "hit@3": hit_at_k(records, 3),
-        "hit@5": hit_at_k(records, 5),
-        "mrr@10": mrr_at_k(records, 10),
-        "ndcg@10": ndcg_at_k(records, 10),
-        "recall@100": recall_at_k(records, 100),
+    return {
+        name: None if retrieval_only and m.needs_answers else m.compute(records, supports)
+        for name, m in METRICS.items()
     }
-    if retrieval_only:
-        out.update({name: None for name in METRICS if name not in out})
-    else:
-        out.update(
-            {
-                "answer_contains": answer_contains(records),
-                "token_f1": token_f1(records),
-                "exact_match": exact_match(records),
-                "citation_recall": citation_recall(records, supports),
-                "citation_precision": citation_precision(records, supports),
-                "quote_validity": quote_validity(records),
-                "abstention_precision": abstention_precision(records),
-                "abstention_recall": abstention_recall(records),
-                "wrong_subject": wrong_subject(records),
-            }
-        )
-    out["latency_p50_ms"] = latency_percentile(records, 50)
-    out["latency_p95_ms"] = latency_percentile(records, 95)
-    return {name: out.get(name) for name in METRICS}
 
 
 def counts(records: Sequence[EvalSample]) -> dict[str, int]:
@@ -494,3 +478,43 @@ def sample_scores(sample: EvalSample, supports: SupportFn, retrieval_only: bool 
         parts.append(0.0)
     s["score"] = round(sum(parts) / len(parts), 6) if parts else 0.0
     return s
+
+
+# ---------------------------------------------------------------- the table (report order)
+
+R, C, F, A = "retrieval", "correctness", "faithfulness", "abstention"
+for _metric_def in [
+    Metric("hit@1", R, lambda rs, _: hit_at_k(rs, 1), "gold passage ranked first",
+           needs_answers=False),
+    Metric("hit@3", R, lambda rs, _: hit_at_k(rs, 3), "gold passage among the first 3 contexts",
+           needs_answers=False),
+    Metric("hit@5", R, lambda rs, _: hit_at_k(rs, 5), "gold passage among the first 5 contexts",
+           needs_answers=False),
+    Metric("mrr@10", R, lambda rs, _: mrr_at_k(rs, 10), "mean reciprocal rank of the gold passage",
+           needs_answers=False),
+    Metric("ndcg@10", R, lambda rs, _: ndcg_at_k(rs, 10), "nDCG@10 over graded qrels (BEIR)",
+           needs_answers=False),
+    Metric("recall@100", R, lambda rs, _: recall_at_k(rs, 100),
+           "relevant documents in the top 100", needs_answers=False),
+    Metric("answer_contains", C, lambda rs, _: answer_contains(rs), "answer contains a reference"),
+    Metric("token_f1", C, lambda rs, _: token_f1(rs), "best SQuAD token F1"),
+    Metric("exact_match", C, lambda rs, _: exact_match(rs), "SQuAD exact match"),
+    Metric("citation_recall", F, citation_recall, "sentences supported by their citations (ALCE)"),
+    Metric("citation_precision", F, citation_precision, "citations needed and supportive (ALCE)"),
+    Metric("quote_validity", F, lambda rs, _: quote_validity(rs),
+           "quotes equal the stored text (must be 1.0)", tolerance=0.0),
+    Metric("abstention_precision", A, lambda rs, _: abstention_precision(rs),
+           "abstentions on unanswerable questions"),
+    Metric("abstention_recall", A, lambda rs, _: abstention_recall(rs),
+           "unanswerable questions declined"),
+    Metric("wrong_subject", "subject", lambda rs, _: wrong_subject(rs),
+           "answered a different question: unanswerable answered, or no citation holds "
+           "the gold evidence or answer (lower is better)", higher_is_better=False),
+    Metric("latency_p50_ms", "latency", lambda rs, _: latency_percentile(rs, 50),
+           "median seconds per question, in ms", higher_is_better=False, gated=False,
+           needs_answers=False),
+    Metric("latency_p95_ms", "latency", lambda rs, _: latency_percentile(rs, 95),
+           "95th percentile per question, in ms", higher_is_better=False, gated=False,
+           needs_answers=False),
+]:
+    register(_metric_def)

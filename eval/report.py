@@ -29,11 +29,13 @@ from rag.errors import InputError
 log = logging.getLogger(__name__)
 
 BASELINE_FORMAT = 1
-DEFAULT_RATE_TOLERANCE = 0.02
-DEFAULT_TOLERANCES: dict[str, float | None] = {
-    name: (None if not info.gated else 0.0 if name == "quote_validity" else DEFAULT_RATE_TOLERANCE)
-    for name, info in METRICS.items()
-}
+
+
+def default_tolerances() -> dict[str, float | None]:
+    """Each metric's own default tolerance (``Metric.tolerance``; None when not gated)."""
+    return {name: m.default_tolerance for name, m in METRICS.items()}
+
+
 EPS = 1e-9
 
 
@@ -93,7 +95,7 @@ def make_baseline(
     result: dict[str, Any], previous: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """A baseline from a report; tolerances already set in ``previous`` are kept."""
-    tolerances = dict(DEFAULT_TOLERANCES)
+    tolerances = default_tolerances()
     if previous:
         tolerances.update(previous.get("tolerances", {}))
     return {
@@ -117,7 +119,7 @@ def write_json(data: dict[str, Any], path: str | Path) -> Path:
 def compare(metrics: dict[str, float | None], baseline: dict[str, Any]) -> list[Delta]:
     """Each metric against the baseline with its tolerance."""
     base = baseline.get("metrics", {})
-    tolerances = {**DEFAULT_TOLERANCES, **baseline.get("tolerances", {})}
+    tolerances = {**default_tolerances(), **baseline.get("tolerances", {})}
     out = []
     for name in list(METRICS) + [m for m in base if m not in METRICS]:
         b, c = base.get(name), metrics.get(name)

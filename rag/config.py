@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
+SECRET = {"secret": True}  # Field marker: environment only, no CLI flag
 
 
 class Settings(BaseSettings):
@@ -16,7 +17,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITEWISE_", env_file=None, extra="ignore")
 
     # storage
-    store: Path = Field(Path(".citewise"), description="Directory of the embedded store and caches")
+    store: Path = Field(Path(".citewise"),
+                        description="store directory (embedded Chroma + BM25 cache)")
     chroma_url: str | None = Field(None, description="Chroma server URL; embedded when unset")
     collection: str = Field("citewise", description="Chroma collection name")
 
@@ -25,62 +27,90 @@ class Settings(BaseSettings):
         BUNDLED_MODEL,
         description="'all-MiniLM-L6-v2' (bundled, verified) or any sentence-transformers name/path",
     )
-    embed_batch_size: int = Field(64, ge=1)
+    embed_batch_size: int = Field(64, ge=1, description="texts per embedding batch")
     # embedding server (OpenAI-compatible /v1/embeddings); in process when unset. The model name
     # sent is embedding_model; chunking counts tokens with its tokenizer, loaded locally.
-    embeddings_url: str | None = Field(None, description="e.g. http://gpu-box:7997/v1")
-    embeddings_api_key: str | None = None
-    embeddings_tokenizer: str | None = Field(None, description="Local tokenizer folder/name; "
-                                             "default: embedding_model's own")
-    embeddings_concurrency: int = Field(4, ge=1, description="Requests in flight per process")
-    embeddings_timeout: float = Field(60.0, gt=0)
-    embeddings_max_retries: int = Field(3, ge=0)
-    chunk_tokens: int = Field(200, ge=16, le=510, description="Max tokens per chunk")
-    chunk_overlap: int = Field(30, ge=0, description="Max tokens of whole sentences repeated")
-    max_file_mb: float = Field(25.0, gt=0, description="Larger files are refused")
+    embeddings_url: str | None = Field(
+        None, description="OpenAI-compatible embedding server, e.g. http://HOST:7997/v1")
+    embeddings_api_key: str | None = Field(None, description="embedding server key",
+                                           json_schema_extra=SECRET)
+    embeddings_tokenizer: str | None = Field(None, description="local tokenizer folder/name for "
+                                             "chunking; default: embedding_model's own")
+    embeddings_concurrency: int = Field(4, ge=1, description="embedding requests in flight")
+    embeddings_timeout: float = Field(60.0, gt=0, description="embedding request timeout (s)")
+    embeddings_max_retries: int = Field(3, ge=0, description="retries of a failed embedding "
+                                        "request")
+    chunk_tokens: int = Field(200, ge=16, le=510, description="max tokens per chunk")
+    chunk_overlap: int = Field(30, ge=0, description="max tokens of whole sentences repeated")
+    max_file_mb: float = Field(25.0, gt=0, description="larger files are refused")
 
     # retrieval and answering
-    k: int = Field(5, ge=1, le=50, description="Passages used to answer")
-    generator: str = Field("extractive", description="Answer backend name (see rag/registry.py)")
-    abstain_threshold: float | None = Field(None, description="Override the calibrated threshold")
+    k: int = Field(5, ge=1, le=50, description="passages an answer is drawn from")
+    generator: str = Field("extractive", description="answer backend (rag/registry.py)")
+    abstain_threshold: float | None = Field(
+        None, description="override the answer scorer's calibrated threshold")
 
     # LLM backend (issue 6)
-    llm_provider: str = "openai"
-    llm_model: str = ""
-    llm_base_url: str | None = None
-    llm_api_key: str | None = None
-    llm_api_version: str | None = None
-    llm_deployment: str | None = None
-    llm_temperature: float = 0.0
-    llm_max_tokens: int = 512
-    llm_timeout: float = 60.0
-    llm_max_retries: int = Field(1, ge=0, description="Retries of a failed LLM request")
-    llm_condense: bool = Field(True, description="Condense follow-ups into standalone questions")
+    llm_provider: str = Field("openai", description="LLM provider (rag/llm/models.py)")
+    llm_model: str = Field("", description="LLM model name")
+    llm_base_url: str | None = Field(None, description="LLM server URL")
+    llm_api_key: str | None = Field(None, description="LLM key", json_schema_extra=SECRET)
+    llm_api_version: str | None = Field(None, description="Azure OpenAI API version")
+    llm_deployment: str | None = Field(None, description="Azure OpenAI deployment")
+    llm_temperature: float = Field(0.0, description="LLM sampling temperature")
+    llm_max_tokens: int = Field(512, description="LLM answer length limit, in tokens")
+    llm_timeout: float = Field(60.0, description="seconds for a whole LLM answer")
+    llm_max_retries: int = Field(1, ge=0, description="retries of a failed LLM request")
+    llm_condense: bool = Field(True, description="let the LLM rewrite follow-up questions")
     llm_completions: bool = Field(
-        False, description="Use the text-completions API (base models without a chat template)"
+        False, description="use the text-completions API (base models without a chat template)"
     )
     # the offline model (issue 14): rag/llm/local.py
     llm: str | None = Field(
         None, description="'local': start the bundled Qwen2.5-Coder-1.5B (make llm) and use it"
     )
-    llm_ctx: int = Field(2048, ge=512, description="Context size of the local model's server")
-    llm_threads: int = Field(0, ge=0, description="Threads of the local model (0: all cores)")
+    llm_ctx: int = Field(2048, ge=512, description="context size of the local model's server")
+    llm_threads: int = Field(0, ge=0, description="threads of the local model (0: all cores)")
     llm_small_prompt: bool = Field(
-        False, description="Prompt for small models: best sentences only, quote first, short"
+        False, description="prompt for small models: best sentences only, quote first, short"
     )
 
     # server
-    host: str = "127.0.0.1"
-    port: int = 7860
-    max_upload_mb: float = 25.0
+    host: str = Field("127.0.0.1", description="server bind address")
+    port: int = Field(7860, description="server port")
+    max_upload_mb: float = Field(25.0, gt=0, description="largest upload accepted, per file")
 
     # Slack
-    slack_signing_secret: str | None = None
-    slack_bot_token: str | None = None
-    slack_api_url: str = "https://slack.com/api/"
+    slack_signing_secret: str | None = Field(None, description="Slack signing secret (webhook)",
+                                             json_schema_extra=SECRET)
+    slack_bot_token: str | None = Field(None, description="Slack bot token (xoxb-…)",
+                                        json_schema_extra=SECRET)
+    slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API address")
     slack_app_token: str | None = Field(
-        None, description="App-level token (xapp-…): Socket Mode, no public URL needed"
+        None, description="app-level token (xapp-…): Socket Mode, no public URL needed"
     )
+
+    @staticmethod
+    def env_var(name: str) -> str:
+        """The environment variable of the setting ``name`` (``k`` -> ``CITEWISE_K``)."""
+        return f"CITEWISE_{name.upper()}"
+
+    @classmethod
+    def is_secret(cls, name: str) -> bool:
+        """Keys and tokens: read from the environment only, never from a command line (which
+        other users of the machine can see in the process list)."""
+        extra = cls.model_fields[name].json_schema_extra
+        return isinstance(extra, dict) and bool(extra.get("secret"))
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``CITEWISE_*`` variables, for a child process (``citewise serve``
+        started by the bench) to read back the same settings."""
+        env: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is not None:
+                env[self.env_var(name)] = str(value).lower() if isinstance(value, bool) else str(value)
+        return env
 
     def updated(self, **overrides: object) -> Settings:
         """Copy with CLI-flag overrides applied (None means: not given)."""

@@ -22,6 +22,11 @@ class ConfigError(CitewiseError):
     http_status = 500
 
 
+class PluginError(ConfigError):
+    """A third-party plugin (entry point) cannot be imported or holds the wrong kind of object;
+    names the plugin and its package (rag/plugins.py)."""
+
+
 class ModelError(CitewiseError):
     """The embedding model cannot be loaded or does not match what was expected."""
 

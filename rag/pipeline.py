@@ -129,12 +129,7 @@ class Citewise:
             raise InputError(f"The question is {len(question)} characters long; keep it under "
                              f"{MAX_QUESTION_CHARS}.")
         if history:
-            condense = getattr(self.generator, "condense", None)  # an LLM generator's own
-            if callable(condense):
-                return condense(question, history)
-            from rag.followup import resolve_followup
-
-            return resolve_followup(question, history)
+            return self.generator.condense(question, history)
         return question
 
     def retrieve(self, question: str, k: int | None = None,

@@ -1,50 +1,66 @@
 """Answer backends by name, in the manner of simonw/llm's model registry.
 
 A backend registers a factory ``(settings, embedder) -> Generator``; settings pick one by name
-(``CITEWISE_GENERATOR``). Factories import lazily so nothing heavy loads at import time.
+(``CITEWISE_GENERATOR``). Built-ins register here; other packages through the
+``citewise.generators`` entry-point group (rag/plugins.py). Factories import lazily so nothing
+heavy loads at import time.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from rag.config import Settings
 from rag.embeddings import Embedder
-from rag.errors import ConfigError
-from rag.generator import Generator
+from rag.errors import CitewiseError, PluginError
+from rag.generator import Generator, RuleBasedCondense
+from rag.plugins import Registry
 
 Factory = Callable[[Settings, Embedder], Generator]
-_GENERATORS: dict[str, Factory] = {}
 
 
-def register(name: str) -> Callable[[Factory], Factory]:
-    def wrap(factory: Factory) -> Factory:
-        _GENERATORS[name] = factory
-        return factory
+def _factory(obj: object) -> Factory:
+    if not callable(obj):
+        raise TypeError(f"expected a factory (settings, embedder) -> Generator, got {obj!r}")
+    return obj  # type: ignore[return-value]
 
-    return wrap
+
+GENERATORS: Registry[Factory] = Registry(
+    "answer backend", "citewise.generators", setting="CITEWISE_GENERATOR or --generator",
+    coerce=_factory,
+)
+register = GENERATORS.register
 
 
 def generator_names() -> list[str]:
-    return sorted(_GENERATORS)
+    return sorted(GENERATORS)
 
 
 def make_generator(settings: Settings, embedder: Embedder) -> Generator:
+    factory = GENERATORS.lookup(settings.generator)
     try:
-        factory = _GENERATORS[settings.generator]
-    except KeyError:
-        raise ConfigError(
-            f"Unknown generator {settings.generator!r}; choose one of {', '.join(generator_names())} "
-            "(CITEWISE_GENERATOR or --generator)."
-        ) from None
-    return factory(settings, embedder)
+        return factory(settings, embedder)
+    except CitewiseError:
+        raise
+    except Exception as exc:  # a plugin's bug: say whose
+        raise PluginError(f"The answer backend {settings.generator!r} failed to start "
+                          f"({type(exc).__name__}: {exc}); check its settings or pick another "
+                          "with CITEWISE_GENERATOR.") from exc
+
+
+@functools.cache
+def _extractive_class() -> type:
+    """The extractive answerer with the rule-based follow-up rewrite (imported on first use)."""
+    from rag.extractive import ExtractiveGenerator
+
+    return type("Extractive", (RuleBasedCondense, ExtractiveGenerator),
+                {"__doc__": ExtractiveGenerator.__doc__, "__module__": __name__})
 
 
 @register("extractive")
 def _extractive(settings: Settings, embedder: Embedder) -> Generator:
-    from rag.extractive import ExtractiveGenerator
-
-    return ExtractiveGenerator(embedder=embedder, threshold=settings.abstain_threshold)
+    return _extractive_class()(embedder=embedder, threshold=settings.abstain_threshold)
 
 
 @register("llm")

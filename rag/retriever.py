@@ -1,5 +1,9 @@
 """Hybrid retrieval: dense (Chroma) + BM25, fused by weighted reciprocal rank fusion.
 
+One step per function: filters -> allowed sources, dense and sparse candidates, ``fuse``,
+then ``read_hits`` reads chunks best first in ``growing_batches``, drops chunks no document
+record owns (``committed``: the crash-safety guard) and near-duplicates (``NearDuplicates``).
+
 `HybridSearcher` does the work and returns typed Hits; `CitewiseRetriever`
 (rag/langchain_retriever.py) wraps it as a LangChain BaseRetriever so citewise composes into
 other LangChain apps.
@@ -9,11 +13,12 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rag.embeddings import Embedder
-from rag.records import Filters, Hit
-from rag.store import Index
+from rag.records import Chunk, Filters, Hit
+from rag.store import DocRecord, Index
 from rag.text import normalize
 
 log = logging.getLogger(__name__)
@@ -45,6 +50,67 @@ def _near_duplicate(a: set, b: set, threshold: float) -> bool:
     return len(a & b) / len(a | b) >= threshold
 
 
+Ranking = list[tuple[str, float]]  # (chunk id, score), best first
+
+
+@dataclass
+class Fused:
+    """Chunk ids by fused score, with each id's rank and score in either retriever."""
+
+    ranked: list[str]
+    scores: dict[str, float]
+    dense_at: dict[str, tuple[int, float]]
+    sparse_at: dict[str, tuple[int, float]]
+
+
+def fuse(dense: Ranking, sparse: Ranking, p: FusionParams) -> Fused:
+    """Weighted reciprocal rank fusion; ties broken by chunk id, so results are stable."""
+    dense_at = {cid: (rank, sim) for rank, (cid, sim) in enumerate(dense, 1)}
+    sparse_at = {cid: (rank, score) for rank, (cid, score) in enumerate(sparse, 1)}
+    fused: dict[str, float] = {}
+    for cid, (rank, _) in dense_at.items():
+        fused[cid] = fused.get(cid, 0.0) + p.dense_weight / (p.rrf_k + rank)
+    for cid, (rank, _) in sparse_at.items():
+        fused[cid] = fused.get(cid, 0.0) + p.sparse_weight / (p.rrf_k + rank)
+    ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
+    return Fused(ranked, fused, dense_at, sparse_at)
+
+
+def growing_batches(ids: list[str], k: int) -> Iterator[list[str]]:
+    """``ids`` in batches of 2k (at least 10), each twice the last: most questions need only
+    the first k, a corpus full of syndicated copies needs more reads."""
+    first, batch = 0, max(2 * k, 10)
+    while first < len(ids):
+        yield ids[first : first + batch]
+        first, batch = first + batch, batch * 2
+
+
+class NearDuplicates:
+    """Remembers kept chunks' word shingles; a chunk too similar to one of them is a copy."""
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self._kept: list[set] = []
+
+    def is_copy(self, text: str) -> bool:
+        """True for a near-duplicate of a kept chunk; otherwise keeps ``text`` and says False."""
+        sh = _shingles(text)
+        if any(_near_duplicate(sh, other, self.threshold) for other in self._kept):
+            return True
+        self._kept.append(sh)
+        return False
+
+
+def committed(cid: str, chunk: Chunk | None, records: dict[str, DocRecord]) -> DocRecord | None:
+    """The document record that owns ``chunk``, or None for a chunk that must never be cited:
+    gone from Chroma (still in BM25), or left by an interrupted write (its document record does
+    not list it)."""
+    if chunk is None:
+        return None
+    rec = records.get(chunk.source)
+    return rec if rec is not None and cid in rec.chunk_ids else None
+
+
 class HybridSearcher:
     """Finds the chunks that best match a query, within optional metadata filters."""
 
@@ -54,60 +120,57 @@ class HybridSearcher:
         self.params = params or FusionParams()
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
-        p = self.params
         records = self.index.records()
-        sources = None
-        if filters is not None and not filters.is_empty():
-            sources = self.index.sources_matching(filters)
-            if not sources:
-                return []
-        n = max(p.candidates, k)
-        dense: list[tuple[str, float]] = []
-        if p.dense_weight > 0:
-            dense = self.index.dense_ids(self.embedder.embed_query(query), n, sources)
-        sparse: list[tuple[str, float]] = []
-        if p.sparse_weight > 0:
-            allowed = None
-            if sources is not None:
-                allowed = set().union(*(records[s].chunk_ids for s in sources if s in records))
-            sparse = self.index.bm25().search(query, n, allowed)
+        sources = self.filtered_sources(filters)
+        if sources is not None and not sources:
+            return []
+        n = max(self.params.candidates, k)
+        fused = fuse(self.dense(query, n, sources), self.sparse(query, n, sources, records),
+                     self.params)
+        return self.read_hits(fused, records, k)
 
-        fused: dict[str, float] = {}
-        dense_at = {cid: (rank, sim) for rank, (cid, sim) in enumerate(dense, 1)}
-        sparse_at = {cid: (rank, score) for rank, (cid, score) in enumerate(sparse, 1)}
-        for cid, (rank, _) in dense_at.items():
-            fused[cid] = fused.get(cid, 0.0) + p.dense_weight / (p.rrf_k + rank)
-        for cid, (rank, _) in sparse_at.items():
-            fused[cid] = fused.get(cid, 0.0) + p.sparse_weight / (p.rrf_k + rank)
-        ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
+    def filtered_sources(self, filters: Filters | None) -> set[str] | None:
+        """The sources the filters allow; None when there is no filter."""
+        if filters is None or filters.is_empty():
+            return None
+        return set(self.index.sources_matching(filters))
 
-        # Read chunks best first, in growing batches: most questions need only the first k, a
-        # corpus full of syndicated copies needs more reads.
+    def dense(self, query: str, n: int, sources: set[str] | None) -> Ranking:
+        if self.params.dense_weight <= 0:
+            return []
+        return self.index.dense_ids(self.embedder.embed_query(query), n, sources)
+
+    def sparse(self, query: str, n: int, sources: set[str] | None,
+               records: dict[str, DocRecord]) -> Ranking:
+        if self.params.sparse_weight <= 0:
+            return []
+        allowed = None
+        if sources is not None:
+            allowed = set().union(*(records[s].chunk_ids for s in sources if s in records))
+        return self.index.bm25().search(query, n, allowed)
+
+    def read_hits(self, fused: Fused, records: dict[str, DocRecord], k: int) -> list[Hit]:
+        """The first ``k`` committed, non-duplicate chunks, read best first in growing batches."""
         out: list[Hit] = []
-        kept_shingles: list[set] = []
-        first, batch = 0, max(2 * k, 10)
-        while first < len(ranked):
-            ids = ranked[first : first + batch]
-            first, batch = first + batch, batch * 2
+        copies = NearDuplicates(self.params.dedupe_threshold)
+        for ids in growing_batches(fused.ranked, k):
             chunks = self.index.get_chunks(ids)
             for cid in ids:
                 chunk = chunks.get(cid)
-                if chunk is None:
-                    continue  # in BM25 but gone from Chroma
-                rec = records.get(chunk.source)
-                if rec is None or cid not in rec.chunk_ids:
-                    continue  # left by an interrupted write: never cite it
-                sh = _shingles(chunk.text)
-                if any(_near_duplicate(sh, other, p.dedupe_threshold) for other in kept_shingles):
+                rec = committed(cid, chunk, records)
+                if chunk is None or rec is None or copies.is_copy(chunk.text):
                     continue
-                hit = Hit(chunk, fused[cid], title=rec.title, url=rec.url, published=rec.published,
-                          aliases=rec.aliases)
-                if cid in dense_at:
-                    hit.dense_rank, hit.dense_score = dense_at[cid]
-                if cid in sparse_at:
-                    hit.sparse_rank, hit.sparse_score = sparse_at[cid]
-                kept_shingles.append(sh)
-                out.append(hit)
+                out.append(self._hit(chunk, rec, cid, fused))
                 if len(out) >= k:
                     return out
         return out
+
+    @staticmethod
+    def _hit(chunk: Chunk, rec: DocRecord, cid: str, fused: Fused) -> Hit:
+        hit = Hit(chunk, fused.scores[cid], title=rec.title, url=rec.url,
+                  published=rec.published, aliases=rec.aliases)
+        if cid in fused.dense_at:
+            hit.dense_rank, hit.dense_score = fused.dense_at[cid]
+        if cid in fused.sparse_at:
+            hit.sparse_rank, hit.sparse_score = fused.sparse_at[cid]
+        return hit

@@ -16,24 +16,20 @@ Every string from documents or users goes through ui.render (html-escaped) befor
 
 from __future__ import annotations
 
-import os
+import logging
+import time
+from pathlib import Path
+from typing import Any
 
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no telemetry
+import gradio as gr
 
-import logging  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-import gradio as gr  # noqa: E402
-
-from rag.config import Settings  # noqa: E402
-from rag.errors import CitewiseError  # noqa: E402
-from rag.pipeline import MAX_QUESTION_CHARS  # noqa: E402
-from rag.records import Answer, Turn  # noqa: E402
-from ui import render  # noqa: E402
-from ui.api import Upload, ingest_uploads  # noqa: E402
-from ui.replace_panel import build_replace_panel  # noqa: E402
+from rag.config import Settings
+from rag.errors import CitewiseError
+from rag.pipeline import MAX_QUESTION_CHARS
+from rag.records import Answer, Turn
+from ui import render
+from ui.replace_panel import build_replace_panel
+from ui.uploads import Upload, ingest_uploads
 
 log = logging.getLogger(__name__)
 

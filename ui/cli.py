@@ -17,23 +17,14 @@ from typing import Any
 from rag.config import Settings
 from rag.errors import CitewiseError
 from rag.records import Answer
+from ui.flags import add_settings_flags, settings_from
 
 log = logging.getLogger("citewise")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("store")
-    g.add_argument("--store", type=Path, help="store directory (CITEWISE_STORE, default .citewise)")
-    g.add_argument("--chroma-url", help="Chroma server URL (CITEWISE_CHROMA_URL); embedded if unset")
-    g.add_argument("--collection", help="collection name (CITEWISE_COLLECTION)")
-    g.add_argument("--embedding-model", help="sentence-transformers name or path "
-                   "(CITEWISE_EMBEDDING_MODEL; default: bundled all-MiniLM-L6-v2)")
-    g.add_argument("--embeddings-url", help="OpenAI-compatible embedding server, e.g. "
-                   "http://HOST:7997/v1 (CITEWISE_EMBEDDINGS_URL; key: CITEWISE_EMBEDDINGS_API_KEY)")
-    g.add_argument("--generator", help="answer backend (CITEWISE_GENERATOR; default extractive)")
-    g.add_argument("--llm", help="'local': answer with the offline model that `make llm` "
-                   "installs, started as a child process (CITEWISE_LLM)")
-    g.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    add_settings_flags(parser)  # one flag per Settings field (ui/flags.py)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,9 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", type=Path)
     p.add_argument("--prune", action="store_true",
                    help="remove stored documents whose files under PATHS are gone")
-    p.add_argument("--chunk-tokens", type=int, help="max tokens per chunk (CITEWISE_CHUNK_TOKENS)")
-    p.add_argument("--chunk-overlap", type=int, help="overlap tokens (CITEWISE_CHUNK_OVERLAP)")
-    p.add_argument("--max-file-mb", type=float, help="refuse larger files (CITEWISE_MAX_FILE_MB)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     _common(p)
 
@@ -60,7 +48,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="answer a question from the stored documents")
     p.add_argument("question", nargs="?")
-    p.add_argument("--k", type=int, help="passages to answer from (CITEWISE_K)")
     p.add_argument("--json", action="store_true", help="print one JSON object per question")
     p.add_argument("--file", type=Path, help="JSONL of {id, question[, history]}; implies --json")
     p.add_argument("--source", action="append", dest="sources", help="restrict to a source id")
@@ -69,10 +56,6 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
 
     p = sub.add_parser("serve", help="serve the chat, Slack webhook and JSON API")
-    p.add_argument("--host", help="bind address (CITEWISE_HOST, default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (CITEWISE_PORT, default 7860)")
-    p.add_argument("--slack-app-token", help="Slack app-level token xapp-… for Socket Mode, no "
-                   "public URL needed (CITEWISE_SLACK_APP_TOKEN)")
     p.add_argument("--ingest", type=Path, action="append", help="ingest PATH before serving")
     _common(p)
 
@@ -91,12 +74,6 @@ def build_parser() -> argparse.ArgumentParser:
     bench_arguments(p)
     _common(p)
     return parser
-
-
-def settings_from(args: argparse.Namespace) -> Settings:
-    keys = ["store", "chroma_url", "collection", "embedding_model", "embeddings_url", "generator", "k", "host",
-            "port", "chunk_tokens", "chunk_overlap", "max_file_mb", "llm", "slack_app_token"]
-    return Settings().updated(**{k: getattr(args, k, None) for k in keys})
 
 
 def _out(text: str = "") -> None:
@@ -296,7 +273,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from eval.bench import run_from_args
 
-    return run_from_args(args)
+    return run_from_args(args, settings)
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:

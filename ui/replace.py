@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from ingest.loaders import SUPPORTED
+from ingest.loaders import supported_extensions
 from rag.config import Settings
 from rag.errors import InputError, LoadError, NotFoundError
 
@@ -71,7 +71,7 @@ def check_replaceable(source: str, filename: str) -> None:
     path = PurePosixPath(source)
     plain = (str(path) == source and not path.is_absolute()
              and not any(p in ("", ".", "..") or p.startswith(".") for p in path.parts))
-    if not plain or _kind(source) not in SUPPORTED or _kind(source) == ".jsonl":
+    if not plain or _kind(source) not in supported_extensions() or _kind(source) == ".jsonl":
         raise InputError(
             f"{source} did not come from a file of its own (JSONL feed entries are named by "
             "their id or url), so it cannot be replaced by a file; upload the feed again "

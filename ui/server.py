@@ -8,27 +8,24 @@ internet: Gradio analytics are off, and the API docs' assets are served locally.
 
 from __future__ import annotations
 
+import logging
 import os
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before anything imports gradio
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-import logging  # noqa: E402
-from contextlib import asynccontextmanager  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-from fastapi import FastAPI  # noqa: E402
-from fastapi.exceptions import RequestValidationError  # noqa: E402
-from fastapi.openapi.docs import get_swagger_ui_html  # noqa: E402
-from fastapi.responses import FileResponse, HTMLResponse  # noqa: E402
-from fastapi.staticfiles import StaticFiles  # noqa: E402
-from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
-
-from rag.config import Settings  # noqa: E402
-from rag.errors import CitewiseError  # noqa: E402
-from ui import api  # noqa: E402
-from ui.render import esc  # noqa: E402
-from ui.replace import replace_router  # noqa: E402
+from rag.config import Settings
+from rag.errors import CitewiseError
+from ui import api
+from ui.render import esc
+from ui.replace import replace_router
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +128,18 @@ def create_app(citewise: Any, settings: Settings) -> FastAPI:
 
     _install_docs(app)
     app.include_router(replace_router(citewise, settings))  # before api's catch-all for /api/*
-    app.include_router(api.api_router(citewise, settings))
+    app.include_router(api.api_router())
     app.include_router(slack_router(bot))
     mount(app, citewise, settings, path="/")  # last: it catches every other path
     return app
+
+
+def no_telemetry() -> None:
+    """Gradio sends usage analytics unless told not to; citewise makes no internet calls, so
+    the server turns them off as it starts (not at import: importing a module must not change
+    the process's environment). The chat's Blocks also pass ``analytics_enabled=False``, and
+    Chroma's client is built with telemetry off (rag/pipeline.py)."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 
 def serve(settings: Settings | None = None, ingest: list[Path] | None = None) -> None:
@@ -142,6 +147,7 @@ def serve(settings: Settings | None = None, ingest: list[Path] | None = None) ->
     with uvicorn on settings.host:settings.port. With ``llm="local"`` the offline model's
     server is started first and stopped on exit; without the model it answers extractively."""
     settings = settings or Settings()
+    no_telemetry()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.llm:  # the offline model's server runs as long as this one (issue 14)
         from rag.llm.local import local_llm

@@ -6,33 +6,71 @@ Providers: ``openai`` (ChatOpenAI; with ``llm_base_url`` any OpenAI-compatible s
 ``langchain`` package is installed. Imports happen here, on first use, never at import time;
 constructing a model opens no connection. ``llm_completions`` switches the OpenAI providers to
 the text-completions API (langchain-openai's ``OpenAI``) for base models without a chat template.
+
+A provider is one factory ``(settings) -> chat model`` registered by name in :data:`PROVIDERS`
+(rag/plugins.py): here for the built-ins, through the ``citewise.llm_providers`` entry-point
+group for other packages.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from rag.config import Settings
 from rag.errors import ConfigError
+from rag.plugins import Registry
 
-OPENAI_COMPATIBLE = frozenset(
-    {
-        "openai-compatible",
-        "openai_compatible",
-        "llamacpp",
-        "llama.cpp",
-        "llama-cpp",
-        "vllm",
-        "lmstudio",
-    }
+ChatModelFactory = Callable[[Settings], Any]
+
+
+def _factory(obj: object) -> ChatModelFactory:
+    if not callable(obj):
+        raise TypeError(f"expected a factory (settings) -> chat model, got {obj!r}")
+    return obj  # type: ignore[return-value]
+
+
+PROVIDERS: Registry[ChatModelFactory] = Registry(
+    "LLM provider", "citewise.llm_providers", setting="CITEWISE_LLM_PROVIDER", coerce=_factory
 )
-AZURE = frozenset({"azure", "azure_openai", "azure-openai"})
 
 
 def describe(settings: Settings) -> str:
     """'provider:model', for notes and logs."""
     return f"{settings.llm_provider}:{settings.llm_model or settings.llm_deployment or '?'}"
+
+
+def _need_model(settings: Settings) -> None:
+    if not settings.llm_model:
+        raise ConfigError(
+            "The llm generator needs a model: set CITEWISE_LLM_MODEL "
+            "(e.g. gpt-4o-mini, llama3.2, or the name a local server serves)."
+        )
+
+
+def _chat_only(settings: Settings) -> None:
+    """The text-completions switch exists for the OpenAI-style providers only."""
+    if settings.llm_completions:
+        raise ConfigError(
+            "CITEWISE_LLM_COMPLETIONS works with the openai and openai-compatible "
+            f"providers only, not {settings.llm_provider!r}."
+        )
+
+
+@PROVIDERS.register("openai")
+def _openai_provider(settings: Settings) -> Any:
+    _need_model(settings)
+    return _openai(settings, compatible=False)
+
+
+@PROVIDERS.register(
+    "openai-compatible", "openai_compatible", "llamacpp", "llama.cpp", "llama-cpp", "vllm", "lmstudio"
+)
+def _openai_compatible(settings: Settings) -> Any:
+    """Any OpenAI-compatible server (llama.cpp, vLLM, LM Studio): no key needed."""
+    _need_model(settings)
+    return _openai(settings, compatible=True)
 
 
 def _openai(settings: Settings, compatible: bool) -> Any:
@@ -70,8 +108,13 @@ def _openai_kwargs(settings: Settings, compatible: bool) -> dict[str, Any]:
     return kwargs
 
 
+@PROVIDERS.register("azure", "azure_openai", "azure-openai")
 def _azure(settings: Settings) -> Any:
     from langchain_openai import AzureChatOpenAI
+
+    if not settings.llm_model and not settings.llm_deployment:
+        _need_model(settings)
+    _chat_only(settings)
 
     endpoint = settings.llm_base_url or os.environ.get("AZURE_OPENAI_ENDPOINT")
     deployment = settings.llm_deployment or settings.llm_model
@@ -101,7 +144,10 @@ def _azure(settings: Settings) -> Any:
     )
 
 
+@PROVIDERS.register("ollama")
 def _ollama(settings: Settings) -> Any:
+    _need_model(settings)
+    _chat_only(settings)
     from langchain_ollama import ChatOllama
 
     kwargs: dict[str, Any] = {
@@ -116,11 +162,14 @@ def _ollama(settings: Settings) -> Any:
 
 
 def _init_chat_model(settings: Settings, provider: str) -> Any:
+    """Any other provider LangChain's ``init_chat_model`` knows (needs the langchain package)."""
+    _need_model(settings)
+    _chat_only(settings)
     try:
         from langchain.chat_models import init_chat_model
     except ImportError:
         raise ConfigError(
-            f"Unknown LLM provider {provider!r}: use openai, openai-compatible, azure or ollama, "
+            f"Unknown LLM provider {provider!r}: use one of {', '.join(PROVIDERS)}, "
             "or `pip install langchain` and the provider's package for init_chat_model."
         ) from None
     kwargs: dict[str, Any] = {
@@ -139,24 +188,9 @@ def _init_chat_model(settings: Settings, provider: str) -> Any:
 def make_chat_model(settings: Settings) -> Any:
     """The configured chat model (a langchain_core BaseChatModel); ConfigError when unusable."""
     provider = settings.llm_provider.strip().lower()
-    if not settings.llm_model and not (provider in AZURE and settings.llm_deployment):
-        raise ConfigError(
-            "The llm generator needs a model: set CITEWISE_LLM_MODEL "
-            "(e.g. gpt-4o-mini, llama3.2, or the name a local server serves)."
-        )
-    openai_like = provider == "openai" or provider in OPENAI_COMPATIBLE
-    if settings.llm_completions and not openai_like:
-        raise ConfigError(
-            "CITEWISE_LLM_COMPLETIONS works with the openai and openai-compatible "
-            f"providers only, not {settings.llm_provider!r}."
-        )
     try:
-        if openai_like:
-            return _openai(settings, compatible=provider != "openai")
-        if provider in AZURE:
-            return _azure(settings)
-        if provider == "ollama":
-            return _ollama(settings)
+        if provider in PROVIDERS:
+            return PROVIDERS[provider](settings)
         return _init_chat_model(settings, provider)
     except ConfigError:
         raise

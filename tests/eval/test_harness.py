@@ -13,6 +13,7 @@ from eval import harness
 from eval.datasets import load_jsonl
 from eval.records import EvalSample
 from rag.config import Settings
+from rag.generator import RuleBasedCondense
 from rag.records import Answer, Chunk, Citation, Hit, IngestReport
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -311,7 +312,7 @@ def test_gate_fails_with_retrieval_k_1(tmp_path: Path, capsys):
     assert "REGRESSION: hit@5 regressed" in out
 
 
-class _BrokenGenerator:
+class _BrokenGenerator(RuleBasedCondense):
     """Answers every question with the article's first sentence: confident and wrong."""
 
     name = "broken"

@@ -9,7 +9,7 @@ import pytest
 from eval import metrics as M
 from eval.judge import DeterministicJudge, lexical_support, missing_facts
 from eval.records import EvalCitation, EvalContext, EvalSample
-from eval.report import DEFAULT_TOLERANCES, compare, gate, invariant_failures, make_baseline
+from eval.report import compare, default_tolerances, gate, invariant_failures, make_baseline
 from rag.textrules import strip_markers
 
 DOC = "doc.txt"
@@ -368,7 +368,7 @@ def test_gate_reads_lower_is_better_metrics_the_other_way():
     # a baseline written before the metric existed: reported as new, not gated
     old = {"metrics": {"answer_contains": 0.8}, "tolerances": {}}
     assert {d.metric: d.status for d in compare(worse, old)}["wrong_subject"] == "new"
-    assert DEFAULT_TOLERANCES["wrong_subject"] == 0.02
+    assert default_tolerances()["wrong_subject"] == 0.02
 
 
 def test_make_baseline_keeps_custom_tolerances():
@@ -376,7 +376,7 @@ def test_make_baseline_keeps_custom_tolerances():
               "metrics": {"hit@5": 0.9, "latency_p50_ms": 3.0}}
     b = make_baseline(report, {"tolerances": {"hit@5": 0.05}})
     assert b["tolerances"] == {"hit@5": 0.05, "latency_p50_ms": None}
-    assert DEFAULT_TOLERANCES["quote_validity"] == 0.0
+    assert default_tolerances()["quote_validity"] == 0.0
 
 
 def test_llm_judge_checks_every_claim():

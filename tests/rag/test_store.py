@@ -137,3 +137,27 @@ def test_reading_every_record_works_past_sqlites_variable_limit(tmp_path, embedd
                        metadatas=metas[i : i + 5000])
     assert len(index.records()) == n
     assert index.repair() == 0
+
+
+def test_fusion_steps_one_by_one():
+    """The searcher's steps as separate functions: weighted RRF with stable ties, growing read
+    batches, and near-duplicate memory."""
+    from rag.retriever import FusionParams, NearDuplicates, fuse, growing_batches
+
+    fused = fuse([("a", 0.9), ("b", 0.8)], [("b", 7.0), ("c", 5.0)], FusionParams(rrf_k=10))
+    assert fused.ranked == ["b", "a", "c"]  # b is in both lists
+    assert fused.scores["b"] == pytest.approx(1 / 12 + 1 / 11)
+    assert fused.dense_at["a"] == (1, 0.9) and fused.sparse_at["c"] == (2, 5.0)
+    tie = fuse([("y", 1.0)], [("x", 1.0)], FusionParams(dense_weight=1.0, sparse_weight=1.0))
+    assert tie.ranked == ["x", "y"]  # equal scores: by id
+    assert fuse([("a", 1.0)], [("b", 1.0)], FusionParams(sparse_weight=2.0)).ranked[0] == "b"
+
+    ids = [str(i) for i in range(100)]
+    assert [len(b) for b in growing_batches(ids, 5)] == [10, 20, 40, 30]
+    assert [len(b) for b in growing_batches(ids, 20)] == [40, 60]
+
+    copies = NearDuplicates(0.9)
+    text = "OpenAI and Microsoft signed a new agreement on Tuesday about the stake."
+    assert not copies.is_copy(text)
+    assert copies.is_copy(text.replace("Tuesday", "Tuesday,"))  # same words: a copy
+    assert not copies.is_copy("A different sentence about quokkas on Rottnest Island.")

@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from rag.config import Settings
 from rag.errors import StoreError
 from tests.ui.conftest import SAMPLE_DIR, FakeCitewise, sample_fake
-from ui.api import safe_filename
 from ui.server import create_app
+from ui.uploads import safe_filename
 
 SAMPLE_TEXT = (SAMPLE_DIR / "microsoft-openai-partnership.txt").read_text(encoding="utf-8")
 QUESTION = "What stake does Microsoft hold in OpenAI Group PBC?"
@@ -364,3 +364,19 @@ def test_live_concurrent_requests(live_server):
 def test_live_server_made_no_outbound_connections(live_server):
     httpx.get(live_server.url + "/", timeout=30)
     assert live_server.outbound() == []
+
+
+def test_importing_the_ui_modules_leaves_the_environment_alone():
+    """Telemetry is switched off where the server starts (ui.server.serve), not at import."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "GRADIO_ANALYTICS_ENABLED"}
+    code = ("import os; before = dict(os.environ); import ui.server, ui.chat, ui.api, ui.uploads; "
+            "changed = sorted(k for k in set(os.environ) | set(before) "
+            "if os.environ.get(k) != before.get(k)); print(changed)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300, cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout

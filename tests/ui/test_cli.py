@@ -166,3 +166,94 @@ def test_docs_and_remove_do_not_load_the_embedding_model(make_citewise, tmp_path
         assert done.returncode == 0 and shown in done.stdout, (argv, done.stdout, done.stderr)
         assert "heavy=[]" in done.stderr, (argv, done.stderr)
         assert "Loading weights" not in done.stderr and "loaded embedding model" not in done.stderr
+
+
+# ---- settings: one flag per field, named in the README ------------------------------------------
+def _subcommands() -> dict:
+    import argparse
+
+    from ui.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def test_every_setting_has_a_flag_on_every_command_and_a_readme_row():
+    from rag.config import Settings
+    from ui.flags import flag_name
+
+    rows = [line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+            if line.startswith("| `CITEWISE_")]
+    commands = _subcommands()
+    assert set(commands) >= {"ingest", "docs", "remove", "ask", "serve", "eval", "bench"}
+    for name in Settings.model_fields:
+        env, flag = Settings.env_var(name), flag_name(name)
+        [row] = [r for r in rows if r.startswith(f"| `{env}` |")] or [None]
+        assert row, f"README.md has no settings row for {env}"
+        for command, parser in commands.items():
+            action = parser._option_string_actions.get(flag)
+            if Settings.is_secret(name):
+                assert action is None, f"{command} {flag}: secrets come from the environment"
+                continue
+            assert action is not None and action.dest == name, f"citewise {command} lacks {flag}"
+            assert env in action.help, f"citewise {command} {flag}: help must name {env}"
+        if not Settings.is_secret(name):
+            assert f"`{flag}`" in row, f"README row of {env} must give its flag {flag}"
+
+
+def test_flags_override_the_environment_and_booleans_have_a_no_form(monkeypatch):
+    from ui.cli import build_parser
+    from ui.flags import settings_from
+
+    monkeypatch.setenv("CITEWISE_GENERATOR", "llm")
+    monkeypatch.setenv("CITEWISE_CHUNK_TOKENS", "150")
+    args = build_parser().parse_args(["docs", "--store", "/tmp/s", "--no-llm-condense",
+                                      "--embed-batch-size", "8", "--abstain-threshold", "0.4"])
+    s = settings_from(args)
+    assert (str(s.store), s.generator, s.chunk_tokens) == ("/tmp/s", "llm", 150)
+    assert (s.llm_condense, s.embed_batch_size, s.abstain_threshold) == (False, 8, 0.4)
+    args = build_parser().parse_args(["docs", "--generator", "extractive", "--llm-condense"])
+    assert (settings_from(args).generator, settings_from(args).llm_condense) == ("extractive", True)
+
+
+def test_bench_and_eval_receive_the_settings_of_their_flags(monkeypatch, tmp_path):
+    """`citewise bench` used to ignore --store, --generator and --embedding-model."""
+    import eval.bench
+    import eval.harness
+
+    seen = {}
+
+    def fake_run_bench(args, settings):
+        seen["bench"] = settings
+        raise KeyboardInterrupt  # stop before any measuring
+
+    monkeypatch.setattr(eval.bench, "run_bench", fake_run_bench)
+    monkeypatch.setattr(eval.harness, "run_from_args",
+                        lambda args, settings: seen.setdefault("eval", settings) and 0)
+    squad = tmp_path / "dev.json"
+    squad.write_text("{}", encoding="utf-8")
+    flags = ["--store", str(tmp_path / "s"), "--generator", "llm", "--embedding-model", "m"]
+    assert main(["bench", "--squad", str(squad), *flags]) == 130
+    assert main(["eval", str(squad), *flags]) == 0
+    for command in ("bench", "eval"):
+        s = seen[command]
+        assert (s.store, s.generator, s.embedding_model) == (tmp_path / "s", "llm", "m"), command
+
+
+def test_bench_refuses_a_store_that_is_not_empty(tmp_path):
+    import argparse
+
+    from eval.bench import _bench_settings
+    from rag.config import Settings
+    from rag.errors import InputError
+
+    work = tmp_path / "work"
+    s = _bench_settings(Settings(generator="llm"), argparse.Namespace(store=None), work)
+    assert (s.store, s.generator, s.chroma_url) == (work / "store", "llm", None)
+    used = tmp_path / "used"
+    (used / "chroma").mkdir(parents=True)
+    with pytest.raises(InputError, match="fresh ingest"):
+        _bench_settings(Settings(store=used), argparse.Namespace(store=used), work)
+    fresh = _bench_settings(Settings(store=tmp_path / "new"),
+                            argparse.Namespace(store=tmp_path / "new"), work)
+    assert fresh.store == tmp_path / "new"
