@@ -47,7 +47,7 @@ infinity:
 	bash scripts/install-infinity.sh
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check ingest rag ui eval tests
+	$(VENV)/bin/ruff check citewise ingest rag ui eval tests
 
 test: $(STAMP) browser llm infinity lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider

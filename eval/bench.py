@@ -329,10 +329,10 @@ def serve_load(store: Path, questions: list[tuple[str, str]], clients: int, seco
 
 
 def run_bench(args: argparse.Namespace) -> BenchResult:
+    from citewise import Citewise
     from ingest.chunking import chunk_document
     from ingest.loaders import iter_documents
     from rag.embeddings import load_embedder
-    from rag.pipeline import Citewise
 
     def say(msg: str) -> None:
         sys.stderr.write(f"[bench] {msg}\n")

@@ -27,9 +27,9 @@ from typing import Any  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
+from citewise import MAX_QUESTION_CHARS  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.errors import CitewiseError  # noqa: E402
-from rag.pipeline import MAX_QUESTION_CHARS  # noqa: E402
 from rag.records import Answer, Turn  # noqa: E402
 from ui import render  # noqa: E402
 from ui.api import Upload, ingest_uploads  # noqa: E402

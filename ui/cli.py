@@ -125,7 +125,7 @@ def format_answer(ans: Answer) -> str:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from rag.pipeline import Citewise
+    from citewise import Citewise
 
     cw = Citewise.from_settings(settings)
     bar = tqdm(desc="ingesting", unit="doc", file=sys.stderr, disable=None)
@@ -162,7 +162,7 @@ def _how_to_ingest(settings: Settings) -> str:
 
 
 def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.pipeline import Citewise
+    from citewise import Citewise
 
     missing = _store_missing(settings)
     if missing:
@@ -182,7 +182,7 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.pipeline import Citewise
+    from citewise import Citewise
 
     cw = Citewise.from_settings(settings)
     status = 0
@@ -263,8 +263,8 @@ def _ask_file(cw: Any, path: Path, k: int | None, filters: Any) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from citewise import Citewise
     from rag.errors import InputError, NotFoundError
-    from rag.pipeline import Citewise
     from rag.records import Filters
 
     if not args.question and not args.file:

@@ -153,7 +153,7 @@ def serve(settings: Settings | None = None, ingest: list[Path] | None = None) ->
 def _serve(settings: Settings, ingest: list[Path] | None) -> None:
     import uvicorn
 
-    from rag.pipeline import Citewise
+    from citewise import Citewise
 
     citewise = Citewise.from_settings(settings)
     citewise.warm()
