@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,11 +26,26 @@ from rag.store import Index
 from rag.text import looks_non_english
 
 if TYPE_CHECKING:
+    from langchain_core.runnables import Runnable
+
+    from citewise.protocols import CitewiseApp
     from rag.langchain_retriever import CitewiseRetriever
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
+
+
+def check_question(question: str | None) -> str:
+    """The question stripped; InputError when it is empty or too long (every front end, and
+    the interface tests' double, refuse the same questions with the same message)."""
+    question = (question or "").strip()
+    if not question:
+        raise InputError("The question is empty; ask something about your documents.")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InputError(f"The question is {len(question)} characters long; keep it under "
+                         f"{MAX_QUESTION_CHARS}.")
+    return question
 
 
 class Citewise:
@@ -62,7 +77,7 @@ class Citewise:
         self.embedder.embed_query("warm-up")
 
     # ---- documents ----------------------------------------------------------------------------
-    def ingest(self, paths: list[Path | str], prune: bool = False,
+    def ingest(self, paths: Sequence[Path | str], prune: bool = False,
                progress: Callable[[int, int], None] | None = None) -> IngestReport:
         # imported on use: the loaders pull in trafilatura, pypdf and docx (~0.8 s) that
         # `citewise docs` and `ask` never need
@@ -99,16 +114,11 @@ class Citewise:
 
     # ---- answering ----------------------------------------------------------------------------
     def _prepare(self, question: str, history: list[Turn] | None) -> str:
-        question = (question or "").strip()
-        if not question:
-            raise InputError("The question is empty; ask something about your documents.")
-        if len(question) > MAX_QUESTION_CHARS:
-            raise InputError(f"The question is {len(question)} characters long; keep it under "
-                             f"{MAX_QUESTION_CHARS}.")
+        question = check_question(question)
         if history:
             condense = getattr(self.generator, "condense", None)  # an LLM generator's own
             if callable(condense):
-                return condense(question, history)
+                return str(condense(question, history))
             from rag.followup import resolve_followup
 
             return resolve_followup(question, history)
@@ -178,7 +188,7 @@ class Citewise:
 
         return CitewiseRetriever(searcher=self.searcher, k=k or self.settings.k, filters=filters)
 
-    def runnable(self):
+    def runnable(self) -> Runnable[Any, Answer]:
         """A LangChain Runnable: {"question", "history"?} (or a plain string) -> Answer."""
         from langchain_core.runnables import RunnableLambda
 
@@ -189,3 +199,9 @@ class Citewise:
             return self.ask(inp["question"], history=history, k=inp.get("k"))
 
         return RunnableLambda(_run, name="citewise")
+
+
+if TYPE_CHECKING:
+    def _implements_the_interfaces_contract(cw: Citewise) -> CitewiseApp:
+        """Never run: mypy checks here that Citewise is a CitewiseApp (citewise/protocols.py)."""
+        return cw

@@ -186,10 +186,12 @@ class SentenceTransformerEmbedder:
                 "sentence-transformers model, a model already in the Hugging Face cache, or "
                 f"{BUNDLED_MODEL!r} for the bundled one."
             ) from exc
-        dimension = int(model.get_embedding_dimension()) if hasattr(
-            model, "get_embedding_dimension"
-        ) else int(model.get_sentence_embedding_dimension())
-        max_tokens = int(model.max_seq_length)
+        dim = (model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension")
+               else model.get_sentence_embedding_dimension())
+        if dim is None or model.max_seq_length is None:
+            raise ModelError(f"Embedding model {self.name!r} does not give its dimension or token "
+                             "window; use a sentence-transformers model folder with its config.")
+        dimension, max_tokens = int(dim), int(model.max_seq_length)
         if self.dimension and (dimension, max_tokens) != (self.dimension, self.max_tokens):
             raise ModelError(
                 f"Embedding model {self.name!r} loaded with dimension {dimension} and "
@@ -257,13 +259,13 @@ class SentenceTransformerEmbedder:
             if vec is not None:
                 self._query_cache.move_to_end(text)
                 return vec
-        vec = self.embed_documents([text])[0]
-        vec.flags.writeable = False  # shared between callers
+        fresh: np.ndarray = self.embed_documents([text])[0]
+        fresh.flags.writeable = False  # shared between callers
         with self._query_lock:
-            self._query_cache[text] = vec
+            self._query_cache[text] = fresh
             while len(self._query_cache) > QUERY_CACHE_SIZE:
                 self._query_cache.popitem(last=False)
-        return vec
+        return fresh
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Tokens each text takes inside the model window, without [CLS]/[SEP]."""
@@ -472,13 +474,13 @@ class RemoteEmbedder:
             if vec is not None:
                 self._query_cache.move_to_end(text)
                 return vec
-        vec = self._request([text])[0]
-        vec.flags.writeable = False
+        fresh: np.ndarray = self._request([text])[0]
+        fresh.flags.writeable = False
         with self._query_lock:
-            self._query_cache[text] = vec
+            self._query_cache[text] = fresh
             while len(self._query_cache) > QUERY_CACHE_SIZE:
                 self._query_cache.popitem(last=False)
-        return vec
+        return fresh
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         if not texts:

@@ -25,6 +25,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from citewise.protocols import CitewiseApp
 from rag.config import Settings
 from rag.errors import CitewiseError, InputError, StoreError
 from rag.filters import K_MAX, K_MIN, check_filters, check_k, parse_day
@@ -336,7 +337,7 @@ def _other_name(name: str, taken: Any) -> str:
     return name
 
 
-def _content_hash(citewise: Any, path: Path, source: str) -> str | None:
+def _content_hash(citewise: CitewiseApp, path: Path, source: str) -> str | None:
     """The content hash the file would be stored with; None when it does not load (the ingest
     that follows reports why)."""
     from ingest.loaders import load_file
@@ -351,7 +352,7 @@ def _content_hash(citewise: Any, path: Path, source: str) -> str | None:
 
 
 def _keep_apart(
-    citewise: Any, tmp: Path, names: dict[str, str], replace: bool
+    citewise: CitewiseApp, tmp: Path, names: dict[str, str], replace: bool
 ) -> dict[str, str]:
     """Same-name uploads of a *different* document are stored beside the one already stored
     (``notes (2).txt``), never over it, unless ``replace`` says so. Renames files in ``tmp``
@@ -376,7 +377,7 @@ def _keep_apart(
 
 
 def ingest_uploads(
-    citewise: Any, uploads: list[Upload],
+    citewise: CitewiseApp, uploads: list[Upload],
     progress: Callable[[str, int, int], None] | None = None, replace: bool = False,
 ) -> tuple[IngestReport, list[FileResult]]:
     """Ingest uploaded files one by one, each under its (sanitised, unique) file name as source
@@ -457,7 +458,7 @@ def _sse(event: str, data: Any) -> str:
 _END = object()
 
 
-def api_router(citewise: Any, settings: Settings) -> APIRouter:
+def api_router(citewise: CitewiseApp, settings: Settings) -> APIRouter:
     router = APIRouter()
     max_file = int(settings.max_upload_mb * 2**20)
 

@@ -27,7 +27,7 @@ from typing import Any  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from citewise import MAX_QUESTION_CHARS  # noqa: E402
+from citewise import MAX_QUESTION_CHARS, CitewiseApp  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.errors import CitewiseError  # noqa: E402
 from rag.records import Answer, Turn  # noqa: E402
@@ -145,7 +145,7 @@ JS = """
 class ChatUI:
     """Event handlers, kept apart from the layout so they can be unit-tested."""
 
-    def __init__(self, citewise: Any, settings: Settings) -> None:
+    def __init__(self, citewise: CitewiseApp, settings: Settings) -> None:
         self.citewise = citewise
         self.settings = settings
 
@@ -286,7 +286,7 @@ class ChatUI:
         return status, table, dropdown
 
 
-def build_chat(citewise: Any, settings: Settings) -> gr.Blocks:
+def build_chat(citewise: CitewiseApp, settings: Settings) -> gr.Blocks:
     ui = ChatUI(citewise, settings)
     with gr.Blocks(title="citewise", analytics_enabled=False, fill_width=True) as demo:
         state = gr.State({"turns": [], "sources": []})
@@ -352,29 +352,29 @@ def build_chat(citewise: Any, settings: Settings) -> gr.Blocks:
         outputs = [box, chatbot, sources, state]
         limit = 8
         box.submit(ui.respond, [box, chatbot, state], outputs, concurrency_limit=limit,
-                   api_name=False)
+                   api_name=False)  # type: ignore[arg-type]
         send.click(ui.respond, [box, chatbot, state], outputs, concurrency_limit=limit,
-                   api_name=False)
-        chatbot.example_select(ui.pick_example, None, box, api_name=False).then(
+                   api_name=False)  # type: ignore[arg-type]
+        chatbot.example_select(ui.pick_example, None, box, api_name=False).then(  # type: ignore[arg-type]
             ui.respond, [box, chatbot, state], outputs, concurrency_limit=limit, api_name=False)
-        clear.click(ui.clear, None, [chatbot, sources, state], api_name=False)
-        chatbot.clear(ui.clear, None, [chatbot, sources, state], api_name=False)  # its trash icon
+        clear.click(ui.clear, None, [chatbot, sources, state], api_name=False)  # type: ignore[arg-type]
+        chatbot.clear(ui.clear, None, [chatbot, sources, state], api_name=False)  # type: ignore[arg-type]  # its trash icon
 
         refresh_outputs = [table, pick, count]
         demo.load(ui.refresh, None, refresh_outputs, api_name=False)
         docs_tab.select(ui.refresh, None, refresh_outputs, api_name=False)
         ingest_btn.click(ui.upload, [files], [result, table, pick, files], concurrency_limit=2,
-                         api_name=False).then(ui.refresh, None, refresh_outputs, api_name=False)
+                         api_name=False).then(ui.refresh, None, refresh_outputs, api_name=False)  # type: ignore[arg-type]
         delete_btn.click(ui.confirm_delete, [pick], [confirm, confirm_text, deleted],
-                         api_name=False)
-        confirm_no.click(ui.cancel_delete, None, [confirm, confirm_text, deleted], api_name=False)
-        confirm_yes.click(lambda: gr.update(visible=False), None, confirm, api_name=False).then(
+                         api_name=False)  # type: ignore[arg-type]
+        confirm_no.click(ui.cancel_delete, None, [confirm, confirm_text, deleted], api_name=False)  # type: ignore[arg-type]
+        confirm_yes.click(lambda: gr.update(visible=False), None, confirm, api_name=False).then(  # type: ignore[arg-type]
             ui.delete, [pick], [deleted, table, pick], api_name=False).then(
             ui.refresh, None, refresh_outputs, api_name=False)
     return demo
 
 
-def mount(app: Any, citewise: Any, settings: Settings, path: str = "/") -> Any:
+def mount(app: Any, citewise: CitewiseApp, settings: Settings, path: str = "/") -> Any:
     """Mount the Gradio UI on ``app`` with everything that would reach the internet off."""
     demo = build_chat(citewise, settings)
     demo.queue(default_concurrency_limit=8)

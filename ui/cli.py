@@ -12,11 +12,15 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.config import Settings
 from rag.errors import CitewiseError
 from rag.records import Answer
+
+if TYPE_CHECKING:
+    from citewise.protocols import CitewiseApp
+    from rag.records import Filters
 
 log = logging.getLogger("citewise")
 
@@ -229,7 +233,7 @@ def _questions(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
             raise InputError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8.") from None
 
 
-def _ask_file(cw: Any, path: Path, k: int | None, filters: Any) -> int:
+def _ask_file(cw: CitewiseApp, path: Path, k: int | None, filters: Filters | None) -> int:
     """Answer every good line (one JSON object each, in order); report bad lines by number on
     stderr and exit 2 at the end when there were any."""
     from rag.errors import InputError, StoreError

@@ -24,6 +24,7 @@ from fastapi.responses import FileResponse, HTMLResponse  # noqa: E402
 from fastapi.staticfiles import StaticFiles  # noqa: E402
 from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 
+from citewise.protocols import CitewiseApp  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.errors import CitewiseError  # noqa: E402
 from ui import api  # noqa: E402
@@ -88,7 +89,7 @@ def _plain_docs(schema: dict[str, Any]) -> str:
     )
 
 
-def create_app(citewise: Any, settings: Settings) -> FastAPI:
+def create_app(citewise: CitewiseApp, settings: Settings) -> FastAPI:
     """The FastAPI app with the API, Slack routes and the Gradio UI mounted at ``/``."""
     from ui.chat import mount
     from ui.slack import SlackBot, slack_router
@@ -117,9 +118,9 @@ def create_app(citewise: Any, settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.slack = bot
 
-    app.add_exception_handler(RequestValidationError, api.validation_error_handler)
-    app.add_exception_handler(StarletteHTTPException, api.http_error_handler)
-    app.add_exception_handler(CitewiseError, api.citewise_error_handler)
+    app.add_exception_handler(RequestValidationError, api.validation_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, api.http_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(CitewiseError, api.citewise_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, api.unexpected_error_handler)
     upload_limit = int(settings.max_upload_mb * 2**20) + 64 * 1024
     app.add_middleware(

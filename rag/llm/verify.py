@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.embeddings import Embedder
-from rag.extractive import abstention_text
-from rag.records import Answer, Citation, Hit
+from rag.records import Answer, Citation, Hit, abstention_text
 from rag.support import content_terms, names, numbers, support
 from rag.text import normalize, quote_spans, sentence_spans
 
