@@ -352,23 +352,23 @@ def build_chat(citewise: CitewiseApp, settings: Settings) -> gr.Blocks:
         outputs = [box, chatbot, sources, state]
         limit = 8
         box.submit(ui.respond, [box, chatbot, state], outputs, concurrency_limit=limit,
-                   api_name=False)  # type: ignore[arg-type]
+                   api_name=False)
         send.click(ui.respond, [box, chatbot, state], outputs, concurrency_limit=limit,
-                   api_name=False)  # type: ignore[arg-type]
-        chatbot.example_select(ui.pick_example, None, box, api_name=False).then(  # type: ignore[arg-type]
+                   api_name=False)
+        chatbot.example_select(ui.pick_example, None, box, api_name=False).then(
             ui.respond, [box, chatbot, state], outputs, concurrency_limit=limit, api_name=False)
-        clear.click(ui.clear, None, [chatbot, sources, state], api_name=False)  # type: ignore[arg-type]
-        chatbot.clear(ui.clear, None, [chatbot, sources, state], api_name=False)  # type: ignore[arg-type]  # its trash icon
+        clear.click(ui.clear, None, [chatbot, sources, state], api_name=False)
+        chatbot.clear(ui.clear, None, [chatbot, sources, state], api_name=False)  # its trash icon
 
         refresh_outputs = [table, pick, count]
         demo.load(ui.refresh, None, refresh_outputs, api_name=False)
         docs_tab.select(ui.refresh, None, refresh_outputs, api_name=False)
         ingest_btn.click(ui.upload, [files], [result, table, pick, files], concurrency_limit=2,
-                         api_name=False).then(ui.refresh, None, refresh_outputs, api_name=False)  # type: ignore[arg-type]
+                         api_name=False).then(ui.refresh, None, refresh_outputs, api_name=False)
         delete_btn.click(ui.confirm_delete, [pick], [confirm, confirm_text, deleted],
-                         api_name=False)  # type: ignore[arg-type]
-        confirm_no.click(ui.cancel_delete, None, [confirm, confirm_text, deleted], api_name=False)  # type: ignore[arg-type]
-        confirm_yes.click(lambda: gr.update(visible=False), None, confirm, api_name=False).then(  # type: ignore[arg-type]
+                         api_name=False)
+        confirm_no.click(ui.cancel_delete, None, [confirm, confirm_text, deleted], api_name=False)
+        confirm_yes.click(lambda: gr.update(visible=False), None, confirm, api_name=False).then(
             ui.delete, [pick], [deleted, table, pick], api_name=False).then(
             ui.refresh, None, refresh_outputs, api_name=False)
     return demo
