@@ -345,10 +345,10 @@ def _bench_settings(settings: Settings, args: argparse.Namespace, workdir: Path)
 
 
 def run_bench(args: argparse.Namespace, settings: Settings | None = None) -> BenchResult:
+    from citewise import Citewise
     from ingest.chunking import chunk_document
     from ingest.loaders import iter_documents
     from rag.embeddings import load_embedder
-    from rag.pipeline import Citewise
 
     def say(msg: str) -> None:
         sys.stderr.write(f"[bench] {msg}\n")

@@ -26,12 +26,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from citewise import Citewise
 from eval.datasets import load_jsonl, load_squad, write_feed
 from eval.metrics import contains_reference
 from rag.config import Settings
 from rag.extractive import DEFAULT_THRESHOLD, ExtractiveGenerator, calibrate
 from rag.followup import resolve_followup
-from rag.pipeline import Citewise
 
 log = logging.getLogger("calibrate")
 ROOT = Path(__file__).resolve().parents[1]

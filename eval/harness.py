@@ -377,7 +377,7 @@ def _ingest(pipeline: Any, paths: list[Path], total: int | None, progress: bool)
 
 
 def _build_pipeline(settings: Settings) -> Any:
-    from rag.pipeline import Citewise
+    from citewise import Citewise
 
     return Citewise.from_settings(settings)
 

@@ -118,11 +118,11 @@ def _table(rows: dict[str, dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from citewise import Citewise
     from eval.datasets import load_dataset
     from eval.harness import run_eval
     from eval.judge import make_judge
     from rag.llm.local import local_llm
-    from rag.pipeline import Citewise
     from rag.registry import make_generator
 
     p = argparse.ArgumentParser(prog="python -m eval.llm_compare", description=__doc__)

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from citewise import Citewise
 from eval.datasets import load_dataset
 from rag.config import Settings
-from rag.pipeline import Citewise
 from rag.records import Chunk, Filters
 from rag.retriever import FusionParams, HybridSearcher
 from rag.store import DocRecord, Index

@@ -176,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
-    from rag.pipeline import Citewise
+    from citewise import Citewise
 
     dataset = load_squad(args.squad)
     pipeline = Citewise(Settings(store=args.store))

@@ -198,7 +198,8 @@ def _assemble(
     # A page without text starts where the next one does, so page_at() never points at it.
     filled, nxt = [0] * n_pages, pos
     for page in range(n_pages - 1, -1, -1):
-        nxt = starts[page] if starts[page] is not None else nxt
+        start = starts[page]
+        nxt = start if start is not None else nxt
         filled[page] = nxt
     return "".join(parts), filled
 

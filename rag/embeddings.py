@@ -229,10 +229,12 @@ class SentenceTransformerEmbedder(_LocalTokens):
                 "sentence-transformers model, a model already in the Hugging Face cache, or "
                 f"{BUNDLED_MODEL!r} for the bundled one."
             ) from exc
-        dimension = int(model.get_embedding_dimension()) if hasattr(
-            model, "get_embedding_dimension"
-        ) else int(model.get_sentence_embedding_dimension())
-        max_tokens = int(model.max_seq_length)
+        dim = (model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension")
+               else model.get_sentence_embedding_dimension())
+        if dim is None or model.max_seq_length is None:
+            raise ModelError(f"Embedding model {self.name!r} does not give its dimension or token "
+                             "window; use a sentence-transformers model folder with its config.")
+        dimension, max_tokens = int(dim), int(model.max_seq_length)
         if self.dimension and (dimension, max_tokens) != (self.dimension, self.max_tokens):
             raise ModelError(
                 f"Embedding model {self.name!r} loaded with dimension {dimension} and "

@@ -212,7 +212,7 @@ class ExtractiveGenerator:
                 if c.asked == 0.0:
                     c.typed = False
         # Acronyms the documents spell out count in both forms ("PBC" and "public benefit
-        # corporation"), as in retrieval (rag/pipeline.py uses the same expansion).
+        # corporation"), as in retrieval (citewise/app.py uses the same expansion).
         question = expand_query(question, merge_aliases(h.aliases for h in hits))
         folded = normalize(question)
         lexical_q = " ".join([question, *(e.label for e in cons.entities if e.label not in folded)])

@@ -142,7 +142,7 @@ def _topic(text: str) -> str | None:
     m = re.search(r"\b([A-Z][\w&-]*(?:\s[A-Z][\w&-]*)*['’]s?\s+(?:[\w-]+\s?){1,6})", text)
     if m:
         words = m.group(1).split()
-        keep = []
+        keep: list[str] = []
         for w in words:
             if keep and (re.fullmatch(rf"(?i){_AUX}|extended|valued|worth|now|still", w)
                          or w.lower().endswith("ed")):
@@ -209,9 +209,9 @@ def _substitute(base: str, x: str) -> str:
     # a common noun group: replace the one of base that shares a word with it
     x_words = [w for w in re.findall(r"[\w-]+", x) if w.lower() not in {"the", "a", "an", "its"}]
     for w in x_words:
-        m = re.search(rf"(?i)\b{re.escape(w)}\b(?:\s+(?!{_AUX}\b)[a-z][\w-]*){{0,6}}", base)
-        if m:
-            group = m.group()
+        near = re.search(rf"(?i)\b{re.escape(w)}\b(?:\s+(?!{_AUX}\b)[a-z][\w-]*){{0,6}}", base)
+        if near:
+            group = near.group()
             cut = re.search(rf"\s+(?:\w+ed|{_AUX})\b", group)
             if cut:
                 group = group[: cut.start()]

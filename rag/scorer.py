@@ -88,12 +88,12 @@ class AnswerScorer:
 
     @classmethod
     def from_dict(cls, data: dict[str, object], where: str) -> AnswerScorer:
-        feats = tuple(data.get("features", ()))  # type: ignore[arg-type]
+        feats: tuple[object, ...] = tuple(data.get("features", ()))  # type: ignore[arg-type]
         if feats != FEATURES:
             raise ConfigError(f"{where}: the answer scorer was trained on features {feats}, this "
                               f"citewise computes {FEATURES}; retrain with "
                               "`python -m eval.train_scorer`.")
-        return cls(weights=tuple(float(w) for w in data["weights"]),  # type: ignore[union-attr]
+        return cls(weights=tuple(float(w) for w in data["weights"]),  # type: ignore[attr-defined]
                    bias=float(data["bias"]),  # type: ignore[arg-type]
                    threshold=float(data["threshold"]),  # type: ignore[arg-type]
                    version=str(data.get("version", "")))

@@ -440,7 +440,7 @@ class Index:
         n = len(columns["ids"])
         step = 2000
         for i in range(0, n, step):
-            part = {k: v[i : i + step] for k, v in columns.items()}
+            part: dict[str, Any] = {k: v[i : i + step] for k, v in columns.items()}
             if "embeddings" in part:
                 part["embeddings"] = np.asarray(part["embeddings"], dtype=np.float32)
             with _chroma_errors("writing"):

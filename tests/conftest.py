@@ -37,8 +37,8 @@ def sample_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def make_citewise(tmp_path: Path, embedder) -> Callable[..., object]:
     """Build a Citewise on a fresh persistent store under tmp_path."""
+    from citewise import Citewise
     from rag.config import Settings
-    from rag.pipeline import Citewise
 
     def build(store: Path | None = None, client=None, **overrides):
         settings = Settings(store=store or tmp_path / "store", **overrides)
@@ -50,8 +50,8 @@ def make_citewise(tmp_path: Path, embedder) -> Callable[..., object]:
 @pytest.fixture(scope="session")
 def sample_citewise(tmp_path_factory, embedder):
     """A store with the sample article ingested, shared by read-only tests."""
+    from citewise import Citewise
     from rag.config import Settings
-    from rag.pipeline import Citewise
 
     store = tmp_path_factory.mktemp("sample-store")
     cw = Citewise(Settings(store=store), embedder=embedder)

@@ -23,9 +23,9 @@ from typing import Any
 
 import gradio as gr
 
+from citewise import MAX_QUESTION_CHARS, CitewiseApp
 from rag.config import Settings
 from rag.errors import CitewiseError
-from rag.pipeline import MAX_QUESTION_CHARS
 from rag.records import Answer, Turn
 from ui import render
 from ui.replace_panel import build_replace_panel
@@ -142,7 +142,7 @@ JS = """
 class ChatUI:
     """Event handlers, kept apart from the layout so they can be unit-tested."""
 
-    def __init__(self, citewise: Any, settings: Settings) -> None:
+    def __init__(self, citewise: CitewiseApp, settings: Settings) -> None:
         self.citewise = citewise
         self.settings = settings
 
@@ -283,7 +283,7 @@ class ChatUI:
         return status, table, dropdown
 
 
-def build_chat(citewise: Any, settings: Settings) -> gr.Blocks:
+def build_chat(citewise: CitewiseApp, settings: Settings) -> gr.Blocks:
     ui = ChatUI(citewise, settings)
     with gr.Blocks(title="citewise", analytics_enabled=False, fill_width=True) as demo:
         state = gr.State({"turns": [], "sources": []})
@@ -373,7 +373,7 @@ def build_chat(citewise: Any, settings: Settings) -> gr.Blocks:
     return demo
 
 
-def mount(app: Any, citewise: Any, settings: Settings, path: str = "/") -> Any:
+def mount(app: Any, citewise: CitewiseApp, settings: Settings, path: str = "/") -> Any:
     """Mount the Gradio UI on ``app`` with everything that would reach the internet off."""
     demo = build_chat(citewise, settings)
     demo.queue(default_concurrency_limit=8)

@@ -12,12 +12,16 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.config import Settings
 from rag.errors import CitewiseError
 from rag.records import Answer
 from ui.flags import add_settings_flags, settings_from
+
+if TYPE_CHECKING:
+    from citewise.protocols import CitewiseApp
+    from rag.records import Filters
 
 log = logging.getLogger("citewise")
 
@@ -102,7 +106,7 @@ def format_answer(ans: Answer) -> str:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from rag.pipeline import Citewise
+    from citewise import Citewise
 
     cw = Citewise.from_settings(settings)
     bar = tqdm(desc="ingesting", unit="doc", file=sys.stderr, disable=None)
@@ -139,7 +143,7 @@ def _how_to_ingest(settings: Settings) -> str:
 
 
 def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.pipeline import Citewise
+    from citewise import Citewise
 
     missing = _store_missing(settings)
     if missing:
@@ -159,7 +163,7 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.pipeline import Citewise
+    from citewise import Citewise
 
     cw = Citewise.from_settings(settings)
     status = 0
@@ -206,7 +210,7 @@ def _questions(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
             raise InputError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8.") from None
 
 
-def _ask_file(cw: Any, path: Path, k: int | None, filters: Any) -> int:
+def _ask_file(cw: CitewiseApp, path: Path, k: int | None, filters: Filters | None) -> int:
     """Answer every good line (one JSON object each, in order); report bad lines by number on
     stderr and exit 2 at the end when there were any."""
     from rag.errors import InputError, StoreError
@@ -240,8 +244,8 @@ def _ask_file(cw: Any, path: Path, k: int | None, filters: Any) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from citewise import Citewise
     from rag.errors import InputError, NotFoundError
-    from rag.pipeline import Citewise
     from rag.records import Filters
 
     if not args.question and not args.file:

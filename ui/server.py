@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from citewise.protocols import CitewiseApp
 from rag.config import Settings
 from rag.errors import CitewiseError
 from ui import api
@@ -86,7 +87,7 @@ def _plain_docs(schema: dict[str, Any]) -> str:
     )
 
 
-def create_app(citewise: Any, settings: Settings) -> FastAPI:
+def create_app(citewise: CitewiseApp, settings: Settings) -> FastAPI:
     """The FastAPI app with the API, Slack routes and the Gradio UI mounted at ``/``."""
     from ui.chat import mount
     from ui.slack import SlackBot, slack_router
@@ -115,9 +116,9 @@ def create_app(citewise: Any, settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.slack = bot
 
-    app.add_exception_handler(RequestValidationError, api.validation_error_handler)
-    app.add_exception_handler(StarletteHTTPException, api.http_error_handler)
-    app.add_exception_handler(CitewiseError, api.citewise_error_handler)
+    app.add_exception_handler(RequestValidationError, api.validation_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, api.http_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(CitewiseError, api.citewise_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, api.unexpected_error_handler)
     upload_limit = int(settings.max_upload_mb * 2**20) + 64 * 1024
     app.add_middleware(
@@ -138,7 +139,7 @@ def no_telemetry() -> None:
     """Gradio sends usage analytics unless told not to; citewise makes no internet calls, so
     the server turns them off as it starts (not at import: importing a module must not change
     the process's environment). The chat's Blocks also pass ``analytics_enabled=False``, and
-    Chroma's client is built with telemetry off (rag/pipeline.py)."""
+    Chroma's client is built with telemetry off (citewise/stores.py)."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 
@@ -161,7 +162,7 @@ def serve(settings: Settings | None = None, ingest: list[Path] | None = None) ->
 def _serve(settings: Settings, ingest: list[Path] | None) -> None:
     import uvicorn
 
-    from rag.pipeline import Citewise
+    from citewise import Citewise
 
     citewise = Citewise.from_settings(settings)
     citewise.warm()

@@ -28,6 +28,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from citewise.protocols import CitewiseApp
 from rag.config import Settings
 from rag.errors import CitewiseError, ConfigError
 from rag.records import Answer, Turn
@@ -95,7 +96,7 @@ class SlackBot:
     #: a DM conversation (main view) ends after this long without a message
     DM_IDLE_SECONDS = 2 * 3600.0
 
-    def __init__(self, citewise: Any, settings: Settings, workers: int = 8) -> None:
+    def __init__(self, citewise: CitewiseApp, settings: Settings, workers: int = 8) -> None:
         from slack_bolt import App
         from slack_sdk import WebClient
         from slack_sdk.signature import SignatureVerifier
@@ -187,11 +188,8 @@ class SlackBot:
         """A retry may land on another replica behind the load balancer: the event id is also
         claimed in the shared store (Citewise.claim_once). If the store fails, answer anyway:
         a rare duplicate beats a lost question."""
-        claim = getattr(self.citewise, "claim_once", None)
-        if claim is None:
-            return True
         try:
-            return bool(claim(f"slack-event:{event_id}"))
+            return self.citewise.claim_once(f"slack-event:{event_id}")
         except CitewiseError as exc:
             log.warning("slack: could not record event %s in the shared store: %s", event_id, exc)
             return True

@@ -326,7 +326,7 @@ class _BrokenGenerator(RuleBasedCondense):
 
 @pytest.mark.slow
 def test_gate_fails_with_a_broken_generator(tmp_path: Path, embedder, capsys):
-    from rag.pipeline import Citewise
+    from citewise import Citewise
 
     pipe = Citewise(Settings(store=tmp_path / "store"), embedder=embedder, generator=_BrokenGenerator())
     code, out = run([str(GOLDEN), "--ingest", str(ARTICLE), "--baseline", str(BASELINE)], pipe)

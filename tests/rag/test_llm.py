@@ -368,7 +368,7 @@ def test_standalone_question_is_not_sent_to_the_model():
 
 
 def test_pipeline_condenses_through_the_generator(make_citewise, sample_dir, embedder):
-    from rag.pipeline import Citewise
+    from citewise import Citewise
 
     cw = make_citewise()
     assert cw.ingest([sample_dir]).ok

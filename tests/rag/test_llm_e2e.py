@@ -23,11 +23,11 @@ from typing import Any
 import httpx
 import pytest
 
+from citewise import Citewise
 from rag.config import Settings
 from rag.extractive import ExtractiveGenerator
 from rag.llm import LLMGenerator, verify
 from rag.llm.verify import best_span, split_claims
-from rag.pipeline import Citewise
 from rag.records import Answer, Chunk, Hit, Turn
 from rag.registry import make_generator
 from rag.support import support

@@ -24,9 +24,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from citewise import Citewise
 from rag.config import Settings
 from rag.llm import local
-from rag.pipeline import Citewise
 from rag.records import Answer, Turn
 
 pytestmark = pytest.mark.slow

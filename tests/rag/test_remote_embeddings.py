@@ -26,10 +26,10 @@ import httpx
 import numpy as np
 import pytest
 
+from citewise import Citewise
 from rag.config import Settings
 from rag.embeddings import RemoteEmbedder, SentencePoolingEmbedder, embeddings_endpoint
 from rag.errors import ConfigError, IndexMismatchError, ModelError
-from rag.pipeline import Citewise
 from tests.conftest import ROOT, SAMPLE_DIR
 from tests.protocols import assert_implements
 

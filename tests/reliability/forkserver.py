@@ -147,8 +147,8 @@ def serve() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import chromadb  # noqa: F401 - imported once here, used in every child
 
+    import citewise.app  # noqa: F401
     import ingest.pipeline  # noqa: F401
-    import rag.pipeline  # noqa: F401
     import ui.cli  # noqa: F401
     from rag.embeddings import load_embedder
 

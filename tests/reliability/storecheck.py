@@ -85,8 +85,8 @@ def snapshot(store: str, collection: str = "citewise", questions: list[str] | No
 def ask(store: str, questions: list[str], collection: str = "citewise") -> list[dict[str, Any]]:
     """Answer questions with the real facade over the store: one {question, answer, abstained,
     sources, quotes} per question, then {bm25_matches_chroma, documents} from its index."""
+    from citewise import Citewise
     from rag.config import Settings
-    from rag.pipeline import Citewise
 
     cw = Citewise(Settings(store=Path(store), collection=collection))
     answers = []

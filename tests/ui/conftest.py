@@ -20,8 +20,8 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,14 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from rag.errors import InputError, NotFoundError
+from citewise import CitewiseApp, check_question
+from rag.bm25 import BM25Index, tokenize
+from rag.config import Settings
+from rag.errors import NotFoundError
+from rag.filters import check_filters, check_k
+from rag.followup import resolve_followup
 from rag.records import Answer, Chunk, Citation, DocumentInfo, Filters, Hit, IngestReport, Turn
+from rag.text import sentence_spans
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = ROOT / "sample_data"
@@ -39,14 +45,6 @@ OUTPUT_DIR = ROOT / "test-output" / "ui"
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-token"
 BOT_USER = "UCITEWISE"
-
-_WORD = re.compile(r"[a-z0-9$]+")
-_STOP = {"the", "a", "an", "of", "to", "and", "in", "is", "what", "does", "do", "how", "on",
-         "for", "with", "its", "it", "by", "who", "which", "are", "was", "at", "as", "can"}
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
 @dataclass
@@ -59,20 +57,31 @@ class _Doc:
     ingested_at: str = "2025-01-01T00:00:00"
 
 
+MIN_SHARED_TERMS = 2  # the fake quotes a sentence sharing this many terms with the question
+
+
 @dataclass
 class FakeCitewise:
-    """Facade double: keyword overlap over sentences, exact-span citations, abstains on no match."""
+    """A CitewiseApp (citewise/protocols.py) with no model and no Chroma, for the interface tests.
+
+    Only the answer decision is fake: it quotes the (at most two) best sentences that share
+    ``MIN_SHARED_TERMS`` BM25 terms with the question. Everything else is the real code: question,
+    ``k`` and filter checks, follow-up resolution, sentence spans, BM25 scoring (over one
+    sentence per "chunk"), abstentions (``Answer.abstention``), exact-span citations.
+    """
 
     docs: dict[str, _Doc] = field(default_factory=dict)
     delay: float = 0.0  # seconds each ask sleeps (to test concurrency)
     calls: list[tuple[str, list[Turn]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    settings: Settings = field(default_factory=Settings)
 
-    def add(self, source: str, text: str, title: str = "", url: str = "", published: str = ""):
+    def add(self, source: str, text: str, title: str = "", url: str = "", published: str = "") -> None:
         self.docs[source] = _Doc(source, text, title, url, published)
 
     # ---- documents ---------------------------------------------------------------------
-    def ingest(self, paths, prune=False, progress=None) -> IngestReport:
+    def ingest(self, paths: Sequence[Path | str], prune: bool = False,
+               progress: Callable[[int, int], None] | None = None) -> IngestReport:
         report = IngestReport()
         files: list[tuple[str, Path]] = []
         for p in map(Path, paths):
@@ -116,59 +125,55 @@ class FakeCitewise:
             raise NotFoundError(f"No document {source!r} in the store.")
         del self.docs[source]
 
+    def claim_once(self, key: str, ttl: float = 3600.0) -> bool:
+        return True  # as an embedded store: one process owns it, so no replica claimed first
+
     # ---- answering ---------------------------------------------------------------------
-    def _hits(self, question: str, k: int, filters: Filters | None) -> list[tuple[int, _Doc, int, int]]:
-        q = _words(question)
-        scored = []
+    def _hits(self, question: str, k: int, filters: Filters | None) -> list[Hit]:
+        """The real BM25 over the documents as they are now, one sentence per chunk."""
+        chunks: dict[str, Hit] = {}
         for d in self.docs.values():
-            if filters and filters.sources and d.source not in filters.sources:
-                continue
-            for m in re.finditer(r"[^.!?\n]+[.!?]?", d.text):
-                s = m.group(0)
-                lead = len(s) - len(s.lstrip())
-                start, end = m.start() + lead, m.end()
-                overlap = len(q & _words(s))
-                if overlap:
-                    scored.append((overlap, d, start, end))
-        scored.sort(key=lambda t: -t[0])
-        return scored[:k]
+            for n, (start, end) in enumerate(sentence_spans(d.text)):
+                chunk = Chunk(f"{d.source}#{start}", d.source, n, start, end, d.text[start:end])
+                chunks[chunk.id] = Hit(chunk, 0.0, d.title, d.url, d.published)
+        index = BM25Index()
+        index.add(chunks, (h.chunk.text for h in chunks.values()))
+        allowed = None
+        if filters and filters.sources:
+            allowed = {i for i, h in chunks.items() if h.chunk.source in filters.sources}
+        return [replace(chunks[i], score=score) for i, score in index.search(question, k, allowed)]
 
     def ask(self, question: str, history: list[Turn] | None = None, k: int | None = None,
             filters: Filters | None = None) -> Answer:
-        question = (question or "").strip()
-        if not question:
-            raise InputError("The question is empty; ask something about your documents.")
-        if len(question) > 2000:
-            raise InputError("The question is too long.")
+        question = check_question(question)
+        check_k(k)
+        published = {d.source: d.published for d in self.docs.values()}
+        filters, note = check_filters(filters, published)
         with self.lock:
             self.calls.append((question, list(history or [])))
         if self.delay:
             time.sleep(self.delay)
-        standalone = question
-        if history:
-            standalone = f"{history[-1].question} {question}"
-        scored = self._hits(standalone, k or 5, filters)
-        best = [t for t in scored if t[0] >= 2] or [t for t in scored if t[0] >= 1 and len(_words(standalone)) <= 2]
-        hits = [
-            Hit(Chunk(f"{d.source}-{s}", d.source, 0, s, e, d.text[s:e]), float(o), d.title, d.url,
-                d.published)
-            for o, d, s, e in scored
-        ]
+        standalone = resolve_followup(question, history) if history else question
+        hits = self._hits(standalone, k or 5, filters)
+        asked = set(tokenize(standalone))
+        need = min(MIN_SHARED_TERMS, len(asked))
+        best = [h for h in hits if len(asked & set(tokenize(h.chunk.text))) >= need][:2]
         if not best:
-            return Answer(question, "I can't answer that from the documents.", True,
-                          related=hits[:3], standalone_question=standalone)
-        cites, parts = [], []
-        for n, (_o, d, s, e) in enumerate(best[:2], 1):
-            cites.append(Citation(n, d.source, d.title, d.url, d.text[s:e], s, e, d.published))
-            parts.append(f"{d.text[s:e]} [{n}]")
-        return Answer(question, " ".join(parts), False, citations=cites, contexts=hits,
-                      standalone_question=standalone, id="fake")
+            return Answer.abstention(question, hits, standalone_question=standalone, note=note)
+        cites = [Citation(n, h.chunk.source, h.title, h.url, h.chunk.text, h.chunk.start,
+                          h.chunk.end, h.published) for n, h in enumerate(best, 1)]
+        text = " ".join(f"{c.quote} [{c.n}]" for c in cites)
+        return Answer(question, text, False, citations=cites, contexts=hits,
+                      standalone_question=standalone, note=note, id="fake")
 
     def stream(self, question: str, history: list[Turn] | None = None, k: int | None = None,
                filters: Filters | None = None) -> Iterator[str | Answer]:
         answer = self.ask(question, history, k, filters)
         yield from re.findall(r"\S+\s*", answer.answer)
         yield answer
+
+
+_conforms: type[CitewiseApp] = FakeCitewise  # mypy checks the fake against the contract
 
 
 def sample_fake() -> FakeCitewise:

@@ -452,7 +452,7 @@ def _axe(page, name: str, results: dict) -> list[dict]:
 def test_accessibility_wcag_aa(session, live_server, output_dir, browser):
     import json
 
-    from rag.pipeline import MAX_QUESTION_CHARS
+    from citewise import MAX_QUESTION_CHARS
     from tests.ui.conftest import OUTPUT_DIR
 
     s = session

@@ -22,8 +22,8 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def dated_store(tmp_path_factory, embedder) -> str:
     """The sample article (no published date) plus one dated JSONL article."""
+    from citewise import Citewise
     from rag.config import Settings
-    from rag.pipeline import Citewise
 
     store = tmp_path_factory.mktemp("dated-store")
     feed = tmp_path_factory.mktemp("feed") / "feed.jsonl"

@@ -279,7 +279,7 @@ def test_chat_errors_and_empty_questions():
 
 
 def test_chat_refuses_an_over_long_question_with_a_message():
-    from rag.pipeline import MAX_QUESTION_CHARS
+    from citewise import MAX_QUESTION_CHARS
 
     ui, cw = _chat_ui()
     long = "What stake does Microsoft hold? " + "x" * MAX_QUESTION_CHARS

@@ -22,10 +22,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from citewise import Citewise
 from rag.config import Settings
-from rag.pipeline import Citewise
 from rag.retriever import FusionParams
-from tests.rag.test_server_mode import _chroma_bin, _free_port
+from tests.citewise.test_server_mode import _chroma_bin, _free_port
 from tests.ui.conftest import BOT_TOKEN, BOT_USER, SIGNING_SECRET, SlackAPIRecorder, slack_sign
 
 pytestmark = pytest.mark.slow

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from citewise import Citewise
 from rag.config import Settings
 from rag.errors import StoreError
-from rag.pipeline import Citewise
 from tests.conftest import SAMPLE_DIR
 
 pytestmark = pytest.mark.slow
