@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
-SECRET = {"secret": True}  # Field marker: environment only, no CLI flag
+SECRET: dict[str, Any] = {"secret": True}  # Field marker: environment only, no CLI flag
 
 
 class Settings(BaseSettings):

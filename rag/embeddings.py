@@ -295,7 +295,8 @@ class SentenceTransformerEmbedder(_LocalTokens):
         return vectors, pooled
 
     def _embed_one(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
+        vec: np.ndarray = self.embed_documents([text])[0]
+        return vec
 
 
 @lru_cache(maxsize=4)
@@ -483,7 +484,8 @@ class RemoteEmbedder(_LocalTokens):
         return vectors[[rows[t] for t in texts]], out
 
     def _embed_one(self, text: str) -> np.ndarray:
-        return self._request([text])[0]
+        vec: np.ndarray = self._request([text])[0]
+        return vec
 
     def close(self) -> None:
         self._http.close()

@@ -23,7 +23,7 @@ Factory = Callable[[Settings, Embedder], Generator]
 def _factory(obj: object) -> Factory:
     if not callable(obj):
         raise TypeError(f"expected a factory (settings, embedder) -> Generator, got {obj!r}")
-    return obj  # type: ignore[return-value]
+    return obj
 
 
 GENERATORS: Registry[Factory] = Registry(
@@ -60,7 +60,8 @@ def _extractive_class() -> type:
 
 @register("extractive")
 def _extractive(settings: Settings, embedder: Embedder) -> Generator:
-    return _extractive_class()(embedder=embedder, threshold=settings.abstain_threshold)
+    gen: Generator = _extractive_class()(embedder=embedder, threshold=settings.abstain_threshold)
+    return gen
 
 
 @register("llm")

@@ -41,7 +41,7 @@ def _loader(obj: object) -> Loader:
     if isinstance(obj, Loader):
         return obj
     if callable(obj):
-        return Loader(obj)  # type: ignore[arg-type]
+        return Loader(obj)
     raise TypeError(f"expected a Loader or a function (path, source, max_bytes) -> Document, "
                     f"got {type(obj).__name__}")
 

@@ -28,7 +28,7 @@ ChatModelFactory = Callable[[Settings], Any]
 def _factory(obj: object) -> ChatModelFactory:
     if not callable(obj):
         raise TypeError(f"expected a factory (settings) -> chat model, got {obj!r}")
-    return obj  # type: ignore[return-value]
+    return obj
 
 
 PROVIDERS: Registry[ChatModelFactory] = Registry(

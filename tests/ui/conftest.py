@@ -30,13 +30,14 @@ from urllib.parse import parse_qs
 import pytest
 
 from citewise import CitewiseApp, check_question
-from rag.bm25 import BM25Index, tokenize
+from rag.bm25 import BM25Index
 from rag.config import Settings
 from rag.errors import NotFoundError
 from rag.filters import check_filters, check_k
 from rag.followup import resolve_followup
 from rag.records import Answer, Chunk, Citation, DocumentInfo, Filters, Hit, IngestReport, Turn
 from rag.text import sentence_spans
+from rag.textrules import index_terms as tokenize
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = ROOT / "sample_data"
