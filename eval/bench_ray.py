@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import tempfile
 import time
@@ -87,11 +88,11 @@ def max_vector_gap(a: Snapshot, b: Snapshot) -> float:
     return max((float(np.max(np.abs(a.chunks[i][2] - b.chunks[i][2]))) for i in both), default=0.0)
 
 
-def make_corpus(target: Path, n_docs: int) -> list[Path]:
+def make_corpus(target: Path, n_docs: int, scifact: Path = SCIFACT) -> list[Path]:
     """The sample article plus ``n_docs`` SciFact abstracts, one .txt file each (many files,
     so reading spreads over the cluster as it would for a real archive)."""
     target.mkdir(parents=True, exist_ok=True)
-    with SCIFACT.open(encoding="utf-8") as fh:
+    with scifact.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh):
             if n >= n_docs:
                 break
@@ -101,7 +102,8 @@ def make_corpus(target: Path, n_docs: int) -> list[Path]:
     return [SAMPLE, target]
 
 
-def run(n_docs: int, actors: int, batch_size: int, actor_cpus: float) -> dict[str, Any]:
+def run(n_docs: int, actors: int, batch_size: int, actor_cpus: float,
+        scifact: Path = SCIFACT) -> dict[str, Any]:
     import ray
 
     from eval.local_cluster import chroma_server, ray_cluster, wait_for_nodes
@@ -111,7 +113,7 @@ def run(n_docs: int, actors: int, batch_size: int, actor_cpus: float) -> dict[st
 
     with tempfile.TemporaryDirectory(prefix="bench-ray-") as tmp:
         work = Path(tmp)
-        paths = make_corpus(work / "corpus", n_docs)
+        paths = make_corpus(work / "corpus", n_docs, scifact)
         with chroma_server(work / "chroma") as url, ray_cluster() as address:
             base = dict(chroma_url=url, ray_embed_actors=actors, ray_batch_size=batch_size,
                         ray_actor_cpus=actor_cpus)
@@ -142,15 +144,17 @@ def run(n_docs: int, actors: int, batch_size: int, actor_cpus: float) -> dict[st
             "actor_cpus": actor_cpus}
 
 
-def to_markdown(r: dict[str, Any], load: str) -> str:
+def to_markdown(r: dict[str, Any], load: str, load_after: str) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     rate = lambda s: f"{r['chunks'] / s:.1f}" if s else "-"  # noqa: E731
     return "\n".join([
         f"### {when} — Ray ingest vs local ingest (issue 15)",
         "",
         f"- machine: {platform.system()} {platform.machine()}, 2 cores, Python "
-        f"{platform.python_version()}; shared with other jobs while measured (load average "
-        f"{load}), so the times are indicative only",
+        f"{platform.python_version()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '-')} "
+        f"(the local run's torch threads; each Ray actor gets 1); shared with other jobs while "
+        f"measured (load average {load} before, {load_after} after), so the times are "
+        "indicative only",
         f"- corpus: the sample article + {r['n_docs']} SciFact abstracts as .txt files "
         f"({r['docs']} documents, {r['chunks']} chunks); Chroma server and a two-node Ray "
         f"cluster (head + 1 worker, 1 CPU each) on 127.0.0.1; {r['actors']} embedding actors "
@@ -180,14 +184,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--actors", type=int, default=2, help="embedding actors")
     parser.add_argument("--batch-size", type=int, default=16, help="documents per batch")
     parser.add_argument("--actor-cpus", type=float, default=0.5, help="CPUs per embed actor")
+    parser.add_argument("--scifact", type=Path, default=SCIFACT, help="BEIR SciFact corpus.jsonl")
     parser.add_argument("--write", type=Path, help="append the rows to this Markdown file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    import os
-
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    result = run(args.docs, args.actors, args.batch_size, args.actor_cpus)
-    text = to_markdown(result, load)
+    result = run(args.docs, args.actors, args.batch_size, args.actor_cpus, args.scifact)
+    text = to_markdown(result, load, ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     print(text)  # noqa: T201 (a command's output)
     if args.write:
         with args.write.open("a", encoding="utf-8") as fh:

@@ -89,7 +89,7 @@ def _answers(cw: Citewise, questions: list[str]) -> list[tuple[str, list[tuple]]
 
 
 @pytest.mark.slow
-def test_ray_ingest_equals_local_ingest_and_resumes(services, tmp_path, embedder):
+def test_ray_ingest_equals_local_ingest_and_resumes(services, tmp_path, embedder, capsys):
     url, address = services
     paths = [SAMPLE_DIR, _extra_docs(tmp_path / "extra")]
     settings = Settings(store=tmp_path / "ray-cache", chroma_url=url, collection="ray-store",
@@ -127,6 +127,14 @@ def test_ray_ingest_equals_local_ingest_and_resumes(services, tmp_path, embedder
                  if line.strip()]
     assert _answers(ray_cw, questions) == _answers(local_cw, questions)
 
-    # and a third run embeds nothing
-    again = ray_ingest(ray_cw.index, settings, paths, address=address)
-    assert again.chunks_embedded == 0 and len(again.unchanged) == 5
+    # a third run, through the command line, embeds nothing and says so
+    from ui.cli import main
+
+    capsys.readouterr()
+    code = main(["ingest", *map(str, paths), "--ray", address, "--chroma-url", url,
+                 "--collection", "ray-store", "--store", str(tmp_path / "ray-cache"),
+                 "--ray-actors", "1"])
+    out = capsys.readouterr().out
+    assert code == 1  # broken.pdf failed, as locally
+    assert "added 0, updated 0, unchanged 5, removed 0, failed 1 — 0 chunks embedded" in out
+    assert f"FAILED {paths[1] / 'broken.pdf'}" in out
