@@ -23,7 +23,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 RAY_ENV = {"RAY_DISABLE_IMPORT_WARNING": "1", "RAY_USAGE_STATS_ENABLED": "0",
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
-           "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
+           "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+           # a loopback-only test cluster: no token (a ~/.ray/auth_token left by an earlier
+           # `ray.init()` would otherwise make the head demand one the driver does not send)
+           "RAY_AUTH_MODE": "disabled"}
 
 
 def free_port() -> int:
@@ -98,6 +101,8 @@ def ray_cluster(cpus_per_node: float = 1, object_store_mb: int = 200,
               str(object_store_mb * 2**20), "--disable-usage-stats", "--block"]
     procs: list[subprocess.Popen[bytes]] = []
     log = open(Path(temp_dir) / "start.log", "ab")  # noqa: SIM115 (closed below)
+    saved = {k: os.environ.get(k) for k in RAY_ENV}
+    os.environ.update(RAY_ENV)  # the driver (this process) joins with the same settings
     try:
         procs.append(subprocess.Popen(
             [_bin("ray"), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
@@ -118,6 +123,11 @@ def ray_cluster(cpus_per_node: float = 1, object_store_mb: int = 200,
             _stop(proc)
         log.close()
         shutil.rmtree(temp_dir, ignore_errors=True)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def wait_for_nodes(ray: object, n: int, timeout: float = 120) -> None:

@@ -127,14 +127,17 @@ def test_ray_ingest_equals_local_ingest_and_resumes(services, tmp_path, embedder
                  if line.strip()]
     assert _answers(ray_cw, questions) == _answers(local_cw, questions)
 
-    # a third run, through the command line, embeds nothing and says so
+    # a third run, through the command line with --prune after a file is deleted: embeds
+    # nothing, removes the gone document, keeps the one whose file failed, and says so
     from ui.cli import main
 
+    (paths[1] / "notes.txt").unlink()
     capsys.readouterr()
     code = main(["ingest", *map(str, paths), "--ray", address, "--chroma-url", url,
                  "--collection", "ray-store", "--store", str(tmp_path / "ray-cache"),
-                 "--ray-actors", "1"])
+                 "--ray-actors", "1", "--prune"])
     out = capsys.readouterr().out
     assert code == 1  # broken.pdf failed, as locally
-    assert "added 0, updated 0, unchanged 5, removed 0, failed 1 — 0 chunks embedded" in out
+    assert "added 0, updated 0, unchanged 4, removed 1, failed 1 — 0 chunks embedded" in out
     assert f"FAILED {paths[1] / 'broken.pdf'}" in out
+    assert "notes.txt" not in {d.source for d in ray_cw.documents()}
