@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install --upgrade pip >/dev/null
 	# torch is pinned to the CPU build; install it first so nothing pulls a CUDA one.
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e ".[test]"
+	$(PIP) install -e ".[test,ray]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -12,9 +12,11 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
+
 from ingest.chunking import chunk_document
 from ingest.loaders import LoadFailure, iter_documents
-from rag.embeddings import SentencePoolingEmbedder
+from rag.embeddings import Embedder, SentencePoolingEmbedder
 from rag.errors import CitewiseError
 from rag.records import Chunk, Document, IngestReport
 from rag.store import Index
@@ -43,28 +45,16 @@ class Ingestor:
         pending: list[tuple[Document, list[Chunk]]] = []
         pending_chunks = 0
         for item in items:
-            if isinstance(item, LoadFailure):
-                report.failed.append((item.where, item.reason))
-                log.warning("skipped %s: %s", item.where, item.reason)
-                continue
-            if item.source in seen:
-                report.failed.append((item.path or item.source, f"duplicate source id {item.source!r}"))
-                continue
-            seen.add(item.source)
-            if item.path:
-                item.path = str(Path(item.path).resolve())
-            if stored.get(item.source) == item.content_hash:
-                report.unchanged.append(item.source)
-            else:
-                chunks = chunk_document(item, self.index.embedder, self.chunk_tokens,
+            doc = admit(item, stored, seen, report)
+            if doc is not None:
+                chunks = chunk_document(doc, self.index.embedder, self.chunk_tokens,
                                         self.overlap_tokens)
-                (report.updated if item.source in stored else report.added).append(item.source)
-                pending.append((item, chunks))
+                pending.append((doc, chunks))
                 pending_chunks += len(chunks)
                 if pending_chunks >= self.batch_chunks:
                     self._flush(pending, report)
                     pending, pending_chunks = [], 0
-            if progress:
+            if progress and not isinstance(item, LoadFailure):
                 progress(len(seen), report.chunks_embedded)
         self._flush(pending, report)
         if progress:
@@ -74,21 +64,57 @@ class Ingestor:
     def _flush(self, pending: list[tuple[Document, list[Chunk]]], report: IngestReport) -> None:
         if not pending:
             return
-        texts = [c.text for _, chunks in pending for c in chunks]
-        embedder = self.index.embedder
-        if isinstance(embedder, SentencePoolingEmbedder):
-            vectors, pooled = embedder.embed_with_sentences(texts, [quote_spans(t) for t in texts])
-            for chunk, sv in zip((c for _, chunks in pending for c in chunks), pooled, strict=True):
-                chunk.sentence_vectors = sv
-        else:
-            vectors = embedder.embed_documents(texts)
-        report.chunks_embedded += len(texts)
-        report.tokens_embedded += sum(self.index.embedder.count_tokens(texts))
-        items, pos = [], 0
-        for doc, chunks in pending:
-            items.append((doc, chunks, vectors[pos : pos + len(chunks)]))
-            pos += len(chunks)
-        self.index.write_documents(items)
+        vectors, tokens = embed_chunks(self.index.embedder, [chunks for _, chunks in pending])
+        report.chunks_embedded += sum(len(chunks) for _, chunks in pending)
+        report.tokens_embedded += sum(tokens)
+        self.index.write_documents([(doc, chunks, v) for (doc, chunks), v
+                                    in zip(pending, vectors, strict=True)])
+
+
+def admit(item: Document | LoadFailure, stored: dict[str, str], seen: set[str],
+          report: IngestReport) -> Document | None:
+    """Record ``item`` in the report; the document when it must be (re-)embedded, else None
+    (a failure, a duplicate source id, or unchanged: the same content hash is stored)."""
+    if isinstance(item, LoadFailure):
+        report.failed.append((item.where, item.reason))
+        log.warning("skipped %s: %s", item.where, item.reason)
+        return None
+    if item.source in seen:
+        report.failed.append((item.path or item.source, f"duplicate source id {item.source!r}"))
+        return None
+    seen.add(item.source)
+    if item.path:
+        item.path = str(Path(item.path).resolve())
+    if stored.get(item.source) == item.content_hash:
+        report.unchanged.append(item.source)
+        return None
+    (report.updated if item.source in stored else report.added).append(item.source)
+    return item
+
+
+def embed_chunks(embedder: Embedder,
+                 docs_chunks: list[list[Chunk]]) -> tuple[list[np.ndarray], list[int]]:
+    """Embed the chunks of several documents in one batch (per-document batches starve the
+    encoder); sets each chunk's sentence vectors when the embedder pools them. Returns, per
+    document, its chunks' vectors and the tokens embedded."""
+    chunks = [c for doc_chunks in docs_chunks for c in doc_chunks]
+    texts = [c.text for c in chunks]
+    if not texts:
+        return [np.zeros((0, embedder.dimension), dtype=np.float32) for _ in docs_chunks], [
+            0 for _ in docs_chunks]
+    if isinstance(embedder, SentencePoolingEmbedder):
+        vectors, pooled = embedder.embed_with_sentences(texts, [quote_spans(t) for t in texts])
+        for chunk, sv in zip(chunks, pooled, strict=True):
+            chunk.sentence_vectors = sv
+    else:
+        vectors = embedder.embed_documents(texts)
+    counts = embedder.count_tokens(texts)
+    out, tokens, pos = [], [], 0
+    for doc_chunks in docs_chunks:
+        out.append(vectors[pos : pos + len(doc_chunks)])
+        tokens.append(sum(counts[pos : pos + len(doc_chunks)]))
+        pos += len(doc_chunks)
+    return out, tokens
 
 
 def _under(path: str, roots: list[Path]) -> bool:
@@ -110,14 +136,20 @@ def ingest_paths(index: Index, paths: list[Path], *, prune: bool = False,
         seen = Ingestor(index, chunk_tokens, overlap_tokens).run(
             iter_documents(paths, max_bytes=max_bytes), report, progress)
         if prune:
-            failed_paths = {str(Path(w.rsplit(":", 1)[0]).resolve()) for w, _ in report.failed}
-            gone = [s for s, r in index.records().items()
-                    if s not in seen and _under(r.path, roots) and r.path not in failed_paths]
-            if gone:
-                index.delete_documents(gone)
-                report.removed.extend(sorted(gone))
+            prune_gone(index, roots, seen, report)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def prune_gone(index: Index, roots: list[Path], seen: set[str], report: IngestReport) -> None:
+    """Delete stored documents from under ``roots`` that this run did not see (their files are
+    gone); a file that failed to load keeps its stored version."""
+    failed_paths = {str(Path(w.rsplit(":", 1)[0]).resolve()) for w, _ in report.failed}
+    gone = [s for s, r in index.records().items()
+            if s not in seen and _under(r.path, roots) and r.path not in failed_paths]
+    if gone:
+        index.delete_documents(gone)
+        report.removed.extend(sorted(gone))
 
 
 def remove_sources(index: Index, sources: list[str]) -> list[str]:
@@ -130,4 +162,5 @@ def remove_sources(index: Index, sources: list[str]) -> list[str]:
     return present
 
 
-__all__ = ["CitewiseError", "Ingestor", "ingest_paths", "remove_sources"]
+__all__ = ["CitewiseError", "Ingestor", "admit", "embed_chunks", "ingest_paths", "prune_gone",
+           "remove_sources"]

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(30, ge=0, description="max tokens of whole sentences repeated")
     max_file_mb: float = Field(25.0, gt=0, description="larger files are refused")
 
+    # distributed ingest on Ray (ingest/ray_pipeline.py, `citewise ingest --ray`)
+    ray_embed_actors: int = Field(2, ge=1, description="Embedding actors (one model each)")
+    ray_batch_size: int = Field(16, ge=1, description="Documents per embedding batch on Ray")
+    ray_actor_cpus: float = Field(1.0, gt=0, description="CPUs reserved per embedding actor")
+
     # retrieval and answering
     k: int = Field(5, ge=1, le=50, description="passages an answer is drawn from")
     generator: str = Field("extractive", description="answer backend (rag/registry.py)")

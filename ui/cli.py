@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prune", action="store_true",
                    help="remove stored documents whose files under PATHS are gone")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS", help="run on a Ray cluster "
+                   "(default: RAY_ADDRESS or a local one) into a Chroma server; citewise[ray]")
+    p.add_argument("--ray-actors", type=int, dest="ray_embed_actors",
+                   help="embedding actors on Ray (CITEWISE_RAY_EMBED_ACTORS)")
+    p.add_argument("--ray-batch-size", type=int, help="documents per embedding batch on Ray "
+                   "(CITEWISE_RAY_BATCH_SIZE)")
     _common(p)
 
     p = sub.add_parser("docs", help="list stored documents")
@@ -108,6 +114,12 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     from citewise import Citewise
 
+    if args.ray is not None:
+        from ingest.ray_pipeline import preflight
+
+        settings = settings.updated(ray_embed_actors=args.ray_embed_actors,
+                                    ray_batch_size=args.ray_batch_size)
+        preflight(settings)
     cw = Citewise.from_settings(settings)
     bar = tqdm(desc="ingesting", unit="doc", file=sys.stderr, disable=None)
 
@@ -116,7 +128,13 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         bar.set_postfix(chunks_embedded=chunks, refresh=False)
         bar.refresh()
 
-    report = cw.ingest(args.paths, prune=args.prune, progress=progress)
+    if args.ray is not None:
+        from ingest.ray_pipeline import ray_ingest
+
+        report = ray_ingest(cw.index, settings, args.paths, address=args.ray or None,
+                            prune=args.prune, progress=progress)
+    else:
+        report = cw.ingest(args.paths, prune=args.prune, progress=progress)
     bar.close()
     if args.json:
         _out(json.dumps(report.to_dict(), ensure_ascii=False))

@@ -32,7 +32,7 @@ LOADERS.add(".docx", "ingest.loaders.office:load_docx")
 LOADERS.add(".jsonl", "ingest.loaders.jsonl:LOADER")
 
 __all__ = ["LOADERS", "LoadFailure", "Loader", "decode_text", "iso_date", "iter_documents",
-           "load_file", "markdown_sections", "supported_extensions"]
+           "iter_files", "load_file", "load_safely", "markdown_sections", "supported_extensions"]
 
 
 # ---------------------------------------------------------------- walking
@@ -42,6 +42,16 @@ def iter_documents(
     paths: Iterable[Path | str], max_bytes: int = 25 * MB
 ) -> Iterator[Document | LoadFailure]:
     """Every document under ``paths`` (files or folders), in a deterministic order."""
+    for item in iter_files(paths):
+        if isinstance(item, LoadFailure):
+            yield item
+        else:
+            yield from _load_safely(*item, max_bytes)
+
+
+def iter_files(paths: Iterable[Path | str]) -> Iterator[tuple[Path, str] | LoadFailure]:
+    """(file, source id) for every file ``iter_documents`` would load, in the same order; a
+    distributed ingest (ingest/ray_pipeline.py) loads them elsewhere with ``load_safely``."""
     for given in paths:
         path = Path(given)
         if not path.exists():
@@ -50,9 +60,14 @@ def iter_documents(
             files, failures = _files_under(path)
             yield from failures
             for file in files:
-                yield from _load_safely(file, file.relative_to(path).as_posix(), max_bytes)
+                yield file, file.relative_to(path).as_posix()
         else:
-            yield from _load_safely(path, path.name, max_bytes)
+            yield path, path.name
+
+
+def load_safely(path: Path, source: str, max_bytes: int) -> list[Document | LoadFailure]:
+    """One file's documents, or the LoadFailure that names it; never raises."""
+    return list(_load_safely(path, source, max_bytes))
 
 
 def _files_under(root: Path) -> tuple[list[Path], list[LoadFailure]]:
