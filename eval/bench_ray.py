@@ -105,8 +105,8 @@ def make_corpus(target: Path, n_docs: int, scifact: Path = SCIFACT) -> list[Path
 def run(n_docs: int, actors: int, batch_size: int, actor_cpus: float,
         scifact: Path = SCIFACT) -> dict[str, Any]:
     import ray
-    from rag.pipeline import Citewise
 
+    from citewise import Citewise
     from eval.local_cluster import chroma_server, ray_cluster, wait_for_nodes
     from ingest.ray_pipeline import ray_ingest
     from rag.config import Settings

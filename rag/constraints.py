@@ -102,7 +102,8 @@ _ORDINALS: dict[str, str] = {
     "fifth": "fifth",
 }
 _ORDINAL = re.compile(r"\b(?:" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + r")\b")
-_Q_ORDINAL = re.compile(r"\b(?:first|second|third|fourth|fifth)\b(?! name\b| part(?:y|ies)\b)")
+_Q_ORDINAL = re.compile(r"\b(?:first|second|third|fourth|fifth)\b"
+                        r"(?! name\b| part(?:y|ies)\b| quarter\b| half\b| person\b)")
 _PARAGRAPH = re.compile(r"\n\s*\n")
 # A sentence whose subject is a definite description ("The new section is 5.6 kilometres long")
 # is about something named before it.
@@ -124,14 +125,27 @@ _STAND_FOR = re.compile(r"\b(?:stands? for|short for|abbreviation|acronym|spelle
                         r"full (?:name|form))\b")
 _NEGATION = re.compile(
     r"\b(?:not|no|never|none|nor|neither|without|cannot|except|excluding|excluded|excludes?|"
-    r"exempt|other than|apart from|no longer|lack|lacks|n't)\b|n't\b"
+    r"exempt|other than|apart from|no longer|lack|lacks|lacking|outside|opposed|opposes|"
+    r"against|refused|refuses|rejected|rejects|failed|fails|less|unlike|instead|rather than|"
+    r"n't)\b|n't\b"
 )
 # In the question only a negated main verb counts ("which investors are not included"), not
 # "other than X" or "for not paying".
+# "learning that is not inside the classroom": a negation inside a relative clause describes,
+# it does not ask for what is not so.
+_REL_NEGATION = re.compile(r"\b(?:that|which|who|whom)\s+(?:\w+\s+){0,2}?(?:not|never|n't)\b|"
+                           r"\b(?:that|which|who)\s+\w+n't\b")
 _Q_NEGATION = re.compile(r"(?<!\bfor )(?<!\bby )(?<!\bof )(?<!\bwithout )"
                          r"\b(?:not|never|no longer|cannot)\b|n't\b")
 # "Who is the chief executive of OpenAI?", "Who is Microsoft's chief executive?": the role
 # asked about must be named in the answer.
+# Titles a who-is-the-<role> answer names ("Who is the chief executive?"); other nouns ("the
+# receiver", "the creators") are told without the title ("a pass to Bennie Fowler").
+_ROLE_TITLES = frozenset(
+    """ceo executive president chairman chairwoman chair chairperson director founder cofounder
+    co-founder leader head manager coach captain mayor minister governor secretary chancellor
+    premier king queen emperor pope bishop dean principal commissioner spokesperson spokesman
+    spokeswoman treasurer editor owner officer cfo cto coo member members""".split())
 _WHO_ROLE = re.compile(
     r"^\W*who (?:is|was|are|were|will be|has been|had been) (?:the |a |an |[\w&.'-]+'s? )?"
     r"(?P<f>[a-z][a-z -]*?)(?: of\b| at\b| for\b| in\b| on\b|\s*[?.!]*$)"
@@ -362,6 +376,9 @@ class Constraints:
                 failed.append(f"entity:{ent.label}")
         if self.numbers:
             have = _numbers(s_norm) | _numbers(ctx_norm)
+            # A year that only scopes the question ("the 2015 NFL MVP") must be there too: the
+            # passage's other sentences giving it was tried, and answered "What stake did
+            # Microsoft hold in 2019?" with the stake before 2025 (BENCHMARKS.md).
             failed += [f"number:{n}" for n in sorted(self.numbers - have)]
         if self.time:
             past, present = bool(_PAST.search(s_norm)), bool(_PRESENT.search(s_norm))
@@ -377,7 +394,8 @@ class Constraints:
                 failed.append(f"ordinal:{self.ordinal}")
         if self.count_noun and not _counted(self.count_noun, s_norm):
             failed.append(f"count:{self.count_noun}")
-        if self.focus and self.focus not in {stem(w) for w in re.findall(r"\w+", s_norm)} \
+        if self.focus and not any(st.startswith(self.focus)
+                                  for st in {stem(w) for w in re.findall(r"\w+", s_norm)}) \
                 and not (self.focus_alt and _contains(s_norm, self.focus_alt)):
             failed.append(f"focus:{self.focus}")
         if self.verb and not _has_verb(self.verb, s_norm):
@@ -525,13 +543,17 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
         fm = None  # "Who is included in ...": a passive verb, not a role the answer must name
     if fm:
         head = [w for w in re.findall(r"[a-z]+", fm.group("f")) if w not in STOPWORDS_ALL]
-        if head:
+        if head and (head[-1] in _ROLE_TITLES or " ".join(head) in CURATED_ALIASES.values()
+                     or " ".join(head) in CURATED_ALIASES):
             c.focus = stem(head[-1])
             phrase = " ".join(head)
             c.focus_alt = next((k for k, v in CURATED_ALIASES.items() if v == phrase), None) \
                 or CURATED_ALIASES.get(phrase)
     # Only wh-questions: "Is OpenAI not allowed to ...?" is answered either way.
-    c.negated = bool(_Q_NEGATION.search(qn)) and not re.match(
+    opening = re.match(r"\W*\w+", qn)  # "which investors are not ..." is the question's own
+    c.negated = bool(_Q_NEGATION.search(qn)) \
+        and not _REL_NEGATION.search(qn, opening.end() if opening else 0) \
+        and not qn.lstrip(" \"'(").startswith("why") and not re.match(
         r"\W*(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|might|must)\b",
         qn)
     cm = _COUNT_Q.search(qn)
@@ -793,8 +815,19 @@ def _contains(text_norm: str, form: str) -> bool:
 
 
 def _numbers(text_norm: str) -> set[str]:
-    """rag.support.numbers, without digits glued to letters ("b4" is "before", not 4)."""
-    return numbers(_LETTER_DIGITS.sub(" ", text_norm))
+    """rag.textrules.numbers, without digits glued to letters ("b4" is "before", not 4), and
+    with small numbers written as words read as digits ("eight days" has 8)."""
+    found = numbers(_LETTER_DIGITS.sub(" ", text_norm))
+    found |= {_WORD_NUMBERS[w] for w in re.findall(r"[a-z]+", text_norm) if w in _WORD_NUMBERS}
+    return found
+
+
+_WORD_NUMBERS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+_WORD_NUMBERS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60",
+                      "seventy": "70", "eighty": "80", "ninety": "90", "hundred": "100"})
+
 
 
 _LETTER_DIGITS = re.compile(r"(?<=[a-z])\d+")

@@ -15,7 +15,7 @@ import re
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -120,6 +120,25 @@ def calibrate(
     return float((cuts[best[0]] + cuts[best[-1]]) / 2)
 
 
+# Constraints on wording (the asked verb or event, or what a holder has) that only
+# discriminate when some passage uses the word: when none does, the documents say it in other
+# words ("Who created Animal Locomotion?" - "Muybridge's photographs of Animal Locomotion"), and
+# the decision is left to the scorer.
+_WORDING = ("verb:", "event:", "possessed:")
+
+
+def _relax_unmet(cands: list[ScoredSentence]) -> None:
+    """Drop wording constraints that no candidate meets (see ``_WORDING``)."""
+    unmet = [p for p in _WORDING
+             if all(any(f.startswith(p) for f in c.check.failed) for c in cands)]
+    if not unmet:
+        return
+    for c in cands:
+        failed = tuple(f for f in c.check.failed if not f.startswith(tuple(unmet)))
+        if failed != c.check.failed:
+            c.check = replace(c.check, ok=not failed, failed=failed)
+
+
 def _topic_text(text: str, start: int, end: int) -> str:
     """The passage outside one of its sentences, without headlines and labels: where a name
     that only scopes the question may be found (rag/constraints.py)."""
@@ -204,6 +223,9 @@ class ExtractiveGenerator:
         cands = list(found.values())
         if not cands:
             return []
+        _relax_unmet(cands)
+        for c in cands:
+            c.typed = c.check.ok and not c.headline and has_answer_type(kind, c.quote, question)
         if any(f.startswith("unspecified:") for c in cands for f in c.check.failed) \
                 and not any(c.asked == 1.0 and c.check.ok for c in cands):
             # The passages name what is asked about only in passing ("... that meet capability

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from rag.pipeline import Citewise
 
+from citewise import Citewise
 from eval.bench_ray import snapshot, store_differences
 from ingest.ray_pipeline import RAY_MISSING, import_ray, ray_ingest
 from rag.config import Settings
