@@ -91,8 +91,16 @@ _RELATIVE_DATE = re.compile(
 _REASON = re.compile(
     r"\b(?:because|due to|owing to|as a result|result of|in order to|so that|so as to|since|"
     r"reason|reasons|caused|causes|led to|leads to|thanks to|in response to|aimed at|"
-    r"intended to|in an effort to|amid|after|following|given that|motivated)\b"
+    r"intended to|in an effort to|amid|after|following|given that|motivated|causing|cause|"
+    r"triggered|triggers|sparked|sparks|prompted|prompts|provoked|evoked|fuel(?:l)?ed|"
+    r"resulted in|results in|started as|stemmed from|stems from|driven by|by)\b"
 )
+# Years before 1500 when the sentence marks them as a time ("He died in 1259").
+_EARLY_YEAR = re.compile(r"\b(?:in|since|by|from|until|around|circa|c\.|year) \d{3,4}\b")
+# People named by what they do ("paid professionals", "voters", "paleoclimatologists").
+_AGENT_PLURAL = re.compile(r"\b[a-z]{3,}(?:ists|ians|ors|ers|eers|ants|ents|als|ees)\b|"
+                           r"\b(?:owner|people|person|residents?|citizens?|officials?|staff|"
+                           r"crew|troops|army|police|voters?|members?)\b")
 _PERSON_NOUNS = re.compile(
     r"\b(?:ceo|founder|co-founder|president|chairman|chairwoman|chair|director|executive|"
     r"officer|minister|spokesperson|spokesman|spokeswoman|manager|leader|head|chief|panel|"
@@ -149,18 +157,20 @@ def has_answer_type(kind: AnswerType, sentence: str, question: str = "") -> bool
     if kind is AnswerType.PERCENT:
         return bool(_HAS_PERCENT.search(low))
     if kind is AnswerType.DATE:
-        if _EXPLICIT_DATE.search(low):
+        if _EXPLICIT_DATE.search(low) or _EARLY_YEAR.search(low):
             return True
         asked = set(content_terms(question))
         return any(set(content_terms(m.group("event"))) - asked
                    for m in _RELATIVE_DATE.finditer(low))
     if kind is AnswerType.REASON:
         return bool(_REASON.search(low))
-    if kind is AnswerType.PLACE:
-        return bool(_PLACE.search(sentence) or _PLACE_NOUNS.search(low))
-    # PERSON: a name the question does not already contain, or a noun for people/bodies.
     asked = names(question) | {w for w in re.findall(r"\w+", normalize(question))}
-    return bool(names(sentence) - asked) or bool(_PERSON_NOUNS.search(low))
+    if kind is AnswerType.PLACE:  # "Which country ...?" - "Greenland signed ..."
+        return bool(_PLACE.search(sentence) or _PLACE_NOUNS.search(low)
+                    or names(sentence) - asked)
+    # PERSON: a name the question does not already contain, or a noun for people/bodies.
+    return bool(names(sentence) - asked) or bool(_PERSON_NOUNS.search(low)
+                                                 or _AGENT_PLURAL.search(low))
 
 
 _YES_NO = re.compile(r"\W*(?:(?:and|but|so)\s+)?(?:is|are|was|were|do|does|did|can|could|will|would|"

@@ -26,6 +26,7 @@ from rag.answer_types import AnswerType, asked_noun, has_answer_type, is_yes_no,
 from rag.constraints import Check, Constraints, known_names, parse
 from rag.embeddings import Embedder
 from rag.errors import ConfigError
+from rag.generator import RuleBasedCondense
 from rag.informal import tidy
 from rag.records import Answer, Citation, Hit, Turn
 from rag.scorer import AnswerScorer, feature_vector, has_bundled
@@ -65,6 +66,7 @@ MAX_EMBEDDED = 8
 MAX_REFINED = 8
 CACHE_SIZE = 20000  # sentence vectors kept between questions (about 1.5 KB each)
 
+MAX_HEADLINE_WORDS = 20
 _TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*$")
 
 
@@ -92,8 +94,10 @@ class ScoredSentence:
 
 
 def is_headline(text: str) -> bool:
-    """Headlines, bylines and labels: no closing punctuation, or too short to answer."""
-    return not _TERMINAL.search(text) or len(text.split()) < 4
+    """Headlines, bylines and labels: short with no closing punctuation, or too short to
+    answer. A long line without a full stop is a sentence cut short ("... [citation needed")."""
+    n = len(text.split())
+    return n < 4 or (not _TERMINAL.search(text) and n <= MAX_HEADLINE_WORDS)
 
 
 def calibrate(
@@ -147,8 +151,9 @@ def _topic_text(text: str, start: int, end: int) -> str:
     return "\n".join(rest)
 
 
-class ExtractiveGenerator:
-    """Answers with up to ``max_sentences`` quoted sentences, or abstains."""
+class ExtractiveGenerator(RuleBasedCondense):
+    """Answers with up to ``max_sentences`` quoted sentences, or abstains; follow-ups are
+    rewritten by the rule-based resolver (rag/followup.py)."""
 
     name = "extractive"
 
@@ -226,19 +231,21 @@ class ExtractiveGenerator:
         _relax_unmet(cands)
         for c in cands:
             c.typed = c.check.ok and not c.headline and has_answer_type(kind, c.quote, question)
-        if any(f.startswith("unspecified:") for c in cands for f in c.check.failed) \
-                and not any(c.asked == 1.0 and c.check.ok for c in cands):
-            # The passages name what is asked about only in passing ("... that meet capability
-            # criteria."): they don't say what it is, and a sentence without it can't either.
-            for c in cands:
-                if c.asked == 0.0:
-                    c.typed = False
         # Acronyms the documents spell out count in both forms ("PBC" and "public benefit
         # corporation"), as in retrieval (citewise/app.py uses the same expansion).
         question = expand_query(question, merge_aliases(h.aliases for h in hits))
         folded = normalize(question)
         lexical_q = " ".join([question, *(e.label for e in cons.entities if e.label not in folded)])
         self._lexical(lexical_q, cands)  # "msft" counts as "microsoft"
+        closest = max(cands, key=lambda c: c.lexical)
+        if any(f.startswith("unspecified:") for f in closest.check.failed) \
+                and not any(c.asked == 1.0 and c.check.ok for c in cands):
+            # The passage closest to the question names what it asks about only in passing
+            # ("... that meet capability criteria."): it doesn't say what it is, and a sentence
+            # without it can't either.
+            for c in cands:
+                if c.asked == 0.0:
+                    c.typed = False
         if yesno:  # a yes/no question is answered by a sentence that states what it asks
             for c in cands:
                 if c.coverage < MIN_YES_NO_COVERAGE:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.errors import CitewiseError, PluginError
-from rag.generator import Generator, RuleBasedCondense
+from rag.generator import Generator
 from rag.plugins import Registry
 
 Factory = Callable[[Settings, Embedder], Generator]
@@ -51,11 +51,10 @@ def make_generator(settings: Settings, embedder: Embedder) -> Generator:
 
 @functools.cache
 def _extractive_class() -> type:
-    """The extractive answerer with the rule-based follow-up rewrite (imported on first use)."""
+    """The extractive answerer (imported on first use)."""
     from rag.extractive import ExtractiveGenerator
 
-    return type("Extractive", (RuleBasedCondense, ExtractiveGenerator),
-                {"__doc__": ExtractiveGenerator.__doc__, "__module__": __name__})
+    return ExtractiveGenerator
 
 
 @register("extractive")
