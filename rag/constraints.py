@@ -506,8 +506,9 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
                                  head=_head(qn, ent)))
 
     # numbers that are part of a name ("Super Bowl 50") are checked with the name
-    in_names = {n for lab in labels for n in _numbers(lab)}
-    c.numbers = _numbers(qn) - in_names
+    # Digits only: "one of the sites" asks for no number (the evidence's words count as digits).
+    in_names = {n for lab in labels for n in _numbers(lab, words=False)}
+    c.numbers = _numbers(qn, words=False) - in_names
     past, present = bool(_PAST.search(qn)), bool(_PRESENT.search(qn))
     if past != present:
         c.time = "past" if past else "present"
@@ -562,7 +563,7 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
     c.holder = _question_holder(qn, c.entities)
     c.canonical = _canonical(qn, spans, table)
     c.asked = _asked(qn)
-    c.possessed = _possessed(qn, c.entities)
+    c.possessed = _possessed(q, qn, c.entities)
     return c
 
 
@@ -688,17 +689,23 @@ def _specified(asked: str, s_norm: str, question: str) -> bool:
     return False
 
 
+_COPULA_Q = re.compile(r"^\W*(?:what|who|which)\s+(?:is|was|are|were)\s+[\w&.-]+'s?\s")
 _POSSESSIVE = re.compile(r"(?P<e>[\w&.-]+)'s? (?P<np>(?:[\w-]+ ){0,3}?[\w-]+)(?= (?:" + _AUX
                          + r"|of|in|for|to|with|by|on|at|under|after|before|now|still|once|"
                          r"and|or)\b|\s*[?.!,]|$)")
 
 
-def _possessed(qn: str, entities: list[Entity]) -> tuple[str, ...]:
+def _possessed(q: str, qn: str, entities: list[Entity]) -> tuple[str, ...]:
     """What the question says a named entity has ("Microsoft's declaration of AGI" ->
     declaration): any of those words (or of a measure group one of them belongs to, "stake"
     told as "investment") must be in the evidence."""
+    if _COPULA_Q.match(qn):
+        return ()  # "What was Brown's job?" is answered by what he was, without the word
     for m in _POSSESSIVE.finditer(qn):
         owner = m.group("e")
+        if re.search(r"\bof\s+(?:the\s+)?$", qn[: m.start()]) \
+                or q[m.start("np"): m.start("np") + 1].isupper():
+            continue  # "the purpose of Loudoun's troops"; "Levi's Stadium" is a name
         if re.search(r"\b(?:before|after|until|since|following|prior to|during|once)\s+$",
                      qn[: m.start()]):
             continue  # "before OpenAI's funding rounds" says when, checked as time
@@ -814,11 +821,12 @@ def _contains(text_norm: str, form: str) -> bool:
     return False
 
 
-def _numbers(text_norm: str) -> set[str]:
+def _numbers(text_norm: str, words: bool = True) -> set[str]:
     """rag.textrules.numbers, without digits glued to letters ("b4" is "before", not 4), and
     with small numbers written as words read as digits ("eight days" has 8)."""
     found = numbers(_LETTER_DIGITS.sub(" ", text_norm))
-    found |= {_WORD_NUMBERS[w] for w in re.findall(r"[a-z]+", text_norm) if w in _WORD_NUMBERS}
+    if words:
+        found |= {_WORD_NUMBERS[w] for w in re.findall(r"[a-z]+", text_norm) if w in _WORD_NUMBERS}
     return found
 
 
