@@ -667,8 +667,11 @@ def _specified(asked: str, s_norm: str, question: str) -> bool:
     for i in hits:
         before: list[int] = []
         j = i - 1
-        while j >= 0 and len(before) < 3 and not _CLAUSE_END.fullmatch(tokens[j]):
+        limit = 3
+        while j >= 0 and len(before) < limit and not _CLAUSE_END.fullmatch(tokens[j]):
             before.append(j)
+            if tokens[j] in {"is", "are", "was", "were"}:
+                limit = len(before) + 2  # "Mercury is the working fluid": its subject names it
             j -= 1
         if any(tokens[k] in _POINTERS for k in before):
             return True

@@ -284,3 +284,8 @@ def test_leading_is_told_in_other_words_but_not_as_running():
     assert c.check("The programme is coordinated by Priya Raman.").ok
     assert "verb:lead" in c.check("The programme is run by the Friends of the Library.").failed
     assert parse("Who oversees operations?").check("Operations are overseen by Helen Marsh.").ok
+
+
+def test_a_copula_subject_specifies_the_asked_noun():
+    assert failed("What working fluid is used in a steam turbine?",
+                  "Water is the working fluid in the steam turbine.") == ()
