@@ -143,6 +143,29 @@ def _relax_unmet(cands: list[ScoredSentence]) -> None:
             c.check = replace(c.check, ok=not failed, failed=failed)
 
 
+def _eligibility(cands: list[ScoredSentence], kind: AnswerType, question: str,
+                 yesno: bool) -> None:
+    """Which candidates may answer (``typed``): they keep to the question's constraints, are
+    body sentences (a headline summarises; the sentence it summarises is cited), have the
+    asked-for kind of answer, and pass the two rules below."""
+    _relax_unmet(cands)
+    for c in cands:
+        c.typed = c.check.ok and not c.headline and has_answer_type(kind, c.quote, question)
+    closest = max(cands, key=lambda c: c.lexical)
+    if any(f.startswith("unspecified:") for f in closest.check.failed) \
+            and not any(c.asked == 1.0 and c.check.ok for c in cands):
+        # The passage closest to the question names what it asks about only in passing ("...
+        # that meet capability criteria."): it doesn't say what it is, and a sentence without
+        # it can't either.
+        for c in cands:
+            if c.asked == 0.0:
+                c.typed = False
+    if yesno:  # a yes/no question is answered by a sentence that states what it asks
+        for c in cands:
+            if c.coverage < MIN_YES_NO_COVERAGE:
+                c.typed = False
+
+
 def _topic_text(text: str, start: int, end: int) -> str:
     """The passage outside one of its sentences, without headlines and labels: where a name
     that only scopes the question may be found (rag/constraints.py)."""
@@ -201,8 +224,38 @@ class ExtractiveGenerator(RuleBasedCondense):
         question = tidy(question, [h.chunk.text for h in hits])
         kind = question_type(question)
         yesno = is_yes_no(question)
-        wh_noun = asked_noun(question)
         cons = self.constraints(question, hits)
+        cands = self._sentences(question, cons, hits)
+        if not cands:
+            return []
+        # Acronyms the documents spell out count in both forms ("PBC" and "public benefit
+        # corporation"), as in retrieval (citewise/app.py uses the same expansion).
+        expanded = expand_query(question, merge_aliases(h.aliases for h in hits))
+        folded = normalize(expanded)
+        self._lexical(" ".join([expanded, *(e.label for e in cons.entities
+                                            if e.label not in folded)]), cands)  # msft: microsoft
+        _eligibility(cands, kind, question, yesno)
+        n = max(len(hits), 1)
+        if self.embedder is None:  # lexical stands in for cosine
+            for c in cands:
+                c.cosine = c.lexical
+            self._score(kind, cands, n, yesno)
+        else:
+            qvec = self._vectors([cons.canonical or expanded], query=True)[0]
+            stored = all(c.vector is not None and c.vector.shape == qvec.shape for c in cands)
+            if stored:
+                cands = self._rank_by_stored_vectors(cands, qvec, kind, n, yesno)
+            elif len(cands) > self.max_embedded:
+                cands = self._cheapest_first(cands, n)
+            if not stored or self.max_refined > 0:
+                self._refine(cands, qvec, kind, n, yesno)
+        cands.sort(key=lambda c: -c.score)
+        return cands
+
+    def _sentences(self, question: str, cons: Constraints, hits: list[Hit]
+                   ) -> list[ScoredSentence]:
+        """Each distinct sentence of the hits once, with its constraint check."""
+        wh_noun = asked_noun(question)
         found: dict[tuple[str, int, int], ScoredSentence] = {}
         for rank, hit in enumerate(hits):
             chunk = hit.chunk
@@ -212,74 +265,41 @@ class ExtractiveGenerator(RuleBasedCondense):
                     continue
                 quote = chunk.text[s:e]
                 stored = chunk.sentence_vectors
-                check = cons.check(quote, chunk.text[:s], topic=_topic_text(chunk.text, s, e),
-                                   title=hit.title)
                 found[key] = ScoredSentence(
                     hit=hit, rank=rank, start=key[1], end=key[2], quote=quote,
-                    terms=content_terms(quote), headline=is_headline(quote),
-                    # A headline or label is never quoted as the answer: it summarises, and
-                    # the body sentence it summarises is the one to cite.
-                    typed=check.ok and not is_headline(quote)
-                    and has_answer_type(kind, quote, question),
-                    check=check,
+                    terms=content_terms(quote), headline=is_headline(quote), typed=False,
+                    check=cons.check(quote, chunk.text[:s], topic=_topic_text(chunk.text, s, e),
+                                     title=hit.title),
                     asked=0.5 if wh_noun is None else float(wh_noun in content_terms(quote)),
                     vector=stored.get(s, e) if stored is not None else None,
                 )
-        cands = list(found.values())
-        if not cands:
-            return []
-        _relax_unmet(cands)
-        for c in cands:
-            c.typed = c.check.ok and not c.headline and has_answer_type(kind, c.quote, question)
-        # Acronyms the documents spell out count in both forms ("PBC" and "public benefit
-        # corporation"), as in retrieval (citewise/app.py uses the same expansion).
-        question = expand_query(question, merge_aliases(h.aliases for h in hits))
-        folded = normalize(question)
-        lexical_q = " ".join([question, *(e.label for e in cons.entities if e.label not in folded)])
-        self._lexical(lexical_q, cands)  # "msft" counts as "microsoft"
-        closest = max(cands, key=lambda c: c.lexical)
-        if any(f.startswith("unspecified:") for f in closest.check.failed) \
-                and not any(c.asked == 1.0 and c.check.ok for c in cands):
-            # The passage closest to the question names what it asks about only in passing
-            # ("... that meet capability criteria."): it doesn't say what it is, and a sentence
-            # without it can't either.
-            for c in cands:
-                if c.asked == 0.0:
-                    c.typed = False
-        if yesno:  # a yes/no question is answered by a sentence that states what it asks
-            for c in cands:
-                if c.coverage < MIN_YES_NO_COVERAGE:
-                    c.typed = False
-        n = max(len(hits), 1)
-        if self.embedder is None:
-            for c in cands:
-                c.cosine = c.lexical
-            self._score(kind, cands, n, yesno)
-        else:
-            qvec = self._vectors([cons.canonical or question], query=True)[0]
-            refine = True
-            if all(c.vector is not None and c.vector.shape == qvec.shape for c in cands):
-                # Sentence vectors from ingest rank every candidate for free; the best few get a
-                # forward pass of their own, whose cosine is the sharper one (BENCHMARKS.md).
-                for c in cands:
-                    c.cosine = float(c.vector @ qvec)
-                self._score(kind, cands, n, yesno)
-                refine = self.max_refined > 0  # 0: stored vectors only
-                if refine:  # possible answers first: a sentence that breaks a constraint can't be one
-                    cands = sorted(cands, key=lambda c: (not c.typed, -c.score))[: self.max_refined]
-            elif len(cands) > self.max_embedded:
-                def cheap(c: ScoredSentence) -> float:
-                    return c.lexical + W_RANK * (1 - c.rank / n) + (TYPE_BONUS if c.typed else 0.0)
+        return list(found.values())
 
-                cands = sorted(cands, key=lambda c: (c.typed, cheap(c)),
-                               reverse=True)[: self.max_embedded]
-            if refine:
-                svecs = self._vectors([c.quote for c in cands])
-                for c, cos in zip(cands, svecs @ qvec, strict=True):
-                    c.cosine = float(cos)
-                self._score(kind, cands, n, yesno)
-        cands.sort(key=lambda c: -c.score)
-        return cands
+    def _rank_by_stored_vectors(self, cands: list[ScoredSentence], qvec: np.ndarray,
+                                kind: AnswerType, n: int, yesno: bool) -> list[ScoredSentence]:
+        """Sentence vectors from ingest rank every candidate for free; the best few (possible
+        answers first: a sentence that breaks a constraint can't be one) are refined."""
+        for c in cands:
+            c.cosine = float(c.vector @ qvec)  # type: ignore[operator]
+        self._score(kind, cands, n, yesno)
+        if self.max_refined == 0:  # stored vectors only
+            return cands
+        return sorted(cands, key=lambda c: (not c.typed, -c.score))[: self.max_refined]
+
+    def _cheapest_first(self, cands: list[ScoredSentence], n: int) -> list[ScoredSentence]:
+        """Without stored vectors, only the best by the cheap signals get a forward pass."""
+        def cheap(c: ScoredSentence) -> float:
+            return c.lexical + W_RANK * (1 - c.rank / n) + (TYPE_BONUS if c.typed else 0.0)
+
+        return sorted(cands, key=lambda c: (c.typed, cheap(c)), reverse=True)[: self.max_embedded]
+
+    def _refine(self, cands: list[ScoredSentence], qvec: np.ndarray, kind: AnswerType, n: int,
+                yesno: bool) -> None:
+        """A forward pass of each sentence of its own: the sharper cosine."""
+        svecs = self._vectors([c.quote for c in cands])
+        for c, cos in zip(cands, svecs @ qvec, strict=True):
+            c.cosine = float(cos)
+        self._score(kind, cands, n, yesno)
 
     def _score(self, kind: AnswerType, cands: list[ScoredSentence], n: int,
                yesno: bool = False) -> None:
