@@ -31,7 +31,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser. The eval and bench options import eval/ (about 0.2 s), so they are
+    added only when ``argv`` names that command (or is not given: help, tests)."""
+    command = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
     parser = argparse.ArgumentParser(prog="citewise", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -70,18 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
 
     p = sub.add_parser("eval", help="score a question set; exit 1 on a regression")
-    try:
+    if command in (None, "eval"):
         from eval.harness import add_arguments
-    except ImportError:  # pragma: no cover - eval is part of the distribution
-        add_arguments = None
-    if add_arguments:
+
         add_arguments(p)
     _common(p)
 
     p = sub.add_parser("bench", help="measure ingest and ask speed; writes BENCHMARKS.md rows")
-    from eval.bench import add_arguments as bench_arguments
+    if command in (None, "bench"):
+        from eval.bench import add_arguments as bench_arguments
 
-    bench_arguments(p)
+        bench_arguments(p)
     _common(p)
     return parser
 
@@ -316,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    args = build_parser().parse_args(argv)
+    args = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
