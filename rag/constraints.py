@@ -38,6 +38,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import Stemmer
 
@@ -584,7 +585,8 @@ def _head(qn: str, ent: Entity) -> str:
 
 def _canonical(qn: str, spans: list[tuple[int, int]], table: Mapping[str, str]) -> str:
     """``qn`` with each alias span replaced by its name, when the name is not shorter (a
-    spelled-out "artificial general intelligence" stays; "msft" becomes "microsoft")."""
+    spelled-out "artificial general intelligence" stays; "msft" becomes "microsoft"); empty
+    when nothing was replaced."""
     out, last = [], 0
     for a, b in sorted(spans):
         form = qn[a:b]
@@ -595,7 +597,8 @@ def _canonical(qn: str, spans: list[tuple[int, int]], table: Mapping[str, str]) 
                    else form)
         last = b
     out.append(qn[last:])
-    return "".join(out)
+    canonical = "".join(out)
+    return canonical if canonical != qn else ""  # nothing renamed: embed the question itself
 
 
 _WHEN_VERB = re.compile(
@@ -807,6 +810,7 @@ def _entity(label: str, table: Mapping[str, str], reverse: Mapping[str, set[str]
     return Entity(label=label, forms=frozenset(f for f in forms if f), long_forms=longs)
 
 
+@lru_cache(maxsize=8192)
 def _fold(text: str) -> str:
     """Accents off ("Céloron" matches "Celoron")."""
     return "".join(ch for ch in unicodedata.normalize("NFD", text)
@@ -816,12 +820,22 @@ def _fold(text: str) -> str:
 def _contains(text_norm: str, form: str) -> bool:
     """``form`` as a whole word or phrase of ``text_norm``: accents folded, a plural acronym
     allowed ("PPPs"), and a long single name by its adjective ("Germany" ~ "German")."""
-    text_norm, form = _fold(text_norm), _fold(form)
-    if re.search(rf"(?<![\w]){re.escape(form)}(?:s|es)?(?![\w])", text_norm):
+    text_norm = _fold(text_norm)
+    exact, adjective = _form_patterns(form)
+    if exact.search(text_norm):
         return True
+    return adjective is not None and adjective.search(text_norm) is not None
+
+
+@lru_cache(maxsize=8192)
+def _form_patterns(form: str) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+    """The compiled patterns ``_contains`` looks for (compiled once per form)."""
+    form = _fold(form)
+    exact = re.compile(rf"(?<![\w]){re.escape(form)}(?:s|es)?(?![\w])")
+    adjective = None
     if " " not in form and len(form) >= 6 and form.isalpha():
-        return re.search(rf"(?<![\w]){re.escape(form[:-1])}\w{{0,3}}(?![\w])", text_norm) is not None
-    return False
+        adjective = re.compile(rf"(?<![\w]){re.escape(form[:-1])}\w{{0,3}}(?![\w])")
+    return exact, adjective
 
 
 def _numbers(text_norm: str, words: bool = True) -> set[str]:
@@ -844,6 +858,7 @@ _WORD_NUMBERS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60
 _LETTER_DIGITS = re.compile(r"(?<=[a-z])\d+")
 
 
+@lru_cache(maxsize=8192)
 def antecedent_text(sentence: str, context: str) -> str:
     """The normalized text a referring sentence leans on: the sentences before it in its
     paragraph (empty when the sentence does not refer back, or starts a paragraph)."""
@@ -858,6 +873,7 @@ def antecedent_text(sentence: str, context: str) -> str:
 MIN_SHARED_TERMS = 2
 
 
+@lru_cache(maxsize=8192)
 def continued_text(sentence: str, context: str) -> str:
     """The sentence before, when ``sentence`` carries on its topic without a pronoun: same
     paragraph, and at least two content words taken up again ("OpenAI can now develop products
@@ -912,6 +928,7 @@ _S_HOLDER = re.compile(
 _PRONOUN_SUBJECT = re.compile(r"^(?:it|they|he|she|the company|the firm|the group)$")
 
 
+@lru_cache(maxsize=4096)
 def _other_holder(holder: Entity, s_norm: str, ctx_norm: str) -> str | None:
     """The name of another holder when the sentence gives one and not the asked one."""
     holders: list[str] = []
@@ -945,9 +962,19 @@ def known_names(texts: Iterable[str]) -> set[str]:
     out: set[str] = set()
     lower: set[str] = set()
     for text in texts:
-        for m in _INNER_NAME.finditer(text or ""):
-            w = normalize(m.group()).strip("-")
-            if len(w) > 1 and w not in STOPWORDS_ALL:
-                out.add(w)
-        lower.update(re.findall(r"(?<![\w-])[a-z][a-z-]+", text or ""))
+        names_, words_ = _names_and_words(text or "")
+        out |= names_
+        lower |= words_
     return out - lower  # "University" is a name only if the texts never write "university"
+
+
+@lru_cache(maxsize=4096)
+def _names_and_words(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """One text's inner names and lower-case words (passages come back question after
+    question: read each once)."""
+    found = set()
+    for m in _INNER_NAME.finditer(text):
+        w = normalize(m.group()).strip("-")
+        if len(w) > 1 and w not in STOPWORDS_ALL:
+            found.add(w)
+    return frozenset(found), frozenset(re.findall(r"(?<![\w-])[a-z][a-z-]+", text))

@@ -16,6 +16,7 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -63,7 +64,8 @@ MIN_NOVELTY = 0.5  # ... and bring at least this share of content words not alre
 MAX_EMBEDDED = 8
 # With sentence vectors stored at ingest, all candidates are ranked by them and only this many
 # get a forward pass at question time (BENCHMARKS.md, "Sentence vectors from ingest").
-MAX_REFINED = 8
+MAX_REFINED = 3
+MAX_LEXICAL = 2  # ... plus the best by words among the rest
 CACHE_SIZE = 20000  # sentence vectors kept between questions (about 1.5 KB each)
 
 MAX_HEADLINE_WORDS = 20
@@ -166,6 +168,7 @@ def _eligibility(cands: list[ScoredSentence], kind: AnswerType, question: str,
                 c.typed = False
 
 
+@lru_cache(maxsize=8192)
 def _topic_text(text: str, start: int, end: int) -> str:
     """The passage outside one of its sentences, without headlines and labels: where a name
     that only scopes the question may be found (rag/constraints.py)."""
@@ -187,6 +190,7 @@ class ExtractiveGenerator(RuleBasedCondense):
         threshold: float | None = None,
         max_embedded: int = MAX_EMBEDDED,
         max_refined: int = MAX_REFINED,
+        max_lexical: int = MAX_LEXICAL,
         scorer: AnswerScorer | None | Literal["bundled"] = "bundled",
     ) -> None:
         self.embedder = embedder
@@ -203,6 +207,7 @@ class ExtractiveGenerator(RuleBasedCondense):
         self.margin = SCORER_MARGIN if self.scorer is not None else MARGIN
         self.max_embedded = max_embedded if max_embedded > 0 else 10**9
         self.max_refined = max(0, max_refined)
+        self.max_lexical = max(0, max_lexical)
         self.max_sentences = max(1, max_sentences)
         self.threshold = default if threshold is None else threshold
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -284,7 +289,13 @@ class ExtractiveGenerator(RuleBasedCondense):
         self._score(kind, cands, n, yesno)
         if self.max_refined == 0:  # stored vectors only
             return cands
-        return sorted(cands, key=lambda c: (not c.typed, -c.score))[: self.max_refined]
+        by_score = sorted(cands, key=lambda c: (not c.typed, -c.score))[: self.max_refined]
+        # ... and the closest in words: a pooled vector can rank a sentence that states the
+        # question's words in other company ("Microsoft can pursue AGI development alone")
+        # below the shortlist.
+        rest = sorted((c for c in cands if c not in by_score),
+                      key=lambda c: (not c.typed, -c.lexical))[: self.max_lexical]
+        return by_score + rest
 
     def _cheapest_first(self, cands: list[ScoredSentence], n: int) -> list[ScoredSentence]:
         """Without stored vectors, only the best by the cheap signals get a forward pass."""
