@@ -64,7 +64,7 @@ MIN_NOVELTY = 0.5  # ... and bring at least this share of content words not alre
 MAX_EMBEDDED = 8
 # With sentence vectors stored at ingest, all candidates are ranked by them and only this many
 # get a forward pass at question time (BENCHMARKS.md, "Sentence vectors from ingest").
-MAX_REFINED = 3
+MAX_REFINED = 5
 MAX_LEXICAL = 2  # ... plus the best by words among the rest
 CACHE_SIZE = 20000  # sentence vectors kept between questions (about 1.5 KB each)
 

@@ -66,7 +66,15 @@ def english_words() -> frozenset[str]:
 
 def vocabulary(texts: Iterable[str]) -> set[str]:
     """The lower-case words of ``texts`` that a misspelling may be read as."""
-    return {w.lower() for t in texts for w in re.findall(r"[A-Za-z][a-z]{3,}", t or "")}
+    out: set[str] = set()
+    for t in texts:
+        out |= _words(t or "")
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w.lower() for w in re.findall(r"[A-Za-z][a-z]{3,}", text))
 
 
 def correct_spelling(question: str, vocab: set[str]) -> str:
@@ -89,4 +97,7 @@ def correct_spelling(question: str, vocab: set[str]) -> str:
 
 def tidy(question: str, texts: Iterable[str]) -> str:
     """The question as it is matched against ``texts`` (the retrieved passages)."""
-    return correct_spelling(expand_contractions(question), vocabulary(texts))
+    question = expand_contractions(question)
+    if not any(len(w) >= MIN_LENGTH and not w[0].isupper() for w in _WORD.findall(question)):
+        return question
+    return correct_spelling(question, vocabulary(texts))

@@ -312,9 +312,10 @@ def _answers(proc: subprocess.Popen, report: Path,
 
 # In process, sentence vectors pooled in the chunk's context shortlist the sentences that get a
 # vector of their own; through a server every sentence has its own (ARCHITECTURE.md, "Sentence
-# vectors with a server"). With 8 sentences refined per question (rag/extractive.py:
-# MAX_REFINED) every answer comes from sentences embedded alone either way, and the golden set
-# is answered identically (137 of 137 measured; with 3 refined, 8 answers differed).
+# vectors with a server"). With 5 sentences refined per question plus 2 by words
+# (rag/extractive.py: MAX_REFINED, MAX_LEXICAL) what is quoted comes from sentences embedded
+# alone either way, and the golden set is answered identically (137 of 137 measured; with 3
+# refined, 8 answers differed).
 MAY_DIFFER = 0
 
 
