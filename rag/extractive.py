@@ -289,6 +289,8 @@ class ExtractiveGenerator(RuleBasedCondense):
         self._score(kind, cands, n, yesno)
         if self.max_refined == 0:  # stored vectors only
             return cands
+        # A sentence that breaks a constraint can never be quoted: no forward pass for it.
+        cands = [c for c in cands if c.check.ok] or cands
         by_score = sorted(cands, key=lambda c: (not c.typed, -c.score))[: self.max_refined]
         # ... and the closest in words: a pooled vector can rank a sentence that states the
         # question's words in other company ("Microsoft can pursue AGI development alone")
