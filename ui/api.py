@@ -30,7 +30,7 @@ from rag.config import Settings
 from rag.errors import CitewiseError, InputError
 from rag.filters import K_MAX, K_MIN, check_filters, check_k, parse_day
 from rag.records import Answer, Filters, IngestReport, Turn
-from ui.uploads import FileResult, Upload, ingest_uploads
+from ui.uploads import FileResult, Upload, ingest_uploads, save_upload
 
 log = logging.getLogger(__name__)
 
@@ -409,14 +409,8 @@ async def _receive(files: list[UploadFile], tmp: Path, max_file: int) -> list[Up
     uploads: list[Upload] = []
     for i, f in enumerate(files):
         path = tmp / str(i)
-        size = 0
-        with open(path, "wb") as out:
-            while chunk := await f.read(1 << 20):
-                size += len(chunk)
-                if size > max_file:
-                    return error_response(
-                        413, f"{f.filename or 'file'} is larger than {_human(max_file)}.")
-                out.write(chunk)
+        if not await save_upload(f, path, max_file):
+            return error_response(413, f"{f.filename or 'file'} is larger than {_human(max_file)}.")
         uploads.append(Upload(f.filename or f"upload-{i}", path))
     return uploads
 

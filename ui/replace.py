@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from ingest.loaders import supported_extensions
 from rag.config import Settings
 from rag.errors import InputError, LoadError, NotFoundError
+from ui.uploads import save_upload
 
 log = logging.getLogger(__name__)
 
@@ -149,15 +150,10 @@ def replace_router(citewise: Any, settings: Settings) -> APIRouter:
         tmp = Path(tempfile.mkdtemp(prefix="citewise-recv-"))
         try:
             path = tmp / "upload"
-            size = 0
-            with open(path, "wb") as out:
-                while chunk := await file.read(1 << 20):
-                    size += len(chunk)
-                    if size > max_file:
-                        return JSONResponse(
-                            {"error": f"{name} is larger than {max_file / 2**20:.1f} MB."},
-                            status_code=413)
-                    out.write(chunk)
+            if not await save_upload(file, path, max_file):
+                return JSONResponse(
+                    {"error": f"{name} is larger than {max_file / 2**20:.1f} MB."},
+                    status_code=413)
             result = await run_in_threadpool(replace_document, citewise, source, path, name)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -168,3 +168,17 @@ def _file_result(client: str, report: IngestReport) -> FileResult:
         return FileResult(file=client, source=None, status="failed",
                           detail="; ".join(r for _, r in report.failed))
     return FileResult(file=client, source=None, status="skipped", detail="no documents in the file")
+
+
+async def save_upload(upload: Any, path: Path, max_bytes: int) -> bool:
+    """Write an uploaded file (a Starlette ``UploadFile``) to ``path`` in 1 MB pieces; False
+    as soon as it is over ``max_bytes`` (the caller answers 413), so a huge upload is never
+    held in memory or written whole."""
+    size = 0
+    with open(path, "wb") as out:
+        while chunk := await upload.read(1 << 20):
+            size += len(chunk)
+            if size > max_bytes:
+                return False
+            out.write(chunk)
+    return True
