@@ -340,7 +340,7 @@ def test_replace_a_document_after_confirming(session, live_server, output_dir, t
             "(t) => document.querySelector('#cw-replace-pick input').value === t", arg=source,
             timeout=10_000)
         page.locator("#cw-replace-file input[type=file]").set_input_files(str(new))
-        s.wait_text("#cw-replace-file", source)
+        s.wait_text("#cw-replace-file", source, timeout=120_000)  # an upload: slow when loaded
         # asked first; Cancel keeps the old text
         page.locator("#cw-replace").click()
         s.wait_text("#cw-replace-question", f"Replace the content of {source} with {source}?")
