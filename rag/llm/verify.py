@@ -216,6 +216,9 @@ class Verifier:
     #: document spans (source, start, end) that may answer the question; a cited span must
     #: contain one. None: any span that keeps to the question's constraints.
     allowed: set[tuple[str, int, int]] | None = None
+    #: with ``allowed``: further spans that may stand next to an allowed one in a two-sentence
+    #: span (they keep to the question's constraints and are no headline)
+    usable: set[tuple[str, int, int]] | None = None
     _cons: Any = None  # the question's constraints, parsed on first use (False: unavailable)
     _numbers: dict[tuple[str, int, int], int] = field(default_factory=dict)
     _seen: set[str] = field(default_factory=set)
@@ -266,12 +269,16 @@ class Verifier:
         return all(re.search(rf"\b{re.escape(w)}", where) for w in names(self.question))
 
     def _answers(self, span: Span) -> bool:
-        """The span holds a sentence citewise itself takes as an answer to the question."""
+        """The span holds a sentence citewise itself takes as an answer to the question, and
+        its other sentence (a span may have two) keeps to the question too: a headline or a
+        sentence about something else can't carry the claim's other half."""
         if self.allowed is None:
             return True
-        source = span.hit.chunk.source
-        return any(src == source and span.start <= s and e <= span.end
-                   for src, s, e in self.allowed)
+        source, base = span.hit.chunk.source, span.hit.chunk.start
+        inside = [(source, base + s, base + e) for s, e, _ in _units(span.hit)
+                  if span.start <= base + s and base + e <= span.end]
+        usable = self.allowed | (self.usable or set())
+        return any(u in self.allowed for u in inside) and all(u in usable for u in inside)
 
     def _span(self, claim: Claim, hit: Hit) -> Span | None:
         span = best_span(claim.text, hit, self.embedder)

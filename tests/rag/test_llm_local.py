@@ -222,3 +222,18 @@ def test_instruction_sentences_are_never_packed():
 def test_no_passages_means_abstention_without_the_model():
     _, ans = run(small(Exploding()), "How much is it?", [])
     assert isinstance(ans, Answer) and ans.abstained
+
+
+def test_a_two_sentence_span_needs_both_sentences_on_the_question():
+    text = "Microsoft holds 27 per cent of OpenAI. The stake is valued at $135 billion."
+    hit = Hit(chunk=Chunk(id="x", source="x.txt", ordinal=0, start=0, end=len(text), text=text),
+              score=1.0)
+    first, second = (("x.txt", s, e) for s, e in quote_spans(text))
+    claim = "Microsoft holds 27 per cent of OpenAI, valued at $135 billion [1]."
+    question = "What stake does Microsoft hold in OpenAI?"
+    beside_ok = Verifier(question, [hit], allowed={first}, usable={second})
+    assert beside_ok.add_text(claim) and beside_ok.citations[0].quote == text
+    # the second sentence is not one citewise would let stand beside the answer (a headline, a
+    # sentence about something else): the claim's other half has no support
+    alone = Verifier(question, [hit], allowed={first}, usable=set())
+    assert not alone.add_text(claim) and alone.removed
