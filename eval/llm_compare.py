@@ -3,8 +3,9 @@
 Why a runner of its own: the closing note of issue 14 compares both answerers on the same
 store, the same judge and the same machine load, and needs time to first sentence, which only
 streaming shows. Every answer is asked through ``Citewise.stream``; the first text piece's time
-is recorded. Writes ``report.json``, ``report.md`` and ``shown.md`` (every answer the LLM wrote,
-with its quotes and the references, for reading and counting wrong sentences by hand).
+is recorded. Writes ``report.json``, ``report.md``, ``questions.md`` (each question side by
+side: where the answerers differ) and ``shown.md`` (every answer the LLM wrote, with its quotes
+and the references, for reading and counting wrong sentences by hand).
 
     python -m eval.llm_compare eval/golden/sample_article.jsonl --ingest sample_data \
         --report reports/eval-llm
@@ -104,6 +105,32 @@ def _shown(run: Any) -> str:
     return "\n".join(lines)
 
 
+def _side_by_side(runs: dict[str, tuple[Any, Timed]]) -> str:
+    """Per question, what each answerer understood and did: where the two differ (answered by
+    one only, rewritten differently) is where to look for the cause."""
+    names = list(runs)
+    lines = ["# Per question: " + " vs ".join(names), ""]
+    by_name = {name: {r.id: r for r in run.records} for name, (run, _) in runs.items()}
+    for rid, first in by_name[names[0]].items():
+        rows = [(name, by_name[name].get(rid)) for name in names]
+        kinds = {"abstained" if r.abstained else "error" if r.error else "answered"
+                 for _, r in rows if r is not None}
+        asked = {r.standalone_question or r.question for _, r in rows if r is not None}
+        flag = " **differs**" if len(kinds) > 1 or len(asked) > 1 else ""
+        label = "answerable" if first.answerable else "UNANSWERABLE"
+        lines.append(f"## {rid} ({label}){flag}")
+        lines.append(f"- question: {first.question}")
+        for name, r in rows:
+            if r is None:
+                continue
+            what = "abstained" if r.abstained else "error" if r.error else "answered"
+            lines.append(f"- {name}: {what}; understood as: {r.standalone_question or r.question}")
+            if r.note:
+                lines.append(f"  - note: {r.note}")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def _table(rows: dict[str, dict[str, Any]]) -> str:
     keys = list(next(iter(rows.values())))
     head = "| metric | " + " | ".join(rows) + " |"
@@ -158,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     table = _table(rows)
     (args.report / "report.md").write_text(f"# {args.dataset}: LLM vs extractive\n\n{table}\n")
     (args.report / "shown.md").write_text(_shown(runs["llm (local 1.5B)"][0]))
-    sys.stdout.write(table + f"\n\nwrote {args.report}/report.json, report.md, shown.md\n")
+    (args.report / "questions.md").write_text(_side_by_side(runs))
+    sys.stdout.write(table + f"\n\nwrote {args.report}/report.json, report.md, shown.md, questions.md\n")
     return 0
 
 

@@ -934,6 +934,10 @@ def _other_holder(holder: Entity, s_norm: str, ctx_norm: str) -> str | None:
     holders: list[str] = []
     for m in _S_HOLDER.finditer(s_norm):
         phrase = (m.group("e") or m.group("p") or m.group("h") or "").strip()
+        if phrase and m.group("e") and all(w in STOPWORDS_ALL for w in phrase.split()):
+            # The shortest subject was a lone "and"/"but": the word read as an adverb before
+            # the verb is the subject ("..., and microsoft retains azure api exclusivity").
+            phrase = s_norm[m.start("e") : m.end()].rsplit(" ", 1)[0].strip()
         if not phrase:
             continue
         last = phrase.split()[-1]

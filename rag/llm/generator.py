@@ -161,6 +161,24 @@ class LLMGenerator:
             out.append((c.hit, c.start - c.hit.chunk.start, c.end - c.hit.chunk.start))
         return out
 
+    def _answering(self, question: str, hits: list[Hit], chosen: list[Any]
+                   ) -> tuple[set[tuple[str, int, int]], set[tuple[str, int, int]]]:
+        """Document spans a small model's sentence may rest on: those the extractive answerer
+        would quote for this question (its constraints and answer type hold, not a headline,
+        scored within its margin of the best). The constraints alone let a sentence about the
+        question's names through that answers another question ("What is OpenAI's role?" with
+        "Microsoft's IP rights now exclude OpenAI's consumer hardware"); the answerer's own
+        scoring is what tells the answer from a sentence that only shares the names. Second:
+        the sentences that may stand beside one of them in a two-sentence span (constraints
+        hold, no headline)."""
+        best = max(c.score for c in chosen)
+        floor = max(self.fallback.threshold, best - self.fallback.margin)
+        cands = self.fallback.candidates(question, hits)
+        keep = [*chosen, *(c for c in cands if c.typed and not c.headline and c.score >= floor)]
+        beside = [c for c in cands if c.check.ok and not c.headline]
+        return ({(c.hit.chunk.source, c.start, c.end) for c in keep},
+                {(c.hit.chunk.source, c.start, c.end) for c in beside})
+
     def _extractive(
         self, question: str, hits: list[Hit], history: list[Turn] | None, note: str
     ) -> Iterator[str | Answer]:
@@ -175,15 +193,17 @@ class LLMGenerator:
     ) -> Iterator[str | Answer]:
         """Verified sentences ("text [n]"), then the Answer. ``question`` is standalone."""
         prompt = None
+        allowed = usable = None
         if self.small_prompt and hits:
             chosen = self.fallback.select(question, hits)
             if not chosen:  # abstention is decided outside the model
                 yield from self._extractive(question, hits, history, "")
                 return
+            allowed, usable = self._answering(question, hits, chosen)
             hits, sources = pack_sentences(self._ranked(question, hits, chosen))
             prompt = small_prompt(question, sources)
         verifier = Verifier(question, hits, self.embedder, self.reattribute,
-                            strict_names=self.small_prompt)
+                            strict_names=self.small_prompt, allowed=allowed, usable=usable)
         if not hits:  # nothing to answer from: no need to ask the model
             yield verifier.answer()
             return

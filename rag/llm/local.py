@@ -260,6 +260,12 @@ def local_settings(settings: Settings, server: LocalServer) -> Settings:
     }
     if "llm_max_tokens" not in settings.model_fields_set:
         overrides["llm_max_tokens"] = LOCAL_MAX_TOKENS
+    if "llm_condense" not in settings.model_fields_set:
+        # Follow-ups are resolved by the rule-based resolver (rag/followup.py), as in extractive
+        # mode: the small model's rewrites lost the asked detail ("...after AGI is achieved?"
+        # became "...beyond 2032?") or the slot ("What about Amazon?" became a question about
+        # "Amazon services"), and each cost a model call before the answer's first sentence.
+        overrides["llm_condense"] = False
     # llm=None: the settings now describe a running server; nothing starts a second one
     return settings.updated(**overrides).model_copy(update={"llm": None})
 

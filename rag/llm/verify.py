@@ -100,6 +100,32 @@ def _clean(sentence: str) -> str:
     return text.strip()
 
 
+_PUNCT_END = re.compile(r"[.!?…]+$")
+
+
+def _balance_quotes(text: str) -> str:
+    """``text`` without a quotation mark that has no partner. A quote of two sentences
+    (``Quote: "A. B." [1]``) is cut into two claims, ``"A.`` and ``B."``; shown as they are,
+    the second ends in a stray quotation mark (and the first starts with one)."""
+    straight = text.count('"') % 2 == 1
+    if straight and text.startswith('"'):
+        return text[1:].lstrip()
+    opened, closed = text.count("“"), text.count("”")
+    if opened > closed and text.startswith("“"):
+        return text[1:].lstrip()
+    body = _PUNCT_END.sub("", text)
+    stop = text[len(body):]
+    if straight and body.endswith('"'):
+        return body[:-1].rstrip() + stop
+    if closed > opened and body.endswith("”"):
+        return body[:-1].rstrip() + stop
+    if straight and text.endswith('"'):
+        return text[:-1].rstrip()
+    if closed > opened and text.endswith("”"):
+        return text[:-1].rstrip()
+    return text
+
+
 def split_claims(text: str) -> list[Claim]:
     """Sentences with their citation numbers; markers after the full stop belong before it."""
     text = markers_before_stop(text, model=True)
@@ -107,7 +133,7 @@ def split_claims(text: str) -> list[Claim]:
     for s, e in sentence_spans(text):
         sentence = text[s:e]
         ns = [n for m in MODEL_MARKER.finditer(sentence) for n in marker_numbers(m.group())]
-        clean = _clean(sentence)
+        clean = _balance_quotes(_clean(sentence))
         if clean.strip(" .!?;:\"'“”‘’()-"):
             claims.append(Claim(clean, list(dict.fromkeys(ns))))
     return claims
@@ -187,6 +213,12 @@ class Verifier:
     abstained_by_model: bool = False
     #: every claim (not only fragments) must cite a span naming what the question names
     strict_names: bool = False
+    #: document spans (source, start, end) that may answer the question; a cited span must
+    #: contain one. None: any span that keeps to the question's constraints.
+    allowed: set[tuple[str, int, int]] | None = None
+    #: with ``allowed``: further spans that may stand next to an allowed one in a two-sentence
+    #: span (they keep to the question's constraints and are no headline)
+    usable: set[tuple[str, int, int]] | None = None
     _cons: Any = None  # the question's constraints, parsed on first use (False: unavailable)
     _numbers: dict[tuple[str, int, int], int] = field(default_factory=dict)
     _seen: set[str] = field(default_factory=set)
@@ -236,9 +268,25 @@ class Verifier:
         where = text if len(content_terms(claim.text)) < FRAGMENT_TERMS else f"{text} {title}"
         return all(re.search(rf"\b{re.escape(w)}", where) for w in names(self.question))
 
+    def _answers(self, span: Span) -> bool:
+        """The span holds a sentence citewise itself takes as an answer to the question, and
+        its other sentence (a span may have two) keeps to the question too: a headline or a
+        sentence about something else can't carry the claim's other half."""
+        if self.allowed is None:
+            return True
+        source, base = span.hit.chunk.source, span.hit.chunk.start
+        inside = [(source, base + s, base + e) for s, e, _ in _units(span.hit)
+                  if span.start <= base + s and base + e <= span.end]
+        usable = self.allowed | (self.usable or set())
+        return any(u in self.allowed for u in inside) and all(u in usable for u in inside)
+
     def _span(self, claim: Claim, hit: Hit) -> Span | None:
         span = best_span(claim.text, hit, self.embedder)
         if span is None or not self._about_the_question(claim, span):
+            return None
+        if not self._answers(span):
+            log.info("verifier: %r cites a span citewise doesn't take as an answer: %r",
+                     claim.text, span.quote)
             return None
         quoted = claim.quoted
         if quoted is not None and _words(quoted) not in _words(span.quote):

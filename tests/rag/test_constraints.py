@@ -82,6 +82,21 @@ def test_the_holder_may_not_change():
     assert failed("What stake does Microsoft hold in OpenAI?", S27) == ()
 
 
+def test_the_holder_after_and_is_read_as_the_holder():
+    # ", and Microsoft retains ...": the holder is Microsoft, not the word "and"
+    s = ("OpenAI remains Microsoft’s frontier model partner, and Microsoft retains Azure API "
+         "exclusivity until AGI.")
+    assert "role:microsoft" in failed(
+        "Until when does OpenAI keep IP rights to Microsoft's models?", s)
+    assert "role:microsoft" in failed("Until when does OpenAI retain API exclusivity?", s)
+    assert not any(f.startswith("role:") for f in failed(
+        "Until when does Microsoft retain Azure API exclusivity?", s))
+    # a pronoun after "and" is still read back to its antecedent
+    assert not any(f.startswith("role:") for f in failed(
+        "What does Microsoft retain?", "Microsoft signed, and it retains its rights.",
+        "Microsoft signed."))
+
+
 def test_a_count_needs_a_number_next_to_the_counted_thing():
     assert failed("How many employees does OpenAI have?", S27) == ("count:employe",)
     assert failed("How many employees does OpenAI have?", "OpenAI has 3,000 employees.") == ()

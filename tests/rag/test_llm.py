@@ -114,6 +114,14 @@ def test_condense_prompt_shows_the_conversation():
         ("[1]", []),
         ("Answer: It began in 2019.\nAnswer:", [("It began in 2019.", [])]),
         ("* First [1].\n* Second.", [("First.", [1]), ("Second.", [])]),
+        # a quote of two sentences is cut in two: no stray quotation mark on either half
+        ('Quote: "It began in 2019. It was renewed." [1]',
+         [("It began in 2019.", []), ("It was renewed.", [1])]),
+        ("Quote: “It began in 2019. It was renewed”. [1]",
+         [("It began in 2019.", []), ("It was renewed.", [1])]),
+        ('Answer: It began in 2019 [1]."', [("It began in 2019.", [1])]),
+        ('Quote: "It began in 2019." [1]', [('"It began in 2019."', [1])]),
+        ('He said "yes" to it [1].', [('He said "yes" to it.', [1])]),
     ],
 )
 def test_split_claims(text, expected):

@@ -19,6 +19,7 @@ from rag.extractive import ExtractiveGenerator
 from rag.llm import local
 from rag.llm.generator import LLMGenerator
 from rag.llm.prompt import SMALL_BUDGET_CHARS, pack_sentences, small_prompt
+from rag.llm.verify import Verifier
 from rag.records import Answer, Chunk, Hit
 from rag.text import quote_spans
 from tests.rag.test_llm import BEGAN, HITS, STAKE, assert_exact, fake, run
@@ -100,6 +101,10 @@ def test_local_settings_point_the_llm_generator_at_the_server(tmp_path):
     assert "--n_ctx" in server.command() and "2048" in server.command()
     kept = local.local_settings(Settings(llm="local", store=tmp_path, llm_max_tokens=64), server)
     assert kept.llm_max_tokens == 64  # a value the user set is kept
+    # follow-ups resolved by the rules, as in extractive mode, unless asked otherwise
+    assert not s.llm_condense
+    asked = local.local_settings(Settings(llm="local", store=tmp_path, llm_condense=True), server)
+    assert asked.llm_condense
 
 
 # ---- prompt -----------------------------------------------------------------------------------
@@ -173,6 +178,21 @@ def test_near_miss_subject_is_not_cited_from_another_company():
     assert "Amazon owns" not in ans.answer
 
 
+def test_a_sentence_on_the_questions_names_that_answers_another_question_is_removed():
+    # The 32.5% sentence names Microsoft and OpenAI and keeps to the question's constraints,
+    # but says nothing about what the investment is valued at: citewise wouldn't quote it.
+    question = "How much is Microsoft's investment in OpenAI Group PBC valued at?"
+    other = next(" ".join(STAKE.chunk.text[s:e].split()) for s, e in quote_spans(STAKE.chunk.text)
+                 if "32.5" in STAKE.chunk.text[s:e])
+    reply = f'Quote: "{other}" [1]\nAnswer: Microsoft held a 32.5 per cent stake [1].'
+    unguarded = Verifier(question, [STAKE], strict_names=True)
+    assert unguarded.add_text(reply)  # the constraints alone let it through
+    _, ans = run(small(fake(reply)), question, HITS)
+    assert "32.5" not in ans.answer and "135 billion" in ans.answer
+    assert ans.note.startswith("The LLM") and "extractive answer" in ans.note
+    assert_exact(ans)
+
+
 def test_citewise_decides_abstention_without_asking_the_model():
     g = small(Exploding())
     g.fallback.threshold = 10.0  # nothing scores this high: the extractive answerer abstains
@@ -202,3 +222,18 @@ def test_instruction_sentences_are_never_packed():
 def test_no_passages_means_abstention_without_the_model():
     _, ans = run(small(Exploding()), "How much is it?", [])
     assert isinstance(ans, Answer) and ans.abstained
+
+
+def test_a_two_sentence_span_needs_both_sentences_on_the_question():
+    text = "Microsoft holds 27 per cent of OpenAI. The stake is valued at $135 billion."
+    hit = Hit(chunk=Chunk(id="x", source="x.txt", ordinal=0, start=0, end=len(text), text=text),
+              score=1.0)
+    first, second = (("x.txt", s, e) for s, e in quote_spans(text))
+    claim = "Microsoft holds 27 per cent of OpenAI, valued at $135 billion [1]."
+    question = "What stake does Microsoft hold in OpenAI?"
+    beside_ok = Verifier(question, [hit], allowed={first}, usable={second})
+    assert beside_ok.add_text(claim) and beside_ok.citations[0].quote == text
+    # the second sentence is not one citewise would let stand beside the answer (a headline, a
+    # sentence about something else): the claim's other half has no support
+    alone = Verifier(question, [hit], allowed={first}, usable=set())
+    assert not alone.add_text(claim) and alone.removed
