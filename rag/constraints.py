@@ -709,8 +709,9 @@ def _possessed(q: str, qn: str, entities: list[Entity]) -> tuple[str, ...]:
         return ()  # "What was Brown's job?" is answered by what he was, without the word
     for m in _POSSESSIVE.finditer(qn):
         owner = m.group("e")
+        first = q[m.start("np"):].split(" ", 1)[0]
         if re.search(r"\bof\s+(?:the\s+)?$", qn[: m.start()]) \
-                or q[m.start("np"): m.start("np") + 1].isupper():
+                or first[:1].isupper() and not first.isupper():
             continue  # "the purpose of Loudoun's troops"; "Levi's Stadium" is a name
         if re.search(r"\b(?:before|after|until|since|following|prior to|during|once)\s+$",
                      qn[: m.start()]):
@@ -920,7 +921,7 @@ def _question_holder(qn: str, entities: list[Entity]) -> Entity | None:
 
 
 _S_HOLDER = re.compile(
-    rf"(?P<e>[\w&.'-]+(?: [\w&.'-]+){{0,3}}?)(?:'s?)? (?:\w+ ){{0,1}}(?:{_POSSESS_VERBS})\b|"
+    rf"(?P<e>[\w&.'-]+(?: [\w&.'-]+){{0,3}}?)(?:'s?)? (?:\w+ ){{0,1}}(?:{_POSSESS_VERBS}|uses)\b|"
     rf"(?P<p>[\w&.-]+(?: [\w&.-]+){{0,3}}?)'s? (?:\w+ ){{0,2}}(?:{_POSSESS_NOUNS})\b|"
     r"(?P<h>[\w&.-]+(?: [\w&.-]+){0,3}?) (?:\w+ ){0,2}(?:has|have|had|gets?|got) (?:a |an |the )?"
     r"(?:\w+ )?(?:right|rights|stake|share|option)\b"

@@ -154,11 +154,16 @@ def _eligibility(cands: list[ScoredSentence], kind: AnswerType, question: str,
     for c in cands:
         c.typed = c.check.ok and not c.headline and has_answer_type(kind, c.quote, question)
     closest = max(cands, key=lambda c: c.lexical)
-    if any(f.startswith("unspecified:") for f in closest.check.failed) \
+    echoed = any(f.startswith("unspecified:") for f in closest.check.failed)
+    elsewhere = closest.asked == 1.0 and any(f.startswith(("entity:", "role:"))
+                                             for f in closest.check.failed)
+    # "What year ...", "In what city ...": the answer type says what is asked, not the noun.
+    if kind is AnswerType.ANY and (echoed or elsewhere) \
             and not any(c.asked == 1.0 and c.check.ok for c in cands):
         # The passage closest to the question names what it asks about only in passing ("...
-        # that meet capability criteria."): it doesn't say what it is, and a sentence without
-        # it can't either.
+        # that meet capability criteria."), or says which one of someone else ("OpenAI can
+        # provide API access to US government customers" for Microsoft's customers): a sentence
+        # without it can't say it either.
         for c in cands:
             if c.asked == 0.0:
                 c.typed = False

@@ -269,6 +269,11 @@ def _dereference(q: str, base: str) -> str:
                   r"was|are|were|be|before|after|if|when|the|a|an)\b)", "the ", out)
 
 
+_IF_X = re.compile(r"(?i)(?:what\s+)?if\s+(?P<x>[\w&.-]+(?:\s+[A-Z][\w&.-]*)?)\s+"
+                   r"(?:[a-z]+(?:s|ed)|does|did|do|is|was|has|had)\b(?:\s+\w+){0,3}?\s+"
+                   r"(?:it|that|this|them|so)\W*$")
+
+
 def _resolve(question: str, history: list[Turn], depth: int) -> str:
     q = " ".join(question.split())
     earlier = [t for t in history if t.question and t.question.strip()]
@@ -284,11 +289,20 @@ def _resolve(question: str, history: list[Turn], depth: int) -> str:
     m = _ABOUT.match(q)
     lead = _LEAD.match(q)
     rest = _strip(q[lead.end():] if lead else q)
+    if m is None:
+        # "and if Microsoft declares it?": the same question with Microsoft in the slot
+        m = _IF_X.match(rest)
+        if m is not None and m.group("x").lower() in {"it", "they", "he", "she", "we", "you",
+                                                       "i", "this", "that", "so"}:
+            m = None
     if m is None and lead and rest and not _WH.search(rest) and not _VERBISH.match(rest) \
-            and len(rest.split()) <= 4:
+            and not rest.lower().startswith("if ") and len(rest.split()) <= 4:
         m = re.match(r"(?P<x>.+)", rest)  # "and Amazon?" reads as "what about Amazon?"
     if m is not None:
-        return _substitute(base, m.group("x"))
+        x = m.group("x")
+        if m.re is _IF_X and any(re.match(r"['’]s?\b", base[n.end():]) for n in _names(base)):
+            x += "'s"  # "if Microsoft declares it": Microsoft's in the possessor's slot
+        return _substitute(base, x)
     if not rest:
         return base
     t = _TIME_ONLY.match(rest)

@@ -303,3 +303,15 @@ def test_leading_is_told_in_other_words_but_not_as_running():
 def test_a_copula_subject_specifies_the_asked_noun():
     assert failed("What working fluid is used in a steam turbine?",
                   "Water is the working fluid in the steam turbine.") == ()
+
+
+def test_another_user_of_the_rights_is_another_holder():
+    c = parse("Until when does OpenAI keep IP rights to Microsoft's models?")
+    assert any(f.startswith("role:") for f in c.check(
+        "If Microsoft uses OpenAI's IP to develop AGI before AGI is declared, the models will be "
+        "subject to compute thresholds.").failed)
+
+
+def test_an_acronym_after_a_possessive_is_no_name_of_its_own():
+    assert parse("Who verifies Microsoft's AGI declaration?").possessed == ("declar",)
+    assert parse("What year did Levi's Stadium become approved?").possessed == ()

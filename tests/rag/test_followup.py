@@ -105,3 +105,13 @@ def test_the_followups_wh_word_decides_the_answer_type():
 def test_whitespace_is_normalised():
     assert resolve_followup("  what   about\nAmazon ? ", turns("Can OpenAI work with Google?")) \
         == "Can OpenAI work with Amazon?"
+
+
+def test_and_if_x_does_it_puts_x_in_the_possessors_slot():
+    prev = [Turn(question="Who verifies OpenAI's AGI declaration?")]
+    assert resolve_followup("and if microsoft declares it?", prev) \
+        == "Who verifies Microsoft's AGI declaration?"
+    holder = [Turn(question="What stake does Microsoft hold in OpenAI?")]
+    assert resolve_followup("and if Amazon does it?", holder) == "What stake does Amazon hold in OpenAI?"
+    # a pronoun is no new slot filler
+    assert "It's" not in resolve_followup("what if it fails?", prev)
