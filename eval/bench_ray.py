@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import platform
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     result = run(args.docs, args.actors, args.batch_size, args.actor_cpus, args.scifact)
     text = to_markdown(result, load, ", ".join(f"{x:.1f}" for x in os.getloadavg()))
-    print(text)  # noqa: T201 (a command's output)
+    sys.stdout.write(text + "\n")  # the command's output
     if args.write:
         with args.write.open("a", encoding="utf-8") as fh:
             fh.write("\n" + text)
