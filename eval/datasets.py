@@ -4,10 +4,12 @@ JSONL, one question per line::
 
     {"id": "q1", "question": "...", "answers": ["..."], "answerable": true,
      "evidence": ["exact quote"], "sources": ["doc id"],
-     "history": [{"question": "...", "answer": "..."}], "tags": ["paraphrase"]}
+     "history": [{"question": "...", "answer": "..."}], "tags": ["paraphrase"],
+     "distractors": ["a wrong choice"]}
 
 ``answers`` is empty for an unanswerable question. ``evidence``, ``sources``, ``history``,
-``tags`` and ``notes`` are optional. Errors name ``file:line``.
+``tags``, ``notes`` and ``distractors`` (the wrong choices of a multiple-choice question: an
+answer naming one is not credited) are optional. Errors name ``file:line``.
 
 SQuAD (v1.1 or v2.0 JSON) and BEIR folders (``corpus.jsonl``, ``queries.jsonl`` or
 ``queries*.tsv``, ``qrels/<split>.tsv`` or ``qrels*.txt``) are read as they are; their
@@ -33,7 +35,7 @@ from rag.records import Turn
 log = logging.getLogger(__name__)
 
 ALLOWED_KEYS = {"id", "question", "answers", "answerable", "evidence", "sources", "history",
-                "tags", "notes"}
+                "tags", "notes", "distractors"}
 
 
 class DatasetError(InputError):
@@ -129,6 +131,7 @@ def parse_sample(obj: Any, where: str) -> EvalSample:
         evidence=_str_list(obj.get("evidence"), "evidence", where),
         history=_history(obj.get("history"), where),
         tags=tags,
+        distractors=_str_list(obj.get("distractors"), "distractors", where),
     )
 
 

@@ -10,21 +10,30 @@ qualifies (e.g. abstention recall on a set without unanswerable questions).
   ``relevance`` (BEIR qrels) over the ranked, de-duplicated document ids (linear gain, as
   trec_eval). Only answerable samples with gold are scored.
 * Correctness (answerable samples only, abstentions count as wrong): ``answer_contains`` - the
-  SQuAD-normalised answer contains a normalised reference; ``token_f1`` - best SQuAD token F1;
-  ``exact_match`` - SQuAD EM.
+  SQuAD-normalised answer contains a normalised reference as whole words; for a
+  multiple-choice sample (one with ``distractors``) it is :func:`choice_credit` instead: the
+  answer names the right choice (whole words, or all its content words in one answer
+  sentence) and names no wrong choice the same way (a wrong choice whose content words are
+  all words of the right one, "New York" beside "New York City", is not counted against it).
+  ``token_f1`` - best SQuAD token F1; ``exact_match`` - SQuAD EM.
 * Faithfulness (answered samples, ALCE): ``citation_recall`` - share of answer sentences that
   the concatenation of their cited quotes supports (no citation: unsupported);
   ``citation_precision`` - share of citations that are needed and supportive.
 * ``quote_validity`` - share of citations whose quote equals the stored text at its offsets.
 * Abstention: ``abstention_precision`` (abstentions that were on unanswerable questions) and
   ``abstention_recall`` (unanswerable questions that were declined), reported apart from
-  correctness so a correct refusal is never a wrong answer.
+  correctness so a correct refusal is never a wrong answer. ``answer_trigger_f1`` - WikiQA's
+  answer triggering F1: a question counts as correctly triggered when it is answerable and was
+  answered with a citation whose quote overlaps a gold ``evidence`` string
+  (:func:`quote_overlaps`); precision divides those by every question answered (not declined,
+  no error), recall by every answerable question. None when no sample has evidence.
 * ``wrong_subject`` (lower is better) - answered a different question, judged only against the
   labels (never with the answerer's own code, which could only agree with itself): an
   unanswerable question answered, or an answerable one answered with citations none of which
   holds its gold evidence (the quote overlaps an ``evidence`` string) or a gold answer (the
-  quote contains a reference, from a gold source when ``sources`` are given). Over every
-  question that has labels to judge by; errors are not judged.
+  quote contains a reference, from a gold source when ``sources`` are given; by
+  :func:`choice_credit` for a multiple-choice sample). Over every question that has labels to
+  judge by; errors are not judged.
 * ``latency_p50_ms``/``latency_p95_ms`` (linear interpolation).
 """
 
@@ -43,7 +52,14 @@ import numpy as np
 from eval.records import EvalCitation, EvalContext, EvalSample
 from rag.plugins import Registry
 from rag.text import normalize, sentence_spans
-from rag.textrules import MARKER, marker_numbers, markers_before_stop, strip_markers
+from rag.textrules import (
+    MARKER,
+    STOPWORDS,
+    marker_numbers,
+    markers_before_stop,
+    stem,
+    strip_markers,
+)
 
 SupportFn = Callable[[str, str], bool]
 
@@ -205,6 +221,56 @@ def contains_reference(answer: str, references: Sequence[str]) -> bool:
     )
 
 
+# Number words read as digits, so "five" and "5" are one content word.
+NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60",
+                     "seventy": "70", "eighty": "80", "ninety": "90", "hundred": "100"})
+
+
+def content_words(text: str) -> frozenset[str]:
+    """SQuAD-normalised words without stop words, number words as digits, stemmed."""
+    words = squad_normalize(text).split()
+    return frozenset(stem(NUMBER_WORDS.get(w, w)) for w in words if w not in STOPWORDS)
+
+
+def _sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in sentence_spans(text)] or [text]
+
+
+def mentions(text: str, reference: str) -> bool:
+    """``text`` names ``reference``: as whole words (:func:`contains_reference`), or with all
+    the reference's content words (:func:`content_words`) inside one sentence of ``text``."""
+    if contains_reference(text, [reference]):
+        return True
+    wanted = content_words(reference)
+    return bool(wanted) and any(
+        wanted <= content_words(s) for s in _sentences(strip_markers(text))
+    )
+
+
+def choice_credit(answer: str, references: Sequence[str], distractors: Sequence[str]) -> bool:
+    """Multiple-choice credit: the answer names a reference (:func:`mentions`) and no
+    distractor, except a distractor whose content words are all the reference's own ("New
+    York" beside "New York City")."""
+    named = [r for r in references if mentions(answer, r)]
+    if not named:
+        return False
+    own = frozenset().union(*(content_words(r) for r in named))
+    return not any(
+        not content_words(d) <= own and mentions(answer, d) for d in distractors
+    )
+
+
+def credits_reference(answer: str, sample: EvalSample) -> bool:
+    """The correctness check of ``sample``: :func:`choice_credit` for a multiple-choice sample
+    (one with distractors), else :func:`contains_reference`."""
+    if sample.distractors:
+        return choice_credit(answer, sample.references, sample.distractors)
+    return contains_reference(answer, sample.references)
+
+
 def f1_score(answer: str, reference: str) -> float:
     """SQuAD token F1 between one answer and one reference."""
     pred = squad_normalize(strip_markers(answer)).split()
@@ -236,7 +302,7 @@ def _answer_of(r: EvalSample) -> str:
 
 def answer_contains(records: Sequence[EvalSample]) -> float | None:
     """Share of answerable questions whose answer contains a reference answer."""
-    return _mean([float(contains_reference(_answer_of(r), r.references)) for r in _answerable(records)])
+    return _mean([float(credits_reference(_answer_of(r), r)) for r in _answerable(records)])
 
 
 def token_f1(records: Sequence[EvalSample]) -> float | None:
@@ -366,7 +432,7 @@ def cites_gold(sample: EvalSample) -> bool:
     for c in sample.citations:
         if any(quote_overlaps(c.quote, e) for e in sample.evidence):
             return True
-        if sample.references and contains_reference(c.quote, sample.references) and (
+        if sample.references and credits_reference(c.quote, sample) and (
             not sample.sources or source_matches(c.source, sample.sources)
         ):
             return True
@@ -404,6 +470,29 @@ def abstention_precision(records: Sequence[EvalSample]) -> float | None:
 def abstention_recall(records: Sequence[EvalSample]) -> float | None:
     """Of the unanswerable questions, the share the system declined."""
     return _mean([float(r.abstained and not r.error) for r in records if not r.answerable])
+
+
+def triggered_correctly(sample: EvalSample) -> bool:
+    """Answerable, answered, and some citation's quote overlaps a gold evidence string."""
+    return (sample.answerable and not sample.abstained and not sample.error
+            and bool(strip_markers(sample.answer))
+            and any(quote_overlaps(c.quote, e) for c in sample.citations for e in sample.evidence))
+
+
+def answer_trigger_f1(records: Sequence[EvalSample]) -> float | None:
+    """WikiQA's answer triggering F1 (Yang et al., 2015): precision = correctly triggered /
+    answered questions, recall = correctly triggered / answerable questions. None when no
+    sample has evidence to judge by."""
+    if not any(r.evidence for r in records):
+        return None
+    right = sum(triggered_correctly(r) for r in records)
+    answered = len(_answered(records))
+    answerable = sum(r.answerable for r in records)
+    precision = right / answered if answered else 0.0
+    rec = right / answerable if answerable else 0.0
+    if precision + rec == 0:
+        return 0.0
+    return round(2 * precision * rec / (precision + rec), 6)
 
 
 def latency_percentile(records: Sequence[EvalSample], q: float) -> float | None:
@@ -464,7 +553,7 @@ def sample_scores(sample: EvalSample, supports: SupportFn, retrieval_only: bool 
         s["gold_rank"] = rank
         parts.append(1.0 / rank if rank else 0.0)
     if sample.references:
-        s["contains"] = contains_reference(_answer_of(sample), sample.references)
+        s["contains"] = credits_reference(_answer_of(sample), sample)
         s["f1"] = round(best_f1(_answer_of(sample), sample.references), 6)
         parts += [float(s["contains"]), s["f1"]]
     if not sample.abstained and strip_markers(sample.answer):
@@ -507,6 +596,9 @@ for _metric_def in [
            "abstentions on unanswerable questions"),
     Metric("abstention_recall", A, lambda rs, _: abstention_recall(rs),
            "unanswerable questions declined"),
+    Metric("answer_trigger_f1", A, lambda rs, _: answer_trigger_f1(rs),
+           "answer triggering F1 (WikiQA): answerable questions answered with a citation "
+           "overlapping gold evidence, over answered (precision) and answerable (recall)"),
     Metric("wrong_subject", "subject", lambda rs, _: wrong_subject(rs),
            "answered a different question: unanswerable answered, or no citation holds "
            "the gold evidence or answer (lower is better)", higher_is_better=False),

@@ -1,7 +1,8 @@
 """Evaluation records in RAGAS vocabulary.
 
 An :class:`EvalSample` is one question of a dataset (``id``, ``question``, ``references``,
-``answerable``, ``sources``, ``evidence``, ``history``, graded ``relevance`` for BEIR) plus,
+``answerable``, ``sources``, ``evidence``, ``history``, graded ``relevance`` for BEIR, the wrong
+choices of a multiple-choice question as ``distractors``) plus,
 once the harness has run it, what the pipeline produced (``contexts``, ``answer``,
 ``citations``, ``abstained``, ``latency_ms``) and the quote check of every citation.
 Metrics (eval/metrics.py) are pure functions over lists of these records.
@@ -75,6 +76,9 @@ class EvalSample:
     history: list[Turn] = field(default_factory=list)  # earlier turns, for follow-ups
     relevance: dict[str, int] = field(default_factory=dict)  # graded qrels (BEIR): source -> grade
     tags: list[str] = field(default_factory=list)  # e.g. "paraphrase", "followup"
+    # the wrong choices of a multiple-choice question (RealTime QA): an answer that names one
+    # of them is not credited (eval/metrics.py choice_credit); empty for other questions
+    distractors: list[str] = field(default_factory=list)
     # near-miss variants (eval/nearmiss.py): kind, original_id, original_question, replaced,
     # replacement; empty for dataset questions
     near_miss: dict[str, str] = field(default_factory=dict)

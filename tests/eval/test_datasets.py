@@ -191,3 +191,17 @@ def test_golden_set_is_valid_and_grounded_in_the_article():
             assert f" {squad_normalize(answer)} " in normalised, (s.id, answer)
         if s.answerable:
             assert s.evidence, s.id
+
+
+def test_distractors_are_an_optional_list_of_strings(tmp_path):
+    path = write_lines(tmp_path / "mc.jsonl", [
+        {"id": 1, "question": "Who?", "answers": ["Tigger"], "distractors": ["Owl", " "]},
+        {"id": 2, "question": "Who else?", "answers": ["Roo"]},
+    ])
+    samples = load_jsonl(path).samples
+    assert samples[0].distractors == ["Owl"] and samples[1].distractors == []
+    assert samples[0].to_dict()["distractors"] == ["Owl"]
+    bad = write_lines(tmp_path / "bad.jsonl", [{"id": 1, "question": "q", "answers": ["a"],
+                                                 "distractors": [1]}])
+    with pytest.raises(DatasetError, match="distractors"):
+        load_jsonl(bad)

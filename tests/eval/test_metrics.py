@@ -392,3 +392,69 @@ def test_llm_judge_checks_every_claim():
     assert judge.supports("The deal began in 2019 [2].", passage)  # exact quote: no LLM call
     assert isinstance(make_judge(chat_model=model), LLMJudge)
     assert make_judge().name.startswith("deterministic")
+
+
+# ---------------------------------------------------------------- multiple choice, answer triggering
+
+
+def test_choice_credit_reads_content_words_within_one_sentence():
+    assert M.choice_credit("Cases rose among children younger than 5 [1].", ["children under 5"], [])
+    assert M.choice_credit("Five people were hurt.", ["5 people"], [])  # number words as digits
+    assert not M.choice_credit("A Burmese python was found in the garage.", ["snake"], [])
+    # the content words must share one sentence of the answer
+    assert not M.choice_credit("Children were tested. The limit is 5.", ["children under 5"], [])
+    assert M.choice_credit("It was the Tigger [1].", ["Tigger"], ["Owl", "Eeyore"])
+
+
+def test_choice_credit_refuses_an_answer_naming_a_wrong_choice():
+    assert not M.choice_credit("Either Tigger or Eeyore [1].", ["Tigger"], ["Owl", "Eeyore"])
+    assert not M.choice_credit("Tigger. Also Eeyore [2].", ["Tigger"], ["Eeyore"])
+    # a wrong choice whose words are all the right one's does not count against it
+    assert M.choice_credit("It was held in New York City.", ["New York City"], ["New York", "Boston"])
+    assert not M.choice_credit("It was held in New York.", ["New York City"], ["New York"])
+
+
+def test_answer_contains_uses_choice_credit_only_for_samples_with_distractors():
+    both = "Tigger and Eeyore [1]."
+    plain = EvalSample("a", "q", ["Tigger"], answer=both)
+    choice = EvalSample("b", "q", ["Tigger"], answer=both, distractors=["Eeyore"])
+    assert M.answer_contains([plain]) == 1.0  # the old rule, unchanged
+    assert M.answer_contains([choice]) == 0.0
+    words = EvalSample("c", "q", ["children under 5"], answer="children younger than 5")
+    assert M.answer_contains([words]) == 0.0  # without distractors: whole words only
+    assert M.answer_contains([EvalSample("d", "q", ["children under 5"], distractors=["adults"],
+                                         answer="children younger than 5")]) == 1.0
+
+
+def test_cites_gold_reads_multiple_choice_quotes_by_choice_credit():
+    quote = "Owl and Tigger both left the wood."
+    s = EvalSample("a", "q", ["Tigger"], answer="Tigger [1].", citations=[cit(1, quote)])
+    assert M.cites_gold(s)
+    s.distractors = ["Owl"]
+    assert not M.cites_gold(s) and M.answered_wrong_subject(s)
+
+
+def test_answer_trigger_f1():
+    gold = "In Biology , Tissue is a cellular organizational level between cells and organs ."
+    right = EvalSample("a", "q", [gold], evidence=[gold], answer="Tissue is a level [1].",
+                       citations=[cit(1, "Tissue is a cellular organizational level between cells")])
+    wrong = EvalSample("b", "q", [gold], evidence=[gold], answer="Something else [1].",
+                       citations=[cit(1, "An unrelated sentence about plants and light.")])
+    missed = EvalSample("c", "q", [gold], evidence=[gold], abstained=True)
+    declined = EvalSample("u", "q", [], answerable=False, abstained=True)
+    answered_none = EvalSample("v", "q", [], answerable=False, answer="A guess [1].",
+                               citations=[cit(1, "A guess.")])
+    records = [right, wrong, missed, declined, answered_none]
+    # 1 right; answered: right, wrong, answered_none (3); answerable: 3
+    p, r = 1 / 3, 1 / 3
+    assert M.answer_trigger_f1(records) == pytest.approx(2 * p * r / (p + r))
+    assert M.answer_trigger_f1([missed, declined]) == 0.0
+    assert M.answer_trigger_f1([EvalSample("x", "q", ["y"], answer="y")]) is None  # no evidence
+    assert M.METRICS.get("answer_trigger_f1").group == "abstention"
+
+
+def test_a_baseline_without_answer_trigger_f1_shows_it_as_new():
+    deltas = compare({"answer_trigger_f1": 0.4, "hit@1": 1.0}, {"metrics": {"hit@1": 1.0}})
+    status = {d.metric: d.status for d in deltas}
+    assert status["answer_trigger_f1"] == "new"
+    assert gate(deltas, {"answer_trigger_f1": 0.4}) == []
