@@ -88,8 +88,15 @@ def expand_query(question: str, table: Mapping[str, str]) -> str:
         long = table.get(m.group().lower().rstrip("s")) or table.get(m.group().lower())
         if long and long not in question.lower():
             extra.append(long)
-    for w in re.findall(r"\b[a-z]{2,7}\b", question):  # informal lower-case "pbc"
-        long = table.get(w)
+    from rag.informal import english_words
+    from rag.textrules import STOPWORDS_ALL
+
+    # An informal lower-case "pbc" is read as the acronym, but an ordinary word never is: in a
+    # news store some article defines WHO, US or IT, and "who" must not search for the World
+    # Health Organization.
+    ordinary = english_words() | STOPWORDS_ALL
+    for w in re.findall(r"\b[a-z]{2,7}\b", question):
+        long = table.get(w) if w not in ordinary else None
         if long and long not in question.lower() and long not in extra:
             extra.append(long)
     return f"{question} ({'; '.join(extra)})" if extra else question

@@ -117,6 +117,21 @@ _NUMBER_WORD = (
     r"dozen|dozens|single|zero|half|once|twice|several|many|few|numerous|hundreds|thousands|"
     r"millions|infinitely"
 )
+_COMPOUND = re.compile(r"\w+(?:-\w+)+")
+
+
+@lru_cache(maxsize=4096)
+def _stems(text: str) -> frozenset[str]:
+    """Stems of the words of folded text, hyphenated compounds both whole and in parts
+    ("for-profit": for-profit, forprofit, for, profit), so a question's "for-profit",
+    "non-API" or "second-largest" finds the same word in the evidence."""
+    found = {stem(w) for w in re.findall(r"\w+", text)}
+    for m in _COMPOUND.finditer(text):
+        found.add(stem(m.group()))
+        found.add(stem(m.group().replace("-", "")))
+    return frozenset(found)
+
+
 _MEASURE_OF = re.compile(
     r"\b(?:percentage|percent|share|proportion|fraction|portion|amount|number|value|size|cost|"
     r"price|rate|level|volume|total) of (?:the |its |their |his |her |this |that |a |an )?"
@@ -396,7 +411,7 @@ class Constraints:
         if self.count_noun and not _counted(self.count_noun, s_norm):
             failed.append(f"count:{self.count_noun}")
         if self.focus and not any(st.startswith(self.focus)
-                                  for st in {stem(w) for w in re.findall(r"\w+", s_norm)}) \
+                                  for st in _stems(s_norm)) \
                 and not (self.focus_alt and _contains(s_norm, self.focus_alt)):
             failed.append(f"focus:{self.focus}")
         if self.verb and not _has_verb(self.verb, s_norm):
@@ -412,7 +427,7 @@ class Constraints:
             failed.append(f"measure:{self.measure[0]}")
         if self.negated and not _NEGATION.search(s_norm):
             failed.append("negation")
-        if self.measured and self.measured not in {stem(w) for w in re.findall(r"\w+", s_norm)}:
+        if self.measured and self.measured not in _stems(s_norm):
             failed.append(f"measured:{self.measured}")
         if self.expansion and not any(e.long_forms for e in self.entities) \
                 and not _DEFINES.search(s_norm):
@@ -420,7 +435,7 @@ class Constraints:
         if self.asked and not _specified(self.asked, s_norm, self.question):
             failed.append(f"unspecified:{self.asked}")
         if self.possessed:
-            have = {stem(w) for w in re.findall(r"\w+", s_norm + " " + ctx_norm)}
+            have = _stems(s_norm) | _stems(ctx_norm)
             if not any(p in have or (" " in p or not p.isalpha()) and _contains(s_norm, p)
                        for p in self.possessed):
                 failed.append(f"possessed:{self.possessed[0]}")

@@ -315,3 +315,13 @@ def test_another_user_of_the_rights_is_another_holder():
 def test_an_acronym_after_a_possessive_is_no_name_of_its_own():
     assert parse("Who verifies Microsoft's AGI declaration?").possessed == ("declar",)
     assert parse("What year did Levi's Stadium become approved?").possessed == ()
+
+
+def test_hyphenated_words_of_the_question_are_found_in_the_evidence():
+    """"for-profit", "non-API", "second-largest": a compound is one word and its parts."""
+    cons = parse("What share of the for-profit entity did Microsoft have before the funding rounds?")
+    check = cons.check("Before the recapitalization, Microsoft held a stake of 32.5 percent in "
+                       "the OpenAI for-profit.", "")
+    assert check.ok, check.failed
+    assert not cons.check("Before that, Microsoft held a stake of 32.5 percent in OpenAI.",
+                          "").ok
