@@ -2,10 +2,12 @@
 hand-set score on a held-out split.
 
     python -m eval.train_scorer --squad ../shared/datasets/squad-v1.1-dev/dev-v1.1.json \\
+        --reserved ../shared/datasets/squad-v1.1-dev/reserved-titles.txt \\
         --store /tmp/squad-store [--per-split 600] [--seed 0] [--out rag/answer_scorer.json]
 
-Data (SQuAD v1.1 dev, split by article: even-numbered articles train, odd ones test, so no test
-article is ever trained on):
+Data (SQuAD v1.1 dev, the 32 articles not reserved, split by article with eval/splits.py: the
+tune articles train, the measure articles test, so no test article is ever trained on and the
+reserved 16 are never read):
 
 * answerable: a question asked of the whole store; a candidate is positive when it contains
   a gold answer;
@@ -28,18 +30,20 @@ import logging
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from eval.datasets import load_squad, write_feed
 from eval.metrics import squad_normalize
 from eval.nearmiss import make_near_misses
 from eval.records import EvalSample
+from eval.splits import read_reserved, split_titles
 from rag.answer_types import AnswerType, is_yes_no, question_type
 from rag.config import Settings
 from rag.extractive import DEFAULT_THRESHOLD, ExtractiveGenerator
@@ -55,7 +59,8 @@ MAX_FALSE_ABSTENTION = 0.12  # the threshold may not refuse more answerable trai
 class Example:
     """One question's eligible candidates: features, labels and the hand-set scores."""
 
-    kind: str  # answerable | near_miss | other_doc
+    kind: str  # answerable | near_miss | other_doc | unanswerable
+    origin: str = "squad"  # the development set it came from
     x: list[list[float]] = field(default_factory=list)
     y: list[int] = field(default_factory=list)
     legacy: list[float] = field(default_factory=list)
@@ -67,17 +72,37 @@ def _contains(sentence: str, answers: Sequence[str]) -> bool:
 
 
 def _example(gen: ExtractiveGenerator, question: str, hits: list[Hit], answers: Sequence[str],
-             kind: str) -> Example:
+             kind: str, right: Callable[[str], bool] | None = None,
+             origin: str = "squad") -> Example:
+    """The eligible candidates of one question; ``right`` labels a sentence (default: it holds
+    one of ``answers``)."""
     typed_q = question_type(question) is not AnswerType.ANY
     yesno = is_yes_no(question)
-    ex = Example(kind)
+    ex = Example(kind, origin=origin)
     for c in gen.candidates(question, hits):
         if not c.typed:
             continue
         ex.x.append(feature_vector(c, typed_q, c.coverage, yesno))
-        ex.y.append(1 if answers and _contains(c.quote, answers) else 0)
+        good = right(c.quote) if right is not None else bool(answers) and _contains(c.quote,
+                                                                                   answers)
+        ex.y.append(1 if kind == "answerable" and good else 0)
         ex.legacy.append(c.score)
     return ex
+
+
+def collect_set(pipeline: Any, samples: list[EvalSample], name: str) -> list[Example]:
+    """Examples of a development set with its own labels (answerable or not, and which
+    sentence is right: eval/vetoes.py's ``is_right``, the eval's own reading of the labels)."""
+    from eval.vetoes import is_right
+
+    gen = ExtractiveGenerator(pipeline.embedder, scorer=None)
+    out = []
+    for s in tqdm(samples, desc=name, file=sys.stderr):
+        hits = pipeline.retrieve(s.question, k=K)
+        out.append(_example(gen, s.question, hits, s.references,
+                            "answerable" if s.answerable else "unanswerable",
+                            lambda quote, s=s: is_right(s, quote), origin=name))
+    return out
 
 
 def collect(pipeline: Any, samples: list[EvalSample], variants: list[EvalSample],
@@ -116,7 +141,7 @@ def _decide(examples: list[Example], scores: list[np.ndarray], threshold: float)
     if ans:
         out["false_abstention"] = round(sum(not a for a, _ in ans) / len(ans), 4)
         out["answer_correct"] = round(sum(c for _, c in ans) / len(ans), 4)
-    for kind in ("near_miss", "other_doc"):
+    for kind in ("near_miss", "other_doc", "unanswerable"):
         rows = by_kind.get(kind, [])
         if rows:
             out[f"abstention_{kind}"] = round(sum(not a for a, _ in rows) / len(rows), 4)
@@ -129,47 +154,100 @@ def _best_threshold(examples: list[Example], scores: list[np.ndarray]) -> float:
         m = _decide(examples, scores, float(t))
         if m.get("false_abstention", 0.0) > MAX_FALSE_ABSTENTION:
             continue
-        neg = [m[k] for k in ("abstention_near_miss", "abstention_other_doc") if k in m]
+        neg = [m[k] for k in ("abstention_near_miss", "abstention_other_doc",
+                              "abstention_unanswerable") if k in m]
         quality = (m.get("answer_correct", 0.0) + (sum(neg) / len(neg) if neg else 0.0)) / 2
         if quality > best[0]:
             best = (quality, float(t))
     return round(best[1], 4)
 
 
-def train(train_ex: list[Example], test_ex: list[Example], seed: int) -> tuple[AnswerScorer, dict[str, Any]]:
+def train(train_ex: list[Example], test_ex: list[Example], seed: int,
+          calibrate_ex: Sequence[Example] = ()) -> tuple[AnswerScorer, dict[str, Any]]:
+    """Weights from ``train_ex``; the threshold from ``train_ex`` plus ``calibrate_ex`` (sets
+    whose licence allows calibrating but not training, e.g. WikiQA)."""
     from sklearn.linear_model import LogisticRegression
 
     x = np.asarray([row for ex in train_ex for row in ex.x], dtype=float)
     y = np.asarray([v for ex in train_ex for v in ex.y], dtype=int)
-    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=seed)
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=4000, random_state=seed)
     model.fit(x, y)
     scorer = AnswerScorer(weights=tuple(round(float(w), 6) for w in model.coef_[0]),
                           bias=round(float(model.intercept_[0]), 6), threshold=0.5)
 
-    def probs(exs: list[Example]) -> list[np.ndarray]:
+    def probs(exs: Sequence[Example]) -> list[np.ndarray]:
         return [np.asarray([scorer.probability(r) for r in ex.x]) for ex in exs]
 
-    threshold = _best_threshold(train_ex, probs(train_ex))
+    fit_on = list(train_ex) + list(calibrate_ex)
+    threshold = _best_threshold(fit_on, probs(fit_on))
     scorer = AnswerScorer(scorer.weights, scorer.bias, threshold,
                           version=datetime.now(UTC).strftime("%Y-%m-%d"))
-    legacy = [np.asarray(ex.legacy) for ex in test_ex]
-    report = {
+    origins = sorted({ex.origin for ex in test_ex})
+    report: dict[str, Any] = {
         "learned": _decide(test_ex, probs(test_ex), threshold),
-        "hand_set": _decide(test_ex, legacy, DEFAULT_THRESHOLD),
+        "hand_set": _decide(test_ex, [np.asarray(ex.legacy) for ex in test_ex],
+                            DEFAULT_THRESHOLD),
+        "learned_by_set": {o: _decide([e for e in test_ex if e.origin == o],
+                                      probs([e for e in test_ex if e.origin == o]), threshold)
+                           for o in origins},
         "train_learned": _decide(train_ex, probs(train_ex), threshold),
         "train_candidates": int(len(y)), "train_positives": int(y.sum()),
-        "test_questions": {k: sum(ex.kind == k for ex in test_ex)
-                           for k in ("answerable", "near_miss", "other_doc")},
+        "train_questions": _count(train_ex), "calibration_questions": _count(calibrate_ex),
+        "test_questions": _count(test_ex),
     }
     return scorer, report
+
+
+def _count(examples: Sequence[Example]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for ex in examples:
+        key = f"{ex.origin}:{ex.kind}"
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _sets(specs: Sequence[str], what: str) -> list[tuple[str, Path, Path]]:
+    out = []
+    for spec in specs:
+        name, _, rest = spec.partition("=")
+        dataset, _, store = rest.rpartition(":")
+        if not name or not dataset or not store:
+            raise SystemExit(f"error: {what} {spec!r}: expected NAME=DATASET:STORE")
+        out.append((name, Path(dataset), Path(store)))
+    return out
+
+
+def collect_sets(specs: Sequence[str], what: str, limit: int | None,
+                 seed: int) -> list[Example]:
+    from citewise import Citewise
+    from eval.datasets import load_dataset
+    from eval.harness import select
+
+    out: list[Example] = []
+    for name, dataset, store in _sets(specs, what):
+        pipeline = Citewise(Settings(store=store))
+        samples = select(load_dataset(dataset).samples, limit, seed)
+        out += collect_set(pipeline, samples, name)
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval.train_scorer", description=__doc__.split("\n")[0])
     p.add_argument("--squad", type=Path, required=True, help="SQuAD v1.1 dev JSON")
+    p.add_argument("--reserved", type=Path, required=True,
+                   help="reserved-titles.txt: articles never trained or tested on")
     p.add_argument("--store", type=Path, required=True,
                    help="store holding every SQuAD paragraph (ingested when empty)")
     p.add_argument("--per-split", type=int, default=600, help="answerable questions per split")
+    p.add_argument("--train-set", action="append", default=[], metavar="NAME=DATASET:STORE",
+                   help="another development set's tune part to train on (RealTime QA, SQuAD "
+                        "2.0; built by `python -m eval.external`), repeatable")
+    p.add_argument("--test-set", action="append", default=[], metavar="NAME=DATASET:STORE",
+                   help="a held-out part to report on (never trained or calibrated on)")
+    p.add_argument("--calibrate-set", action="append", default=[], metavar="NAME=DATASET:STORE",
+                   help="a set used for the threshold only (WikiQA train: its licence allows "
+                        "calibrating, not training shipped weights)")
+    p.add_argument("--set-limit", type=int, default=400, help="questions per extra set, seeded")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "rag" / MODEL_FILE)
     p.add_argument("--examples", type=Path, help="cache of collected examples (JSON)")
@@ -184,8 +262,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         feed = write_feed(dataset.feed, args.store.parent / f"{args.store.name}-feed.jsonl")
         sys.stderr.write(f"ingesting {len(dataset.feed)} paragraphs into {args.store}\n")
         pipeline.ingest([feed])
-    titles = sorted({f["source"].split("#")[0] for f in dataset.feed})
-    split = {t: i % 2 for i, t in enumerate(titles)}  # 0 train, 1 test
+    tune, measure = split_titles({f["source"].split("#")[0] for f in dataset.feed},
+                                 read_reserved(args.reserved), args.seed)
+    split = {**{t: 0 for t in tune}, **{t: 1 for t in measure}}  # 0 train, 1 test
     texts = {str(f["source"]): str(f["text"]) for f in dataset.feed}
     rng = random.Random(args.seed)
     examples: dict[str, list[Example]] = {}
@@ -195,17 +274,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, part in (("train", 0), ("test", 1)):
         if name in examples:
             continue
-        pool = [s for s in dataset.samples if s.answerable and split[s.sources[0].split("#")[0]] == part]
+        pool = [s for s in dataset.samples
+                if s.answerable and split.get(s.sources[0].split("#")[0]) == part]
         chosen = rng.sample(pool, min(args.per_split, len(pool)))
         variants = make_near_misses(chosen, texts, seed=args.seed)
         rng.shuffle(variants)
         examples[name] = collect(pipeline, chosen, variants[: len(chosen)], name)
-        if args.examples:
-            args.examples.write_text(json.dumps({k: [e.__dict__ for e in v]
-                                                 for k, v in examples.items()}))
-    scorer, report = train(examples["train"], examples["test"], args.seed)
-    report["command"] = ("python -m eval.train_scorer --squad SQUAD --store STORE "
-                         f"--per-split {args.per_split} --seed {args.seed}")
+    for key, specs in (("train_sets", args.train_set), ("test_sets", args.test_set),
+                       ("calibrate_sets", args.calibrate_set)):
+        if key not in examples:
+            examples[key] = collect_sets(specs, key, args.set_limit, args.seed)
+    if args.examples:
+        args.examples.write_text(json.dumps({k: [e.__dict__ for e in v]
+                                             for k, v in examples.items()}))
+    scorer, report = train(examples["train"] + examples["train_sets"],
+                           examples["test"] + examples["test_sets"], args.seed,
+                           examples["calibrate_sets"])
+    report["command"] = ("python -m eval.train_scorer --squad SQUAD --reserved RESERVED "
+                         f"--store STORE --per-split {args.per_split} --seed {args.seed} "
+                         + " ".join(f"--train-set {s}" for s in args.train_set)
+                         + " " + " ".join(f"--calibrate-set {s}" for s in args.calibrate_set))
     args.out.write_text(json.dumps(scorer.to_dict(features_doc=dict(enumerate(FEATURES)),
                                                   report=report), indent=2) + "\n")
     sys.stdout.write(json.dumps(report, indent=2) + "\n")

@@ -24,11 +24,13 @@ import numpy as np
 from rag.aliases import expand_query
 from rag.aliases import merge as merge_aliases
 from rag.answer_types import AnswerType, asked_noun, has_answer_type, is_yes_no, question_type
+from rag.checks import VETO_KINDS, soft_failures, vetoed
 from rag.constraints import Check, Constraints, known_names, parse
 from rag.embeddings import Embedder
 from rag.errors import ConfigError
 from rag.generator import RuleBasedCondense
 from rag.informal import tidy
+from rag.reader import Reader, bundled_reader, pair_text
 from rag.records import Answer, Citation, Hit, Turn
 from rag.scorer import AnswerScorer, feature_vector, has_bundled
 from rag.text import normalize, quote_spans
@@ -66,6 +68,10 @@ MAX_EMBEDDED = 8
 # get a forward pass at question time (BENCHMARKS.md, "Sentence vectors from ingest").
 MAX_REFINED = 5
 MAX_LEXICAL = 2  # ... plus the best by words among the rest
+# The reader (rag/reader.py) reads this many eligible sentences per question, the best by the
+# cheap signals first, in one batch; the rest keep READER_FLOOR, a logit no answer gets.
+MAX_READ = 6
+READER_FLOOR = -8.0
 CACHE_SIZE = 20000  # sentence vectors kept between questions (about 1.5 KB each)
 
 MAX_HEADLINE_WORDS = 20
@@ -93,6 +99,14 @@ class ScoredSentence:
     asked: float = 0.5  # names the noun a which/what question asks for: 1, doesn't: 0, none: 0.5
     score: float = 0.0  # the answer scorer's probability, or the hand-set score without one
     vector: np.ndarray | None = field(default=None, repr=False)  # stored at ingest, if any
+    before: str = ""  # the sentence before it in its passage: the reader's context
+    reader: float = READER_FLOOR  # the reader's logit, when it read this sentence
+    soft_failed: int = 0  # failed checks that only weigh (rag/checks.py)
+
+    @property
+    def cheap(self) -> float:
+        """The hand-set blend of cosine, words and rank: which sentences the reader reads."""
+        return W_COS * self.cosine + W_LEX * self.lexical + W_RANK * self.rank_prior
 
 
 def is_headline(text: str) -> bool:
@@ -146,20 +160,22 @@ def _relax_unmet(cands: list[ScoredSentence]) -> None:
 
 
 def _eligibility(cands: list[ScoredSentence], kind: AnswerType, question: str,
-                 yesno: bool) -> None:
+                 yesno: bool, veto: frozenset[str] = VETO_KINDS) -> None:
     """Which candidates may answer (``typed``): they keep to the question's constraints, are
     body sentences (a headline summarises; the sentence it summarises is cited), have the
     asked-for kind of answer, and pass the two rules below."""
     _relax_unmet(cands)
     for c in cands:
-        c.typed = c.check.ok and not c.headline and has_answer_type(kind, c.quote, question)
+        c.soft_failed = soft_failures(c.check, veto)
+        c.typed = not vetoed(c.check, veto) and not c.headline \
+            and has_answer_type(kind, c.quote, question)
     closest = max(cands, key=lambda c: c.lexical)
     echoed = any(f.startswith("unspecified:") for f in closest.check.failed)
     elsewhere = closest.asked == 1.0 and any(f.startswith(("entity:", "role:"))
                                              for f in closest.check.failed)
     # "What year ...", "In what city ...": the answer type says what is asked, not the noun.
     if kind is AnswerType.ANY and (echoed or elsewhere) \
-            and not any(c.asked == 1.0 and c.check.ok for c in cands):
+            and not any(c.asked == 1.0 and not vetoed(c.check, veto) for c in cands):
         # The passage closest to the question names what it asks about only in passing ("...
         # that meet capability criteria."), or says which one of someone else ("OpenAI can
         # provide API access to US government customers" for Microsoft's customers): a sentence
@@ -197,8 +213,17 @@ class ExtractiveGenerator(RuleBasedCondense):
         max_refined: int = MAX_REFINED,
         max_lexical: int = MAX_LEXICAL,
         scorer: AnswerScorer | None | Literal["bundled"] = "bundled",
+        reader: Reader | None | Literal["bundled"] = "bundled",
+        max_read: int = MAX_READ,
+        veto: frozenset[str] = VETO_KINDS,
     ) -> None:
         self.embedder = embedder
+        self.veto = veto  # check kinds that remove a sentence alone (rag/checks.py)
+        # The reader scores (question, sentence) pairs for the learned scorer; the hand-set
+        # weights don't use it, and the learned scorer can't do without it (it was trained
+        # with it), so a reader that can't load means the hand-set weights.
+        self.reader: Reader | None = bundled_reader() if reader == "bundled" else reader  # type: ignore[assignment]
+        self.max_read = max(0, max_read)
         # The learned scorer (rag/scorer.py) when one is bundled; ``scorer=None`` keeps the
         # hand-set weights below (the comparison in BENCHMARKS.md, and the training features).
         if scorer == "bundled":
@@ -208,6 +233,10 @@ class ExtractiveGenerator(RuleBasedCondense):
                 log.warning("%s", exc)
                 scorer = None
         self.scorer: AnswerScorer | None = scorer  # type: ignore[assignment]
+        if self.scorer is not None and "reader" in self.scorer.features and self.reader is None:
+            log.warning("the answer scorer needs the reader, which is not available; "
+                        "answering with the hand-set weights")
+            self.scorer = None
         default = self.scorer.threshold if self.scorer is not None else DEFAULT_THRESHOLD
         self.margin = SCORER_MARGIN if self.scorer is not None else MARGIN
         self.max_embedded = max_embedded if max_embedded > 0 else 10**9
@@ -244,7 +273,7 @@ class ExtractiveGenerator(RuleBasedCondense):
         folded = normalize(expanded)
         self._lexical(" ".join([expanded, *(e.label for e in cons.entities
                                             if e.label not in folded)]), cands)  # msft: microsoft
-        _eligibility(cands, kind, question, yesno)
+        _eligibility(cands, kind, question, yesno, self.veto)
         n = max(len(hits), 1)
         if self.embedder is None:  # lexical stands in for cosine
             for c in cands:
@@ -259,8 +288,24 @@ class ExtractiveGenerator(RuleBasedCondense):
                 cands = self._cheapest_first(cands, n)
             if not stored or self.max_refined > 0:
                 self._refine(cands, qvec, kind, n, yesno)
+        if self._read(question, cands):
+            self._score(kind, cands, n, yesno)
         cands.sort(key=lambda c: -c.score)
         return cands
+
+    def _read(self, question: str, cands: list[ScoredSentence]) -> bool:
+        """The reader's logit for the best eligible sentences (one batch); False when it
+        read nothing."""
+        if self.reader is None or self.max_read == 0:
+            return False
+        chosen = sorted((c for c in cands if c.typed), key=lambda c: -c.cheap)[: self.max_read]
+        if not chosen:
+            return False
+        logits = self.reader.score(question, [pair_text(c.quote, c.before, c.hit.title)
+                                              for c in chosen])
+        for c, v in zip(chosen, logits, strict=True):
+            c.reader = float(v)
+        return True
 
     def _sentences(self, question: str, cons: Constraints, hits: list[Hit]
                    ) -> list[ScoredSentence]:
@@ -269,11 +314,13 @@ class ExtractiveGenerator(RuleBasedCondense):
         found: dict[tuple[str, int, int], ScoredSentence] = {}
         for rank, hit in enumerate(hits):
             chunk = hit.chunk
+            before = ""
             for s, e in quote_spans(chunk.text):
                 key = (chunk.source, chunk.start + s, chunk.start + e)
-                if key in found:
-                    continue
                 quote = chunk.text[s:e]
+                if key in found:
+                    before = quote
+                    continue
                 stored = chunk.sentence_vectors
                 found[key] = ScoredSentence(
                     hit=hit, rank=rank, start=key[1], end=key[2], quote=quote,
@@ -282,7 +329,9 @@ class ExtractiveGenerator(RuleBasedCondense):
                                      title=hit.title),
                     asked=0.5 if wh_noun is None else float(wh_noun in content_terms(quote)),
                     vector=stored.get(s, e) if stored is not None else None,
+                    before=before,
                 )
+                before = quote
         return list(found.values())
 
     def _rank_by_stored_vectors(self, cands: list[ScoredSentence], qvec: np.ndarray,
@@ -294,8 +343,8 @@ class ExtractiveGenerator(RuleBasedCondense):
         self._score(kind, cands, n, yesno)
         if self.max_refined == 0:  # stored vectors only
             return cands
-        # A sentence that breaks a constraint can never be quoted: no forward pass for it.
-        cands = [c for c in cands if c.check.ok] or cands
+        # A sentence that a check vetoes can never be quoted: no forward pass for it.
+        cands = [c for c in cands if not vetoed(c.check, self.veto)] or cands
         by_score = sorted(cands, key=lambda c: (not c.typed, -c.score))[: self.max_refined]
         # ... and the closest in words: a pooled vector can rank a sentence that states the
         # question's words in other company ("Microsoft can pursue AGI development alone")

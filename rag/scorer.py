@@ -1,7 +1,8 @@
 """The answer scorer: how likely a candidate sentence is to answer the question, learned.
 
 A logistic regression over features the extractive answerer already computes (embedding
-cosine, idf-weighted overlap, retrieval rank, answer type, the question's constraints). It is
+cosine, idf-weighted overlap, retrieval rank, answer type, the question's constraints) and the
+reader's score (rag/reader.py, a cross-encoder). It is
 trained by ``python -m eval.train_scorer`` on SQuAD v1.1 dev (answerable questions; near-miss
 variants from eval/nearmiss.py; questions asked of a store without their article), split by
 article, and stored as a small JSON file next to this module (``answer_scorer.json``: feature
@@ -44,6 +45,8 @@ FEATURES: tuple[str, ...] = (
     "yesno",  # the question is a yes/no question (an echo of it can answer it)
     "scope_missing",  # names scoping the question found nowhere in the passage (0..2)
     "asked_noun",  # names the noun a which/what question asks for (1), doesn't (0), none (0.5)
+    "reader",  # the cross-encoder's logit (rag/reader.py); READER_FLOOR when it didn't read it
+    "soft_failed",  # question checks it fails that only weigh (rag/extractive.py: VETO_KINDS)
 )
 
 
@@ -64,6 +67,8 @@ def feature_vector(c: ScoredSentence, typed_question: bool, coverage: float,
         1.0 if yesno else 0.0,
         float(min(c.check.scope_missing, 2)),
         c.asked,
+        c.reader,
+        float(c.soft_failed),
     ]
 
 

@@ -1,6 +1,9 @@
 """Warm ask latency on a real-text store (BENCHMARKS.md, "warm ask on real text").
 
     python scripts/ask_latency.py STORE ../shared/datasets/beir-scifact/queries.test.tsv 150
+    python scripts/ask_latency.py STORE ~/.cache/citewise/datasets/realtimeqa/tune.jsonl 150
+
+QUESTIONS is a BEIR queries TSV (id TAB text) or a citewise JSONL question set.
 
 Asks N queries twice in one process after one warm-up question: first as new questions, then
 repeated. Wall and CPU time per ask are printed, CPU time because a shared machine's wall time
@@ -10,6 +13,7 @@ measures its other jobs too.
 from __future__ import annotations
 
 import csv
+import json
 import statistics
 import sys
 import time
@@ -21,7 +25,10 @@ from rag.config import Settings
 def main(store: str, queries: str, n: int) -> None:
     app = Citewise(Settings(store=store))
     with open(queries, encoding="utf-8") as fh:
-        qs = [row[1] for row in csv.reader(fh, delimiter="\t")][1:][:n]
+        if queries.endswith(".jsonl"):
+            qs = [json.loads(line)["question"] for line in fh if line.strip()][:n]
+        else:
+            qs = [row[1] for row in csv.reader(fh, delimiter="\t")][1:][:n]
     app.ask("warm-up question")
     for name in ("new questions", "repeated"):
         wall: list[float] = []

@@ -296,3 +296,48 @@ def test_registry_builds_it(model):
 
     g = make_generator(Settings(generator="extractive", abstain_threshold=0.3), model)
     assert isinstance(g, ExtractiveGenerator) and g.threshold == 0.3
+
+
+class _CountingReader:
+    """A reader double for the answerer's use of it: prefers sentences naming Jane."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def score(self, question: str, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        return np.asarray([4.0 if "Jane" in t else -4.0 for t in texts], dtype=np.float32)
+
+
+def _toy_hits() -> list[Hit]:
+    text = ("Acme was founded in Ohio by a group of engineers. Jane Roe founded Acme's "
+            "research lab in 1990. Acme was founded to make tools. Acme was founded with "
+            "money from a bank. Acme was founded after the war. Acme was founded in a barn. "
+            "Acme was founded by people who liked tools. Acme was founded on a Tuesday.")
+    chunk = Chunk(id="a0", source="acme.txt", ordinal=0, start=0, end=len(text), text=text)
+    return [Hit(chunk=chunk, score=1.0, title="Acme")]
+
+
+def test_the_reader_reads_a_capped_batch_and_its_score_decides():
+    from rag.scorer import FEATURES, AnswerScorer
+
+    weights = tuple(1.0 if f == "reader" else 0.0 for f in FEATURES)
+    reader = _CountingReader()
+    gen = ExtractiveGenerator(embedder=None, reader=reader, max_read=3,
+                              scorer=AnswerScorer(weights=weights, bias=0.0, threshold=0.5))
+    gen.select("Who founded Acme?", _toy_hits())
+    assert len(reader.calls) == 1 and len(reader.calls[0]) <= 3  # one batch, capped
+    assert all(" [SEP] Acme" in t for t in reader.calls[0])  # title as context
+    unread = [c for c in gen.candidates("Who founded Acme?", _toy_hits()) if c.reader == -8.0]
+    assert unread  # sentences beyond the cap keep the floor
+    gen.max_read = 10
+    chosen = gen.select("Who founded Acme?", _toy_hits())
+    assert chosen and chosen[0].quote.startswith("Jane Roe founded")
+
+
+def test_without_a_reader_the_learned_scorer_gives_way_to_the_hand_set_weights():
+    from rag.scorer import FEATURES, AnswerScorer
+
+    scorer = AnswerScorer(weights=(0.0,) * len(FEATURES), bias=0.0, threshold=0.5)
+    gen = ExtractiveGenerator(embedder=None, reader=None, scorer=scorer)
+    assert gen.scorer is None

@@ -1,0 +1,361 @@
+"""Train the reader (rag/reader.py): a cross-encoder over (question, candidate sentence).
+
+    python -m eval.train_reader --squad ../shared/datasets/squad-v1.1-dev/dev-v1.1.json \\
+        --reserved ../shared/datasets/squad-v1.1-dev/reserved-titles.txt \\
+        --squad2 ../shared/datasets/squad-v2.0-train-subset/train-v2.0-subset.json \\
+        --out rag/reader --max-pairs 24000 --epochs 1 --seed 0
+
+Starts from the bundled all-MiniLM-L6-v2 weights (a fresh one-logit head on top), so nothing is
+downloaded. Data, all from the tune parts only (eval/splits.py; the reserved SQuAD articles and
+the measure parts are never read for training):
+
+* SQuAD v1.1 dev, the tune articles: the sentence holding the answer is a positive; up to three
+  other sentences of its paragraph and the closest sentence of another paragraph of the same
+  article (most shared words) are negatives;
+* the same questions' near-miss variants (eval/nearmiss.py: another name, number or date, a
+  flipped time qualifier) paired with the gold sentence: negatives - the sentence fits the
+  question's shape but not its subject;
+* SQuAD 2.0 train subset, the tune articles: answerable questions as above, and for each
+  unanswerable one the two sentences of its paragraph that share most words with it.
+
+WikiQA (research licence) and RealTime QA are not used for the weights. Runs on CPU (2 cores:
+about 25 pairs/s) or on a GPU when one is there. Writes ``model.onnx`` (int8, dynamic,
+per-channel), ``tokenizer.json`` and ``reader.json`` (sha256, data, seed, figures) to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval.nearmiss import make_near_misses
+from eval.records import EvalSample
+from eval.splits import SQUAD2_MEASURE_ARTICLES, hard_titles, read_reserved, split_titles
+from rag.reader import CONTEXT_CHARS, MANIFEST, Reader, pair_text
+from rag.text import quote_spans
+from rag.textrules import content_terms
+
+log = logging.getLogger(__name__)
+
+MAX_LENGTH = 96  # tokens of question + candidate; the question and the sentence fit in it
+NEAR_MISS_KINDS = ("entity", "number", "date", "time_qualifier")
+
+
+@dataclass(frozen=True)
+class Pair:
+    question: str
+    text: str  # pair_text(...)
+    label: int
+    kind: str  # positive | same_paragraph | other_paragraph | near_miss | unanswerable
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    before: str
+    title: str
+    terms: frozenset[str]
+
+    @property
+    def pair(self) -> str:
+        return pair_text(self.text, self.before, self.title)
+
+
+def sentences_of(context: str, title: str) -> list[tuple[int, int, Sentence]]:
+    """The paragraph's candidate sentences as the answerer cuts them, with their context."""
+    out = []
+    prev = ""
+    for s, e in quote_spans(context):
+        text = context[s:e]
+        out.append((s, e, Sentence(text, prev[-CONTEXT_CHARS:], title,
+                                   frozenset(content_terms(text)))))
+        prev = text
+    return out
+
+
+def _overlap(question_terms: set[str], sentence: Sentence) -> int:
+    return len(question_terms & sentence.terms)
+
+
+def squad_pairs(data: dict[str, Any], titles: set[str], rng: random.Random,
+                negatives: int = 3) -> tuple[list[Pair], dict[str, Sentence], list[EvalSample],
+                                             dict[str, str]]:
+    """Pairs from SQuAD-format articles whose title is in ``titles``; also the gold sentence
+    per question id, the answerable samples and the corpus (for near-miss variants)."""
+    pairs: list[Pair] = []
+    gold: dict[str, Sentence] = {}
+    samples: list[EvalSample] = []
+    corpus: dict[str, str] = {}
+    for article in data["data"]:
+        title = str(article["title"])
+        if title not in titles:
+            continue
+        shown = title.replace("_", " ")
+        paragraphs = [sentences_of(p["context"], shown) for p in article["paragraphs"]]
+        for p_i, para in enumerate(article["paragraphs"]):
+            source = f"{title}#{p_i}"
+            corpus[source] = para["context"]
+            sents = paragraphs[p_i]
+            if not sents:
+                continue
+            for qa in para["qas"]:
+                question = str(qa["question"]).strip()
+                qterms = set(content_terms(question))
+                if qa.get("is_impossible"):
+                    ranked = sorted(sents, key=lambda x: -_overlap(qterms, x[2]))[:2]
+                    pairs += [Pair(question, s.pair, 0, "unanswerable") for _, _, s in ranked]
+                    continue
+                answer = qa["answers"][0]
+                a_start = int(answer["answer_start"])
+                a_end = a_start + len(answer["text"])
+                idx = next((i for i, (s, e, _) in enumerate(sents) if s <= a_start < e), None)
+                if idx is None or a_end > sents[idx][1]:
+                    continue  # the answer crosses sentences: no single positive
+                pos = sents[idx][2]
+                pairs.append(Pair(question, pos.pair, 1, "positive"))
+                gold[str(qa["id"])] = pos
+                others = [s for i, (_, _, s) in enumerate(sents) if i != idx]
+                for s in rng.sample(others, min(negatives, len(others))):
+                    pairs.append(Pair(question, s.pair, 0, "same_paragraph"))
+                elsewhere = [s for j, para_s in enumerate(paragraphs) if j != p_i
+                             for _, _, s in para_s]
+                if elsewhere:
+                    best = max(elsewhere, key=lambda s: _overlap(qterms, s))
+                    pairs.append(Pair(question, best.pair, 0, "other_paragraph"))
+                samples.append(EvalSample(id=str(qa["id"]), question=question,
+                                          references=[str(answer["text"])], sources=[source]))
+    return pairs, gold, samples, corpus
+
+
+def near_miss_pairs(samples: list[EvalSample], corpus: dict[str, str],
+                    gold: dict[str, Sentence], seed: int) -> list[Pair]:
+    """Each near-miss variant with its original's gold sentence: a negative."""
+    variants = make_near_misses(samples, corpus, seed=seed, kinds=NEAR_MISS_KINDS)
+    return [Pair(v.question, gold[v.near_miss["original_id"]].pair, 0, "near_miss")
+            for v in variants if v.near_miss.get("original_id") in gold]
+
+
+def build_pairs(squad: Path, reserved: Path, squad2: Path | None, seed: int,
+                max_pairs: int | None) -> tuple[list[Pair], dict[str, Any]]:
+    rng = random.Random(seed)
+    data = json.loads(squad.read_text(encoding="utf-8"))
+    tune, _ = split_titles([a["title"] for a in data["data"]], read_reserved(reserved), seed)
+    pairs, gold, samples, corpus = squad_pairs(data, set(tune), rng)
+    pairs += near_miss_pairs(samples, corpus, gold, seed)
+    info: dict[str, Any] = {"squad_v1_tune_articles": len(tune)}
+    if squad2 is not None:
+        data2 = json.loads(squad2.read_text(encoding="utf-8"))
+        tune2, _ = split_titles([a["title"] for a in data2["data"]], set(), seed,
+                                SQUAD2_MEASURE_ARTICLES, hard_titles(data2))
+        p2, gold2, samples2, corpus2 = squad_pairs(data2, set(tune2), rng)
+        pairs += p2 + near_miss_pairs(samples2, corpus2, gold2, seed)
+        info["squad_v2_tune_articles"] = len(tune2)
+    rng.shuffle(pairs)
+    if max_pairs is not None and len(pairs) > max_pairs:
+        pairs = pairs[:max_pairs]
+    kinds: dict[str, int] = {}
+    for p in pairs:
+        kinds[p.kind] = kinds.get(p.kind, 0) + 1
+    info.update(pairs=len(pairs), kinds=kinds)
+    return pairs, info
+
+
+# ---------------------------------------------------------------- training
+
+
+def train(pairs: Sequence[Pair], out: Path, epochs: int, batch_size: int, lr: float, seed: int,
+          threads: int | None) -> dict[str, Any]:
+    """Fine-tune, export to ONNX and quantize to int8; returns training figures."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from rag.embeddings import bundled_model_path
+
+    torch.manual_seed(seed)
+    if threads:
+        torch.set_num_threads(threads)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    base = bundled_model_path()
+    tok = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    steps = epochs * math.ceil(len(pairs) / batch_size)
+    warm = max(1, steps // 10)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    order = list(range(len(pairs)))
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    step = 0
+    model.train()
+    for epoch in range(epochs):
+        rng.shuffle(order)
+        running = 0.0
+        for b in range(0, len(order), batch_size):
+            batch = [pairs[i] for i in order[b : b + batch_size]]
+            enc = tok([p.question for p in batch], [p.text for p in batch], padding=True,
+                      truncation="only_second", max_length=MAX_LENGTH, return_tensors="pt")
+            enc = {k: v.to(device) for k, v in enc.items()}
+            labels = torch.tensor([float(p.label) for p in batch], device=device)
+            logits = model(**enc).logits.view(-1)
+            loss = loss_fn(logits, labels)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            step += 1
+            value = loss.item()
+            running = 0.98 * running + 0.02 * value if step > 1 else value
+            if step % 20 == 0 or step == steps:
+                rate = step * batch_size / (time.perf_counter() - started)
+                sys.stderr.write(f"\repoch {epoch + 1}/{epochs} step {step}/{steps} "
+                                 f"loss {running:.3f} ({rate:.0f} pairs/s)   ")
+                sys.stderr.flush()
+    sys.stderr.write("\n")
+    seconds = time.perf_counter() - started
+    model.eval().to("cpu")
+    export(model, tok, out)
+    return {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
+            "max_length": MAX_LENGTH, "train_seconds": round(seconds, 1), "device": device}
+
+
+def export(model: Any, tok: Any, out: Path) -> None:
+    """ONNX (fp32) through torch's exporter, then dynamic int8 per channel; the fp32 file is not
+    kept."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    out.mkdir(parents=True, exist_ok=True)
+    enc = tok(["a question"], ["a sentence [SEP] a title"], return_tensors="pt")
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = Path(tmp) / "reader-fp32.onnx"
+        torch.onnx.export(model, tuple(enc[n] for n in names), str(fp32), input_names=names,
+                          output_names=["logits"], opset_version=17, dynamo=False,
+                          dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names},
+                                        "logits": {0: "batch"}})
+        quantize_dynamic(str(fp32), str(out / "model.onnx"), per_channel=True,
+                         weight_type=QuantType.QInt8)
+    tok.backend_tokenizer.save(str(out / "tokenizer.json"))
+
+
+def write_manifest(out: Path, info: dict[str, Any]) -> None:
+    from rag.reader import _sha256
+
+    manifest = {"model": "model.onnx", "tokenizer": "tokenizer.json",
+                "sha256": _sha256(out / "model.onnx"), "max_length": MAX_LENGTH,
+                "version": date.today().isoformat(), **info}
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def choice_figures(reader: Reader, data: dict[str, Any], titles: Iterable[str],
+                   embed: Any = None, limit: int = 600, seed: int = 0) -> dict[str, float]:
+    """Given the gold paragraph, how often each scorer ranks the answer's sentence first:
+    the reader, bi-encoder cosine (when ``embed`` is given) and shared content words."""
+    rng = random.Random(seed)
+    wanted = set(titles)
+    items = []
+    for article in data["data"]:
+        if article["title"] not in wanted:
+            continue
+        for para in article["paragraphs"]:
+            sents = sentences_of(para["context"], article["title"].replace("_", " "))
+            if len(sents) < 2:
+                continue
+            for qa in para["qas"]:
+                if qa.get("is_impossible") or not qa["answers"]:
+                    continue
+                a = int(qa["answers"][0]["answer_start"])
+                idx = next((i for i, (s, e, _) in enumerate(sents) if s <= a < e), None)
+                if idx is not None:
+                    items.append((str(qa["question"]).strip(), sents, idx))
+    rng.shuffle(items)
+    items = items[:limit]
+    hits = {"reader": 0, "cosine": 0, "overlap": 0}
+    for question, sents, idx in items:
+        scores = reader.score(question, [s.pair for _, _, s in sents])
+        hits["reader"] += int(int(np.argmax(scores)) == idx)
+        qterms = set(content_terms(question))
+        hits["overlap"] += int(int(np.argmax([_overlap(qterms, s) for _, _, s in sents])) == idx)
+        if embed is not None:
+            q = np.asarray(embed.embed_query(question))
+            m = np.asarray(embed.embed_documents([s.text for _, _, s in sents]))
+            hits["cosine"] += int(int(np.argmax(m @ q)) == idx)
+    n = max(len(items), 1)
+    figures = {f"choice_{k}": round(v / n, 3) for k, v in hits.items()
+               if k != "cosine" or embed is not None}
+    figures["choice_questions"] = len(items)
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    p = argparse.ArgumentParser(prog="python -m eval.train_reader", description=__doc__)
+    p.add_argument("--squad", type=Path, required=True, help="SQuAD v1.1 dev JSON")
+    p.add_argument("--reserved", type=Path, required=True, help="reserved-titles.txt")
+    p.add_argument("--squad2", type=Path, default=None, help="SQuAD 2.0 train subset JSON")
+    p.add_argument("--out", type=Path, default=Path("rag/reader"))
+    p.add_argument("--max-pairs", type=int, default=24000)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--measure-limit", type=int, default=600,
+                   help="measure-part questions for the sentence-choice figures")
+    args = p.parse_args(argv)
+    for path in (args.squad, args.reserved, args.squad2):
+        if path is not None and not path.is_file():
+            sys.stderr.write(f"error: {path}: no such file (see ../shared/datasets/README.md)\n")
+            return 2
+    pairs, info = build_pairs(args.squad, args.reserved, args.squad2, args.seed, args.max_pairs)
+    log.info("training pairs: %s", info)
+    with tempfile.TemporaryDirectory() as tmp:
+        staging = Path(tmp) / "reader"
+        info["training"] = train(pairs, staging, args.epochs, args.batch_size, args.lr,
+                                 args.seed, args.threads)
+        write_manifest(staging, info)
+        reader = Reader(staging)
+        data = json.loads(args.squad.read_text(encoding="utf-8"))
+        _, measure = split_titles([a["title"] for a in data["data"]],
+                                  read_reserved(args.reserved), args.seed)
+        from rag.embeddings import SentenceTransformerEmbedder
+
+        info["measure_squad_v1"] = choice_figures(reader, data, measure,
+                                                  SentenceTransformerEmbedder(),
+                                                  args.measure_limit, args.seed)
+        if args.squad2 is not None:
+            data2 = json.loads(args.squad2.read_text(encoding="utf-8"))
+            _, measure2 = split_titles([a["title"] for a in data2["data"]], set(), args.seed,
+                                       SQUAD2_MEASURE_ARTICLES, hard_titles(data2))
+            info["measure_squad_v2"] = choice_figures(reader, data2, measure2, None,
+                                                      args.measure_limit, args.seed)
+        write_manifest(staging, info)
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name in ("model.onnx", "tokenizer.json", MANIFEST):
+            shutil.copyfile(staging / name, args.out / name)
+    sys.stdout.write(json.dumps(info, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
