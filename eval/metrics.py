@@ -229,22 +229,40 @@ NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60"
                      "seventy": "70", "eighty": "80", "ninety": "90", "hundred": "100"})
 
 
+_JOINERS = re.compile(r"[-‐‑–—/]")
+
+
+def _words(text: str) -> list[str]:
+    """SQuAD-normalised words, a hyphen or slash read as a space ("five-year" is "five year",
+    "Twitter-based" names Twitter), number words as digits."""
+    return [NUMBER_WORDS.get(w, w) for w in squad_normalize(_JOINERS.sub(" ", text)).split()]
+
+
 def content_words(text: str) -> frozenset[str]:
     """SQuAD-normalised words without stop words, number words as digits, stemmed."""
-    words = squad_normalize(text).split()
-    return frozenset(stem(NUMBER_WORDS.get(w, w)) for w in words if w not in STOPWORDS)
+    return frozenset(stem(w) for w in _words(text) if w not in STOPWORDS)
+
+
+def _phrase_in(text: str, phrase: str) -> bool:
+    words = " ".join(_words(phrase))
+    return bool(words) and f" {words} " in f" {' '.join(_words(strip_markers(text)))} "
 
 
 def _sentences(text: str) -> list[str]:
     return [text[s:e] for s, e in sentence_spans(text)] or [text]
 
 
-def mentions(text: str, reference: str) -> bool:
-    """``text`` names ``reference``: as whole words (:func:`contains_reference`), or with all
-    the reference's content words (:func:`content_words`) inside one sentence of ``text``."""
-    if contains_reference(text, [reference]):
+def mentions(text: str, reference: str, loose: bool = True) -> bool:
+    """``text`` names ``reference``: as whole words (:func:`contains_reference`, or with
+    hyphens read as spaces), or with all the reference's content words
+    (:func:`content_words`) inside one sentence of ``text``. ``loose=False`` allows the
+    content-word reading only when the reference has no stop word to drop: "HBO Go" is not
+    named by "HBO Max"."""
+    if contains_reference(text, [reference]) or _phrase_in(text, reference):
         return True
     wanted = content_words(reference)
+    if not loose and len(wanted) < len(set(_words(reference))):
+        return False
     return bool(wanted) and any(
         wanted <= content_words(s) for s in _sentences(strip_markers(text))
     )
@@ -259,7 +277,7 @@ def choice_credit(answer: str, references: Sequence[str], distractors: Sequence[
         return False
     own = frozenset().union(*(content_words(r) for r in named))
     return not any(
-        not content_words(d) <= own and mentions(answer, d) for d in distractors
+        not content_words(d) <= own and mentions(answer, d, loose=False) for d in distractors
     )
 
 

@@ -458,3 +458,13 @@ def test_a_baseline_without_answer_trigger_f1_shows_it_as_new():
     status = {d.metric: d.status for d in deltas}
     assert status["answer_trigger_f1"] == "new"
     assert gate(deltas, {"answer_trigger_f1": 0.4}) == []
+
+
+def test_choice_credit_reads_hyphens_as_spaces_and_a_stop_word_choice_as_a_phrase():
+    from eval.metrics import choice_credit
+
+    assert choice_credit("She was handed a five-year ban.", ["5"], ["10", "3"])
+    assert choice_credit("After the Twitter-based launch.", ["Twitter"], ["Facebook"])
+    # "HBO Go" is not named by "HBO Max": a wrong choice with a stop word counts only whole
+    assert choice_credit("HBO Max was relaunched as Max.", ["Max"], ["HBO Go", "Plus"])
+    assert not choice_credit("HBO Go was relaunched as Max.", ["Max"], ["HBO Go", "Plus"])
