@@ -6,7 +6,8 @@
 For every question the answerer's candidates are computed once with no check vetoing (every
 sentence that has the asked-for kind of answer is read by the reader and scored), and each
 candidate keeps the list of checks it fails (rag/constraints.py). The decision is then replayed
-with all checks vetoing, and with all but one: a check *helps* on a question when the outcome is
+with all checks vetoing, and with all but one (the asked-for kind of answer, rag/answer_types.py,
+counts as one more check, ``answer_type``): a check *helps* on a question when the outcome is
 right with it and wrong without it (it stopped a wrong answer: an unanswerable question answered,
 or a sentence without the answer quoted), and *harms* when the reverse holds (it vetoed the right
 answer). Precision = helps / (helps + harms). A check may veto on its own only at precision
@@ -30,11 +31,11 @@ from typing import Any
 from tqdm import tqdm
 
 from eval.datasets import load_dataset
-from eval.harness import select
+from eval.harness import corpus_of, select
 from eval.metrics import choice_credit, contains_reference, quote_overlaps
+from eval.nearmiss import make_near_misses
 from eval.records import EvalSample
-from rag.answer_types import has_answer_type, question_type
-from rag.checks import CHECK_KINDS, failure_kind
+from rag.checks import CHECK_KINDS
 from rag.config import Settings
 from rag.extractive import ExtractiveGenerator, ScoredSentence
 
@@ -75,13 +76,10 @@ def is_right(sample: EvalSample, quote: str) -> bool:
 def question_record(gen: ExtractiveGenerator, sample: EvalSample, hits: list[Any]) -> Question:
     """The candidates with no check vetoing; each remembers the checks it fails."""
     cands: list[ScoredSentence] = gen.candidates(sample.question, hits)
-    kind = question_type(sample.question)
     out = Question(sample.answerable)
     for c in cands:
-        typed_ok = not c.headline and has_answer_type(kind, c.quote, sample.question)
-        out.candidates.append(Candidate(
-            score=c.score, failed=frozenset(failure_kind(f) for f in c.check.failed),
-            blocked=not c.typed or not typed_ok, right=is_right(sample, c.quote)))
+        out.candidates.append(Candidate(score=c.score, failed=c.failed_kinds,
+                                        blocked=not c.typed, right=is_right(sample, c.quote)))
     return out
 
 
@@ -132,12 +130,18 @@ def markdown(rows: Sequence[dict[str, Any]], sets: Sequence[str], n: int) -> str
 
 
 def collect(dataset: Path, store: Path, limit: int | None, seed: int,
-            progress: bool = True) -> list[Question]:
+            progress: bool = True, near_miss: bool = False) -> list[Question]:
+    """The set's questions (and, with ``near_miss``, the generated unanswerable variants of its
+    answerable ones: eval/nearmiss.py) with their candidates."""
     from citewise import Citewise
 
     pipeline = Citewise(Settings(store=store))
     gen = ExtractiveGenerator(pipeline.embedder, veto=frozenset(), max_read=MAX_READ_ALL)
-    samples = select(load_dataset(dataset).samples, limit, seed)
+    data = load_dataset(dataset)
+    samples = select(data.samples, limit, seed)
+    if near_miss:
+        texts = corpus_of(data, pipeline, samples)
+        samples = samples + make_near_misses([s for s in samples if s.answerable], texts, seed)
     out = []
     for s in tqdm(samples, desc=dataset.stem, disable=not progress, file=sys.stderr):
         hits = pipeline.retrieve(s.question)
@@ -151,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--set", action="append", required=True, metavar="NAME=DATASET:STORE",
                    help="a question set and the store holding its corpus (repeatable)")
     p.add_argument("--limit", type=int, default=None, help="questions per set, seeded")
+    p.add_argument("--near-miss", action="store_true",
+                   help="also replay the near-miss variants of each set's answerable questions")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None, help="write the table here (Markdown)")
     args = p.parse_args(argv)
@@ -162,7 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not dataset or not store:
             sys.stderr.write(f"error: --set {spec!r}: expected NAME=DATASET:STORE\n")
             return 2
-        questions += collect(Path(dataset), Path(store), args.limit, args.seed)
+        questions += collect(Path(dataset), Path(store), args.limit, args.seed,
+                             near_miss=args.near_miss)
         names.append(name)
     threshold = ExtractiveGenerator(None, veto=frozenset()).threshold
     text = markdown(table(questions, threshold), names, len(questions))

@@ -24,7 +24,7 @@ import numpy as np
 from rag.aliases import expand_query
 from rag.aliases import merge as merge_aliases
 from rag.answer_types import AnswerType, asked_noun, has_answer_type, is_yes_no, question_type
-from rag.checks import VETO_KINDS, soft_failures, vetoed
+from rag.checks import VETO_KINDS, failed_kinds, soft_groups
 from rag.constraints import Check, Constraints, known_names, parse
 from rag.embeddings import Embedder
 from rag.errors import ConfigError
@@ -101,7 +101,8 @@ class ScoredSentence:
     vector: np.ndarray | None = field(default=None, repr=False)  # stored at ingest, if any
     before: str = ""  # the sentence before it in its passage: the reader's context
     reader: float = READER_FLOOR  # the reader's logit, when it read this sentence
-    soft_failed: int = 0  # failed checks that only weigh (rag/checks.py)
+    soft_failed: tuple[int, int, int] = (0, 0, 0)  # failed checks that only weigh, by group
+    failed_kinds: frozenset[str] = frozenset()  # kinds of the checks it fails
 
     @property
     def cheap(self) -> float:
@@ -166,16 +167,16 @@ def _eligibility(cands: list[ScoredSentence], kind: AnswerType, question: str,
     asked-for kind of answer, and pass the two rules below."""
     _relax_unmet(cands)
     for c in cands:
-        c.soft_failed = soft_failures(c.check, veto)
-        c.typed = not vetoed(c.check, veto) and not c.headline \
-            and has_answer_type(kind, c.quote, question)
+        c.failed_kinds = failed_kinds(c.check, has_answer_type(kind, c.quote, question))
+        c.soft_failed = soft_groups(c.failed_kinds, veto)
+        c.typed = not c.headline and not c.failed_kinds & veto
     closest = max(cands, key=lambda c: c.lexical)
     echoed = any(f.startswith("unspecified:") for f in closest.check.failed)
     elsewhere = closest.asked == 1.0 and any(f.startswith(("entity:", "role:"))
                                              for f in closest.check.failed)
     # "What year ...", "In what city ...": the answer type says what is asked, not the noun.
     if kind is AnswerType.ANY and (echoed or elsewhere) \
-            and not any(c.asked == 1.0 and not vetoed(c.check, veto) for c in cands):
+            and not any(c.asked == 1.0 and not c.failed_kinds & veto for c in cands):
         # The passage closest to the question names what it asks about only in passing ("...
         # that meet capability criteria."), or says which one of someone else ("OpenAI can
         # provide API access to US government customers" for Microsoft's customers): a sentence
@@ -288,7 +289,9 @@ class ExtractiveGenerator(RuleBasedCondense):
                 cands = self._cheapest_first(cands, n)
             if not stored or self.max_refined > 0:
                 self._refine(cands, qvec, kind, n, yesno)
-        if self._read(question, cands):
+        # The reader reads the question as the embedder does: short forms written as the names
+        # the documents use ("how much of oai does msft own" -> "... openai ... microsoft").
+        if self._read(cons.canonical or expanded, cands):
             self._score(kind, cands, n, yesno)
         cands.sort(key=lambda c: -c.score)
         return cands
@@ -344,7 +347,7 @@ class ExtractiveGenerator(RuleBasedCondense):
         if self.max_refined == 0:  # stored vectors only
             return cands
         # A sentence that a check vetoes can never be quoted: no forward pass for it.
-        cands = [c for c in cands if not vetoed(c.check, self.veto)] or cands
+        cands = [c for c in cands if not c.failed_kinds & self.veto] or cands
         by_score = sorted(cands, key=lambda c: (not c.typed, -c.score))[: self.max_refined]
         # ... and the closest in words: a pooled vector can rank a sentence that states the
         # question's words in other company ("Microsoft can pursue AGI development alone")

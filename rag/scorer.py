@@ -46,7 +46,10 @@ FEATURES: tuple[str, ...] = (
     "scope_missing",  # names scoping the question found nowhere in the passage (0..2)
     "asked_noun",  # names the noun a which/what question asks for (1), doesn't (0), none (0.5)
     "reader",  # the cross-encoder's logit (rag/reader.py); READER_FLOOR when it didn't read it
-    "soft_failed",  # question checks it fails that only weigh (rag/extractive.py: VETO_KINDS)
+    # question checks it fails that only weigh (rag/checks.py: VETO_KINDS), in three groups
+    "soft_subject",  # another subject: a name, holder or possession the question has is missing
+    "soft_type",  # not the asked-for kind of answer (rag/answer_types.py)
+    "soft_other",  # anything else the question states (time, ordinal, count, wording ...)
 )
 
 
@@ -68,7 +71,7 @@ def feature_vector(c: ScoredSentence, typed_question: bool, coverage: float,
         float(min(c.check.scope_missing, 2)),
         c.asked,
         c.reader,
-        float(c.soft_failed),
+        *(float(v) for v in c.soft_failed),
     ]
 
 
