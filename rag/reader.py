@@ -36,6 +36,7 @@ READER_DIR = "reader"
 MANIFEST = "reader.json"
 CONTEXT_CHARS = 300  # of the sentence before the candidate, kept as context
 CACHE_SIZE = 20000  # (question, candidate) scores kept between asks
+QUESTION_WORDS = 32  # a longer question keeps its last words: a news quiz's preamble comes first
 
 
 def pair_text(sentence: str, before: str = "", title: str = "") -> str:
@@ -46,6 +47,13 @@ def pair_text(sentence: str, before: str = "", title: str = "") -> str:
     context = " ".join(p for p in (title.strip(), before) if p)
     sentence = " ".join(sentence.split())
     return f"{sentence} [SEP] {context}" if context else sentence
+
+
+def question_text(question: str) -> str:
+    """The question as the reader reads it: at most its last ``QUESTION_WORDS`` words, so the
+    candidate always fits ("X happened this week. [...] Who is next in line?" keeps its ask)."""
+    words = question.split()
+    return " ".join(words[-QUESTION_WORDS:])
 
 
 def _sha256(path: Path) -> str:
@@ -108,8 +116,9 @@ class Reader:
                                              providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer = Tokenizer.from_file(str(root / self.manifest.tokenizer))
+        # longest_first: a pair never fails to fit, however long either side is
         self._tokenizer.enable_truncation(max_length=self.manifest.max_length,
-                                          strategy="only_second")
+                                          strategy="longest_first")
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._cache: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._lock = threading.Lock()
@@ -136,7 +145,8 @@ class Reader:
         return out
 
     def _run(self, question: str, texts: Sequence[str]) -> np.ndarray:
-        encs = self._tokenizer.encode_batch([(question, t) for t in texts])
+        asked = question_text(question)
+        encs = self._tokenizer.encode_batch([(asked, t) for t in texts])
         feeds: dict[str, Any] = {
             "input_ids": np.asarray([e.ids for e in encs], dtype=np.int64),
             "attention_mask": np.asarray([e.attention_mask for e in encs], dtype=np.int64),

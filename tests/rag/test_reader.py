@@ -76,3 +76,21 @@ def test_reading_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_a_question_longer_than_the_model_reads_is_scored_not_refused():
+    """A news quiz's preamble can be longer than the reader's 96 tokens on its own."""
+    reader = bundled_reader()
+    assert reader is not None
+    long_q = ("The city council met this week after a long series of storms, floods and "
+              "power cuts that left many residents angry about the slow response of the "
+              "utility and the state, and several members asked for an inquiry into the "
+              "costs. " * 3) + "Who founded the Acme company?"
+    texts = [pair_text("Acme was founded by Jane Roe in 1990."),
+             pair_text("Acme sells garden tools in Ohio.")]
+    scores = reader.score(long_q, texts)
+    assert scores.shape == (2,)
+    # it reads the question's last words, where a quiz puts the ask
+    tail = " ".join(long_q.split()[-32:])
+    assert tail.endswith("Who founded the Acme company?")
+    assert scores == pytest.approx(reader.score(tail, texts))
