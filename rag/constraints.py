@@ -435,8 +435,8 @@ class Constraints:
         if self.asked and not _specified(self.asked, s_norm, self.question):
             failed.append(f"unspecified:{self.asked}")
         if self.possessed:
-            have = _stems(s_norm) | _stems(ctx_norm)
-            if not any(p in have or (" " in p or not p.isalpha()) and _contains(s_norm, p)
+            stems = _stems(s_norm) | _stems(ctx_norm)
+            if not any(p in stems or (" " in p or not p.isalpha()) and _contains(s_norm, p)
                        for p in self.possessed):
                 failed.append(f"possessed:{self.possessed[0]}")
         if self.holder is not None:
