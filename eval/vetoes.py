@@ -119,13 +119,13 @@ def table(questions: Sequence[Question], threshold: float,
 def markdown(rows: Sequence[dict[str, Any]], sets: Sequence[str], n: int) -> str:
     lines = [f"Questions: {n} ({', '.join(sets)})", "",
              "| check | wrong answers it stops | right answers it vetoes | precision | "
-             "right sentences failed | other sentences failed | may veto |",
+             "right sentences failed | other sentences failed | precision ≥ 0.95 over ≥ 5 decisions |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
         p = "-" if r["precision"] is None else f"{r['precision']:.3f}"
         lines.append(f"| {r['check']} | {r['stops_wrong']} | {r['vetoes_right']} | {p} | "
                      f"{r['fails_right_sentences']} | {r['fails_other_sentences']} | "
-                     f"{'yes' if r['veto'] else 'no (weighs)'} |")
+                     f"{'yes' if r['veto'] else 'no'} |")
     return "\n".join(lines) + "\n"
 
 

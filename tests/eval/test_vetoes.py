@@ -41,7 +41,7 @@ def test_the_table_counts_helps_and_harms_per_check():
     assert rows["number"]["precision"] == 1.0 and rows["number"]["veto"]
     assert rows["time"]["precision"] == 0.0 and not rows["time"]["veto"]
     text = markdown(list(rows.values()), ["toy"], len(questions))
-    assert "| number | 5 | 0 | 1.000 |" in text and "no (weighs)" in text
+    assert "| number | 5 | 0 | 1.000 |" in text and "| time | 0 | 1 | 0.000 |" in text
 
 
 def test_right_is_judged_by_the_labels_of_each_kind_of_set():
