@@ -10,7 +10,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run install test test-fast lint eval-gate eval-llm browser llm infinity clean
+.PHONY: run install test test-fast lint eval-gate eval-external eval-llm browser llm infinity clean
 
 run: $(STAMP)
 	$(CITEWISE) ingest sample_data
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install --upgrade pip >/dev/null
 	# torch is pinned to the CPU build; install it first so nothing pulls a CUDA one.
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e ".[test,ray]"
+	$(PIP) install -e ".[test,ray,train]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -64,6 +64,24 @@ eval-gate: $(STAMP)
 		--baseline eval/golden/baseline.json --report reports/eval
 	$(CITEWISE) eval eval/golden/kinds.jsonl --store $$(mktemp -d) --ingest eval/golden/kinds \
 		--baseline eval/golden/kinds-baseline.json --report reports/eval-kinds
+	$(MAKE) eval-external
+
+# Fixed samples of the external development sets (text nobody here wrote), built from ../shared
+# by eval/external.py into a temporary folder (never into the project): SQuAD v1.1's measure
+# articles (200 questions, every paragraph of the 48 articles ingested) and all of WikiQA dev.
+SHARED ?= ../shared/datasets
+eval-external: $(STAMP)
+	set -e; D=$$(mktemp -d); \
+	$(PY) -m eval.external squad --squad $(SHARED)/squad-v1.1-dev/dev-v1.1.json \
+		--reserved $(SHARED)/squad-v1.1-dev/reserved-titles.txt --out $$D/squad --no-progress; \
+	$(CITEWISE) eval $$D/squad/measure.jsonl --limit 200 --seed 0 --store $$D/squad-store \
+		--ingest $$D/squad/corpus.jsonl --baseline eval/baselines/squad-measure.json \
+		--report reports/eval-squad; \
+	$(PY) -m eval.external wikiqa --dir $(SHARED)/wikiqa --split dev --out $$D/wikiqa --no-progress; \
+	$(CITEWISE) eval $$D/wikiqa/questions.jsonl --store $$D/wikiqa-store \
+		--ingest $$D/wikiqa/corpus.jsonl --baseline eval/baselines/wikiqa-dev.json \
+		--report reports/eval-wikiqa; \
+	rm -rf $$D
 
 clean:
 	rm -rf $(VENV) .citewise reports test-output .mypy_cache
