@@ -54,6 +54,7 @@ from rag.plugins import Registry
 from rag.text import normalize, sentence_spans
 from rag.textrules import (
     MARKER,
+    NUMBER_WORDS,
     STOPWORDS,
     marker_numbers,
     markers_before_stop,
@@ -219,14 +220,6 @@ def contains_reference(answer: str, references: Sequence[str]) -> bool:
     return any(
         (ref := squad_normalize(r)) and f" {ref} " in ans for r in references
     )
-
-
-# Number words read as digits, so "five" and "5" are one content word.
-NUMBER_WORDS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
-NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60",
-                     "seventy": "70", "eighty": "80", "ninety": "90", "hundred": "100"})
 
 
 _JOINERS = re.compile(r"[-‐‑–—/]")

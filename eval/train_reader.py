@@ -256,10 +256,10 @@ def export(model: Any, tok: Any, out: Path) -> None:
 
 
 def write_manifest(out: Path, info: dict[str, Any]) -> None:
-    from rag.reader import _sha256
+    from rag.embeddings import sha256_file
 
     manifest = {"model": "model.onnx", "tokenizer": "tokenizer.json",
-                "sha256": _sha256(out / "model.onnx"), "max_length": MAX_LENGTH,
+                "sha256": sha256_file(out / "model.onnx"), "max_length": MAX_LENGTH,
                 "version": date.today().isoformat(), **info}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 

@@ -44,7 +44,7 @@ import Stemmer
 
 from rag.text import normalize, sentence_spans
 from rag.textrules import ANAPHOR as _ANAPHOR
-from rag.textrules import STOPWORDS_ALL, content_terms, numbers, stem
+from rag.textrules import NUMBER_WORDS, STOPWORDS_ALL, content_terms, numbers, stem
 
 # ---- aliases -----------------------------------------------------------------------------------
 # Common short forms, tickers and epithets of news subjects (lower-case -> canonical lower-case).
@@ -863,11 +863,7 @@ def _numbers(text_norm: str, words: bool = True) -> set[str]:
     return found
 
 
-_WORD_NUMBERS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
-_WORD_NUMBERS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60",
-                      "seventy": "70", "eighty": "80", "ninety": "90", "hundred": "100"})
+_WORD_NUMBERS = NUMBER_WORDS
 
 
 

@@ -14,7 +14,6 @@ The reader ranks; it does not decide alone. Its score is one feature of the answ
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import threading
@@ -28,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.embeddings import sha256_file
 from rag.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -54,14 +54,6 @@ def question_text(question: str) -> str:
     candidate always fits ("X happened this week. [...] Who is next in line?" keeps its ask)."""
     words = question.split()
     return " ".join(words[-QUESTION_WORDS:])
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -103,7 +95,7 @@ class Reader:
         model_path = root / self.manifest.model
         if not model_path.is_file():
             raise ModelError(f"reader model missing at {model_path}; reinstall citewise.")
-        actual = _sha256(model_path)
+        actual = sha256_file(model_path)
         if actual != self.manifest.sha256:
             raise ModelError(f"reader model at {model_path} has sha256 {actual}, expected "
                              f"{self.manifest.sha256}: the file is corrupt or was replaced; "

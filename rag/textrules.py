@@ -194,3 +194,11 @@ ANAPHOR = re.compile(
     r"month|season|decade|period|era|week|game)|it|its|they|them|their|he|him|his|she|her|this|"
     rf"these|those|such|the (?:{_REFERRING_NOUNS}))\b"
 )
+
+
+# Number words read as digits ("five" and "5" are one number), for the checks and the eval.
+NUMBER_WORDS: dict[str, str] = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60",
+                     "seventy": "70", "eighty": "80", "ninety": "90", "hundred": "100"})
