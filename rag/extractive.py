@@ -24,7 +24,7 @@ import numpy as np
 from rag.aliases import expand_query
 from rag.aliases import merge as merge_aliases
 from rag.answer_types import AnswerType, asked_noun, has_answer_type, is_yes_no, question_type
-from rag.checks import VETO_KINDS, failed_kinds, soft_groups
+from rag.checks import ANSWER_TYPE, VETO_KINDS, failed_kinds, soft_groups
 from rag.constraints import Check, Constraints, known_names, parse
 from rag.embeddings import Embedder
 from rag.errors import ConfigError
@@ -346,8 +346,10 @@ class ExtractiveGenerator(RuleBasedCondense):
         self._score(kind, cands, n, yesno)
         if self.max_refined == 0:  # stored vectors only
             return cands
-        # A sentence that a check vetoes can never be quoted: no forward pass for it.
-        cands = [c for c in cands if not c.failed_kinds & self.veto] or cands
+        # A sentence that a question check vetoes can never be quoted: no forward pass for it.
+        # (Its answer type is not asked here: a sentence beside the answer needs none, and the
+        # LLM verifier lets such neighbours stand in a two-sentence span.)
+        cands = [c for c in cands if not (c.failed_kinds - {ANSWER_TYPE}) & self.veto] or cands
         by_score = sorted(cands, key=lambda c: (not c.typed, -c.score))[: self.max_refined]
         # ... and the closest in words: a pooled vector can rank a sentence that states the
         # question's words in other company ("Microsoft can pursue AGI development alone")

@@ -314,9 +314,11 @@ def _answers(proc: subprocess.Popen, report: Path,
 # vector of their own; through a server every sentence has its own (ARCHITECTURE.md, "Sentence
 # vectors with a server"). With 5 sentences refined per question plus 2 by words
 # (rag/extractive.py: MAX_REFINED, MAX_LEXICAL) what is quoted comes from sentences embedded
-# alone either way, and the golden set is answered identically (137 of 137 measured; with 3
-# refined, 8 answers differed).
-MAY_DIFFER = 0
+# alone either way, and the golden set was answered identically (137 of 137 measured; with 3
+# refined, 8 answers differed). Since the reader (rag/reader.py) re-ranks the shortlist, a
+# sentence that only one of the two shortlists holds can win: 136 of 137 measured (d19, "What
+# is OpenAI's role?", a question both answer wrongly, with two different sentences).
+MAY_DIFFER = 1
 
 
 @pytest.mark.slow
