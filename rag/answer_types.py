@@ -96,6 +96,7 @@ _REASON = re.compile(
     r"resulted in|results in|started as|stemmed from|stems from|driven by|by)\b"
 )
 # Years before 1500 when the sentence marks them as a time ("He died in 1259").
+_HOW_MANY = re.compile(r"\bhow many ([a-z]{3,})")
 _EARLY_YEAR = re.compile(r"\b(?:in|since|by|from|until|around|circa|c\.|year) \d{3,4}\b")
 # People named by what they do ("paid professionals", "voters", "paleoclimatologists").
 _AGENT_PLURAL = re.compile(r"\b[a-z]{3,}(?:ists|ians|ors|ers|eers|ants|ents|als|ees)\b|"
@@ -149,6 +150,10 @@ def has_answer_type(kind: AnswerType, sentence: str, question: str = "") -> bool
         for n in set(re.findall(r"\d+(?:[.,]\d+)*", qlow)):
             low = re.sub(rf"(?<![\d.,]){re.escape(n)}(?![\d]|[.,]\d)", " ", low)
     if kind is AnswerType.NUMBER:  # a bare year is not an amount
+        counted = _HOW_MANY.search(qlow)
+        if counted and re.search(rf"\b\d[\d,.]*\s+(?:[a-z-]+\s+)?{re.escape(counted.group(1)[:5])}",
+                                 low):
+            return True  # "1518 kestrels" counts kestrels, though 1518 could be a year
         if not _HAS_NUMBER.search(_YEAR.sub(" ", low)):
             return False
         # "How long is the extension?" wants a length: "trams run every eight minutes" has a

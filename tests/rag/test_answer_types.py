@@ -83,3 +83,12 @@ def test_money_budget_and_rate_questions_are_typed():
     assert question_type("What is the budget of the second phase?") is AnswerType.NUMBER
     assert question_type("What interest rate does the loan carry?") is AnswerType.PERCENT
     assert question_type("How big a slice of OpenAI does Microsoft own?") is AnswerType.PERCENT
+
+
+def test_a_count_that_looks_like_a_year_still_counts():
+    """1518 kestrels is a count; a bare 1998 is not an amount."""
+    from rag.answer_types import AnswerType, has_answer_type
+
+    q = "How many kestrels did the tally of load note 14 count?"
+    assert has_answer_type(AnswerType.NUMBER, "Note 14 counted 1518 kestrels on the ridge.", q)
+    assert not has_answer_type(AnswerType.NUMBER, "Note 14 was written in 1998.", q)
