@@ -206,25 +206,19 @@ def _count(examples: Sequence[Example]) -> dict[str, int]:
     return counts
 
 
-def _sets(specs: Sequence[str], what: str) -> list[tuple[str, Path, Path]]:
-    out = []
-    for spec in specs:
-        name, _, rest = spec.partition("=")
-        dataset, _, store = rest.rpartition(":")
-        if not name or not dataset or not store:
-            raise SystemExit(f"error: {what} {spec!r}: expected NAME=DATASET:STORE")
-        out.append((name, Path(dataset), Path(store)))
-    return out
-
-
 def collect_sets(specs: Sequence[str], what: str, limit: int | None,
                  seed: int) -> list[Example]:
     from citewise import Citewise
     from eval.datasets import load_dataset
     from eval.harness import select
+    from eval.vetoes import parse_sets
 
+    try:
+        sets = parse_sets(specs, what)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from exc
     out: list[Example] = []
-    for name, dataset, store in _sets(specs, what):
+    for name, dataset, store in sets:
         pipeline = Citewise(Settings(store=store))
         samples = select(load_dataset(dataset).samples, limit, seed)
         out += collect_set(pipeline, samples, name)

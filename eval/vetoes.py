@@ -129,6 +129,18 @@ def markdown(rows: Sequence[dict[str, Any]], sets: Sequence[str], n: int) -> str
     return "\n".join(lines) + "\n"
 
 
+def parse_sets(specs: Sequence[str], what: str) -> list[tuple[str, Path, Path]]:
+    """``NAME=DATASET:STORE`` arguments (this command's and eval/train_scorer.py's)."""
+    out = []
+    for spec in specs:
+        name, _, rest = spec.partition("=")
+        dataset, _, store = rest.rpartition(":")
+        if not name or not dataset or not store:
+            raise ValueError(f"{what} {spec!r}: expected NAME=DATASET:STORE")
+        out.append((name, Path(dataset), Path(store)))
+    return out
+
+
 def collect(dataset: Path, store: Path, limit: int | None, seed: int,
             progress: bool = True, near_miss: bool = False) -> list[Question]:
     """The set's questions (and, with ``near_miss``, the generated unanswerable variants of its
@@ -162,14 +174,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     questions: list[Question] = []
     names = []
-    for spec in args.set:
-        name, _, rest = spec.partition("=")
-        dataset, _, store = rest.rpartition(":")
-        if not dataset or not store:
-            sys.stderr.write(f"error: --set {spec!r}: expected NAME=DATASET:STORE\n")
-            return 2
-        questions += collect(Path(dataset), Path(store), args.limit, args.seed,
-                             near_miss=args.near_miss)
+    try:
+        sets = parse_sets(args.set, "--set")
+    except ValueError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    for name, dataset, store in sets:
+        questions += collect(dataset, store, args.limit, args.seed, near_miss=args.near_miss)
         names.append(name)
     threshold = ExtractiveGenerator(None, veto=frozenset()).threshold
     text = markdown(table(questions, threshold), names, len(questions))

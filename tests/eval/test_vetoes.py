@@ -55,3 +55,16 @@ def test_right_is_judged_by_the_labels_of_each_kind_of_set():
     squad = EvalSample(id="3", question="Who?", references=["Jane Roe"])
     assert is_right(squad, "It was Jane Roe.") and not is_right(squad, "It was John.")
     assert not is_right(EvalSample(id="4", question="?", answerable=False), "Anything.")
+
+
+def test_set_arguments_name_a_dataset_and_a_store():
+    from pathlib import Path
+
+    import pytest
+
+    from eval.vetoes import parse_sets
+
+    assert parse_sets(["news=/d/q.jsonl:/s/store"], "--set") == [
+        ("news", Path("/d/q.jsonl"), Path("/s/store"))]
+    with pytest.raises(ValueError, match="NAME=DATASET:STORE"):
+        parse_sets(["news"], "--set")
