@@ -17,6 +17,13 @@ citewise JSONL format (eval/datasets.py) and a JSONL feed corpus, to run with
   answerable when a sentence is labelled 1 (``questions.jsonl``).
 * ``squad2 --squad2 train-v2.0-subset.json``: split by article into tune and measure, the
   unanswerable questions tagged ``squad2-unanswerable``.
+* ``tatqa --tatqa tatqa_dataset_dev.json --format md|html|docx``: each TAT-QA excerpt (a table
+  of a company's annual report and the paragraphs around it) as one document file of that
+  format in ``corpus/``; its span and multi-span questions (arithmetic and counts are out of
+  scope for extractive answers), each to be asked over its own document (``citewise eval
+  --restrict``), split by excerpt. Tags say where the answer is (``table``, ``text``,
+  ``table-text``) and ``multi-span`` (every reference must be in the answer). Only the dev
+  split is read: TAT-QA's test files are reserved.
 
 Third-party text is never written inside the project's work tree: ``--out`` defaults to
 ``~/.cache/citewise/datasets/NAME`` and a folder inside the work tree is refused.
@@ -33,6 +40,7 @@ import logging
 import random
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
@@ -42,7 +50,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from eval import splits
+from eval import splits, tatqa
 from eval.datasets import DatasetError, squad_source, write_feed
 from eval.metrics import content_words, squad_normalize
 from eval.splits import split_titles
@@ -73,6 +81,12 @@ class Built:
     stats: dict[str, Any]
     command: str
     notes: list[str] = field(default_factory=list)
+    # document files (name -> bytes) written to ``corpus/`` instead of a JSONL feed
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def corpus_path(self) -> Path:
+        return self.out / ("corpus" if self.files else "corpus.jsonl")
 
 
 # ---------------------------------------------------------------- output
@@ -111,7 +125,8 @@ def readme_text(built: Built) -> str:
     lines = [f"citewise external development set: {built.name}", ""]
     lines += [f"{k}: {v}" for k, v in built.stats.items()]
     lines += ["", *built.notes, "", "Rebuilt with:", f"  {built.command}", "", "Run with:"]
-    lines += [f"  citewise eval {built.out / (p + '.jsonl')} --ingest {built.out / 'corpus.jsonl'}"
+    restrict = " --restrict" if built.files else ""
+    lines += [f"  citewise eval {built.out / (p + '.jsonl')} --ingest {built.corpus_path}{restrict}"
               for p in built.parts]
     return "\n".join(lines) + "\n"
 
@@ -124,7 +139,16 @@ def write_built(built: Built) -> list[Path]:
         path = built.out / f"{part}.jsonl"
         _write_jsonl(rows, path)
         paths.append(path)
-    paths.append(write_feed(built.corpus, built.out / "corpus.jsonl"))
+    if built.files:
+        folder = built.corpus_path
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir()
+        for name, data in built.files.items():
+            (folder / name).write_bytes(data)
+        paths.append(folder)
+    else:
+        paths.append(write_feed(built.corpus, built.out / "corpus.jsonl"))
     readme = built.out / "README.txt"
     readme.write_text(readme_text(built), encoding="utf-8")
     return [*paths, readme]
@@ -644,15 +668,22 @@ def parser() -> argparse.ArgumentParser:
     s2.add_argument("--tune-articles", type=int, default=7)
     s2.add_argument("--limit", type=int, default=None, metavar="N",
                     help="N questions per part, drawn with --seed")
-    for sp in (rt, sq, wq, s2):
+    tq = sub.add_parser("tatqa", help="TAT-QA dev: report excerpts with tables, as files")
+    tq.add_argument("--tatqa", type=Path, default=SHARED / "tatqa" / "tatqa_dataset_dev.json")
+    tq.add_argument("--format", choices=tatqa.FORMATS, default="md",
+                    help="document format of the excerpts (md)")
+    tq.add_argument("--limit", type=int, default=None, metavar="N",
+                    help="N questions per part, drawn with --seed")
+    for sp in (rt, sq, wq, s2, tq):
         common(sp)
     return p
 
 
 def build(args: argparse.Namespace, command: str) -> Built:
     """Build the set the parsed arguments name."""
-    out = check_out(args.out or _default_out(
-        f"wikiqa-{args.split}" if args.name == "wikiqa" else args.name))
+    name = {"wikiqa": f"wikiqa-{getattr(args, 'split', '')}",
+            "tatqa": f"tatqa-{getattr(args, 'format', '')}"}.get(args.name, args.name)
+    out = check_out(args.out or _default_out(name))
     if args.name == "realtimeqa":
         return build_realtimeqa(args.repo, out, args.seed, args.weeks,
                                 args.max_results_per_question, command, not args.no_progress)
@@ -663,7 +694,26 @@ def build(args: argparse.Namespace, command: str) -> Built:
     if args.name == "squad2":
         return build_squad_split(args.squad2, out, "--squad2", set(), args.tune_articles,
                                  args.seed, args.limit, "squad2-unanswerable", "squad2", command)
+    if args.name == "tatqa":
+        return build_tatqa(args.tatqa, args.format, out, args.seed, args.limit, command)
     return build_wikiqa(args.dir, args.split, out, command)
+
+
+def build_tatqa(path: Path, fmt: str, out: Path, seed: int = 0, limit: int | None = None,
+                command: str = "") -> Built:
+    """TAT-QA dev excerpts as document files; see eval/tatqa.py."""
+    parts, files, stats = tatqa.build_parts(tatqa.read_tatqa(path), fmt, seed)
+    if limit is not None:
+        parts = {k: _limit(v, limit, seed) for k, v in parts.items()}
+        wanted = {s for rows in parts.values() for r in rows for s in r["sources"]}
+        files = {k: v for k, v in files.items() if k in wanted}
+        stats = {**stats, "documents": len(files),
+                 **{f"{k}_questions": len(v) for k, v in parts.items()}}
+    notes = [f"Source: {path.name}, TAT-QA (Zhu et al., ACL 2021; CC BY 4.0), dev split only.",
+             "Span and multi-span questions; ask each over its own document (--restrict).",
+             "Tags: table / text / table-text (where the answer is), multi-span (every "
+             "reference must be in the answer)."]
+    return Built(f"tatqa-{fmt}", out, parts, [], stats, command, notes, files)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

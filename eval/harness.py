@@ -49,6 +49,7 @@ from eval.report import (
 )
 from rag.config import Settings
 from rag.errors import CitewiseError
+from rag.records import Filters
 
 log = logging.getLogger(__name__)
 
@@ -116,11 +117,15 @@ def _contexts(items: list[dict[str, Any]]) -> list[EvalContext]:
     return [EvalContext.from_dict(c) for c in items]
 
 
-def answer_sample(pipeline: Any, sample: EvalSample, doc_cache: dict[str, str | None]) -> EvalSample:
-    """Ask one question; returns the sample with answer, contexts, citations and quote checks."""
+def answer_sample(pipeline: Any, sample: EvalSample, doc_cache: dict[str, str | None],
+                  restrict: bool = False) -> EvalSample:
+    """Ask one question; returns the sample with answer, contexts, citations and quote checks.
+    With ``restrict``, the question is asked over its own ``sources`` only."""
     started = time.perf_counter()
     try:
-        answer = pipeline.ask(sample.question, history=sample.history or None)
+        extra = {"filters": Filters(sources=list(sample.sources))} \
+            if restrict and sample.sources else {}
+        answer = pipeline.ask(sample.question, history=sample.history or None, **extra)
         d = answer.to_dict()
     except Exception as exc:  # noqa: BLE001 - one broken question must not lose the run
         log.warning("question %s failed: %s", sample.id, exc)
@@ -172,6 +177,7 @@ def run_samples(
     retrieval_only: bool = False,
     progress: bool = True,
     depth: int = RETRIEVAL_DEPTH,
+    restrict: bool = False,
 ) -> list[EvalSample]:
     """Run every sample through the pipeline, with a progress bar on stderr."""
     doc_cache: dict[str, str | None] = {}
@@ -182,7 +188,7 @@ def run_samples(
         if retrieval_only:
             out.append(retrieve_sample(pipeline, sample, depth))
         else:
-            out.append(answer_sample(pipeline, sample, doc_cache))
+            out.append(answer_sample(pipeline, sample, doc_cache, restrict))
     return out
 
 
@@ -215,6 +221,7 @@ def run_eval(
     seed: int = 0,
     progress: bool = True,
     near_miss: bool = False,
+    restrict: bool = False,
 ) -> EvalRun:
     """Run (a seeded sample of) the dataset and compute every metric; with ``near_miss``, also
     its near-miss variants, scored apart (``EvalRun.near_miss``)."""
@@ -230,7 +237,8 @@ def run_eval(
         if not variants:
             log.warning("--near-miss: no variant could be made from these questions")
     started = time.perf_counter()
-    answered = run_samples(pipeline, [*samples, *variants], dataset.retrieval_only, progress)
+    answered = run_samples(pipeline, [*samples, *variants], dataset.retrieval_only, progress,
+                           restrict=restrict)
     records, variants = answered[: len(samples)], answered[len(samples):]
     metrics = compute_metrics(records, judge.supports, dataset.retrieval_only)
     return EvalRun(
@@ -347,6 +355,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="also ask unanswerable near-miss variants of the answerable questions "
                              "(other name, number, date, time qualifier, a detail the passage "
                              "lacks) and report abstention on them next to the originals")
+    parser.add_argument("--restrict", action="store_true",
+                        help="ask each question over its own documents only (its 'sources'), "
+                             "as a user who picked the document would (TAT-QA)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
@@ -423,7 +434,8 @@ def run_from_args(args: argparse.Namespace, settings: Settings, pipeline: Any = 
             judge = make_judge(settings if getattr(args, "judge", "") == "llm" else None,
                                getattr(pipeline, "embedder", None))
             run = run_eval(dataset, pipeline, settings, judge, args.limit, args.seed, progress,
-                           near_miss=getattr(args, "near_miss", False))
+                           near_miss=getattr(args, "near_miss", False),
+                           restrict=getattr(args, "restrict", False))
             run.ingest_seconds, run.ingest = ingest_seconds, ingest_info
     except (DatasetError, BaselineError) as exc:
         sys.stderr.write(f"error: {exc}\n")

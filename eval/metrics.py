@@ -274,9 +274,16 @@ def choice_credit(answer: str, references: Sequence[str], distractors: Sequence[
     )
 
 
+MULTI_SPAN = "multi-span"  # the tag of a question whose answer must hold every reference
+
+
 def credits_reference(answer: str, sample: EvalSample) -> bool:
     """The correctness check of ``sample``: :func:`choice_credit` for a multiple-choice sample
-    (one with distractors), else :func:`contains_reference`."""
+    (one with distractors); for one tagged ``multi-span`` (TAT-QA's "which segments ...") every
+    reference must be in the answer; else :func:`contains_reference`."""
+    if MULTI_SPAN in sample.tags:
+        return bool(sample.references) and all(contains_reference(answer, [r])
+                                               for r in sample.references)
     if sample.distractors:
         return choice_credit(answer, sample.references, sample.distractors)
     return contains_reference(answer, sample.references)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rag.embeddings import Embedder
 from rag.records import Chunk, Document
+from rag.tables import tables_json
 from rag.text import sentence_spans
 
 
@@ -72,15 +73,19 @@ def _to_chunks(
     spans = [(g[0][0], g[-1][1]) for g in groups]
     counts = embedder.count_tokens([doc.text[s:e] for s, e in spans])
     chunks: list[Chunk] = []
+    tables = doc.tables
     for (s, e), n, group in zip(spans, counts, groups, strict=True):
         if n > limit and len(group) > 1:  # joins can add a token or two: split the group in half
             half = len(group) // 2
             chunks.extend(_to_chunks(doc, [group[:half], group[half:]], embedder, limit))
             continue
         text = doc.text[s:e]
+        overlapping = [t for t in tables if t.start < e and t.end > s]
+        # the tables are part of what is stored, so they are part of the id
+        keyed = text + tables_json(overlapping) if overlapping else text
         chunks.append(
-            Chunk(Chunk.make_id(doc.source, s, e, text), doc.source, 0, s, e, text, doc.page_at(s),
-                  sections=doc.sections_for(s, e))
+            Chunk(Chunk.make_id(doc.source, s, e, keyed), doc.source, 0, s, e, text,
+                  doc.page_at(s), sections=doc.sections_for(s, e), tables=overlapping)
         )
     for i, chunk in enumerate(chunks):
         chunk.ordinal = i

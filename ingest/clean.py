@@ -116,12 +116,20 @@ def _looks_like_headline(line: str) -> bool:
     )
 
 
+def is_table_row(line: str) -> bool:
+    """A Markdown pipe row ("| Share | 12 |"): table content, never furniture, however short
+    or often repeated (two tables may share a heading row)."""
+    stripped = line.strip()
+    return stripped.startswith("|") and stripped.count("|") >= 2
+
+
 def _keep_mask(lines: Sequence[str]) -> list[bool]:
     """Which lines survive: boilerplate patterns go, then every copy of a repeated short line."""
-    keep = [not is_boilerplate(line) for line in lines]
+    keep = [is_table_row(line) or not is_boilerplate(line) for line in lines]
     first = next((i for i, line in enumerate(lines) if keep[i] and line.strip()), None)
     counts = Counter(
-        line.strip() for i, line in enumerate(lines) if keep[i] and _repeatable(line.strip())
+        line.strip() for i, line in enumerate(lines)
+        if keep[i] and _repeatable(line.strip()) and not is_table_row(line)
     )
     for i, line in enumerate(lines):
         if keep[i] and counts.get(line.strip(), 0) > 1:

@@ -19,6 +19,7 @@ from ingest.loaders import LoadFailure, iter_documents
 from rag.embeddings import Embedder, SentencePoolingEmbedder
 from rag.errors import CitewiseError
 from rag.records import Chunk, Document, IngestReport
+from rag.sentence_vectors import SentenceVectors
 from rag.store import Index
 from rag.text import quote_spans
 
@@ -98,13 +99,20 @@ def embed_chunks(embedder: Embedder,
     encoder); sets each chunk's sentence vectors when the embedder pools them. Returns, per
     document, its chunks' vectors and the tokens embedded."""
     chunks = [c for doc_chunks in docs_chunks for c in doc_chunks]
-    texts = [c.text for c in chunks]
+    # A chunk that continues a table is embedded after the table's headings (Chunk.index_prefix)
+    prefixes = [c.index_prefix + "\n" if c.index_prefix else "" for c in chunks]
+    texts = [p + c.text for p, c in zip(prefixes, chunks, strict=True)]
     if not texts:
         return [np.zeros((0, embedder.dimension), dtype=np.float32) for _ in docs_chunks], [
             0 for _ in docs_chunks]
     if isinstance(embedder, SentencePoolingEmbedder):
-        vectors, pooled = embedder.embed_with_sentences(texts, [quote_spans(t) for t in texts])
-        for chunk, sv in zip(chunks, pooled, strict=True):
+        spans = [[(s + len(p), e + len(p)) for s, e in quote_spans(c.text)]
+                 for p, c in zip(prefixes, chunks, strict=True)]
+        vectors, pooled = embedder.embed_with_sentences(texts, spans)
+        for chunk, p, sv in zip(chunks, prefixes, pooled, strict=True):
+            if sv is not None and p:  # back to offsets in the chunk's own text
+                sv = SentenceVectors(tuple((s - len(p), e - len(p)) for s, e in sv.spans),
+                                     sv.vectors)
             chunk.sentence_vectors = sv
     else:
         vectors = embedder.embed_documents(texts)

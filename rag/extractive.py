@@ -31,9 +31,10 @@ from rag.errors import ConfigError
 from rag.generator import RuleBasedCondense
 from rag.informal import tidy
 from rag.reader import Reader, bundled_reader, pair_text
-from rag.records import Answer, Citation, Hit, Turn
+from rag.records import Answer, Chunk, Citation, Hit, Turn
 from rag.scorer import AnswerScorer, feature_vector, has_bundled
-from rag.text import normalize, quote_spans
+from rag.tables import Row, table_rows
+from rag.text import normalize, quote_spans, words
 from rag.textrules import content_terms
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class ScoredSentence:
     start: int  # document offsets: quote == document.text[start:end]
     end: int
     quote: str
-    terms: list[str]
+    terms: list[str]  # of ``text``
     headline: bool
     typed: bool  # has the kind of answer the question asks for
     check: Check = field(default_factory=Check.passed)  # keeps to the question's constraints
@@ -103,6 +104,14 @@ class ScoredSentence:
     reader: float = READER_FLOOR  # the reader's logit, when it read this sentence
     soft_failed: tuple[int, int, int] = (0, 0, 0)  # failed checks that only weigh, by group
     failed_kinds: frozenset[str] = frozenset()  # kinds of the checks it fails
+    # What is read, matched and embedded: the quote itself, or for a table row the row with
+    # its column headings ("Team — Monthly: $15; Annual: $150"); the quote stays exact.
+    text: str = ""
+    row: Row | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.text:
+            self.text = self.quote
 
     @property
     def cheap(self) -> float:
@@ -167,7 +176,7 @@ def _eligibility(cands: list[ScoredSentence], kind: AnswerType, question: str,
     asked-for kind of answer, and pass the two rules below."""
     _relax_unmet(cands)
     for c in cands:
-        c.failed_kinds = failed_kinds(c.check, has_answer_type(kind, c.quote, question))
+        c.failed_kinds = failed_kinds(c.check, has_answer_type(kind, c.text, question))
         c.soft_failed = soft_groups(c.failed_kinds, veto)
         c.typed = not c.headline and not c.failed_kinds & veto
     closest = max(cands, key=lambda c: c.lexical)
@@ -188,6 +197,57 @@ def _eligibility(cands: list[ScoredSentence], kind: AnswerType, question: str,
         for c in cands:
             if c.coverage < MIN_YES_NO_COVERAGE:
                 c.typed = False
+
+
+def _units(chunk: Chunk) -> list[tuple[int, int, Row | None]]:
+    """The answer units of a chunk as (start, end, row) in chunk offsets: its sentences, and
+    each data row of a table whole (a row is never cut at a full stop inside a cell)."""
+    rows = table_rows(chunk.text, chunk.start, chunk.tables) if chunk.tables else []
+    if not rows:
+        return [(s, e, None) for s, e in quote_spans(chunk.text)]
+    out: list[tuple[int, int, Row | None]] = []
+    spans = [(r.start - chunk.start, r.end - chunk.start, r) for r in rows]
+    i = 0
+    for s, e in quote_spans(chunk.text):
+        while i < len(spans) and spans[i][1] <= s:
+            out.append(spans[i])
+            i += 1
+        if i < len(spans) and spans[i][0] <= s < spans[i][1]:
+            continue  # a piece of a row: the row is the unit
+        out.append((s, e, None))
+    out.extend(spans[i:])
+    return sorted(out, key=lambda u: u[0])
+
+
+# A table states the dates its figures are for once, in a caption, a heading or the sentence
+# introducing it ("at December 31, 2019 and 2018:"), never in each row.
+_ROW_SCOPE_KINDS = ("month:", "time:")
+
+
+def _row_check(check: Check, row: Row, passage: str) -> Check:
+    """A row keeps to a month or time the question names when its table's headings or the
+    passage around it name it."""
+    scope = normalize(f"{row.table.heading_line()}\n{passage}")
+    failed = tuple(f for f in check.failed
+                   if not (f.startswith(_ROW_SCOPE_KINDS) and f.split(":", 1)[1] in scope))
+    return check if failed == check.failed else replace(check, ok=not failed, failed=failed)
+
+
+def cell_answer(row: Row, question: str) -> str:
+    """A row as an answer: the cells of the columns the question names ("Annual, Team:
+    $150"), or the whole row when it names none (or all) of them."""
+    asked = set(content_terms(question)) | {w for w in words(question) if w.isdigit()}
+    values = row.values()
+    overlap = [len(asked & (set(content_terms(col)) | {w for w in words(col) if w.isdigit()}))
+               for col, _ in values]
+    best = max(overlap, default=0)
+    picked = [v for v, n in zip(values, overlap, strict=True) if best and n == best]
+    if not picked or len(picked) == len(values):
+        return row.readable()
+    if len(picked) == 1:
+        col, cell = picked[0]
+        return f"{col}, {row.label}: {cell}" if row.label else f"{col}: {cell}"
+    return f"{row.label} — " + "; ".join(f"{col}: {cell}" for col, cell in picked)
 
 
 @lru_cache(maxsize=8192)
@@ -304,7 +364,7 @@ class ExtractiveGenerator(RuleBasedCondense):
         chosen = sorted((c for c in cands if c.typed), key=lambda c: -c.cheap)[: self.max_read]
         if not chosen:
             return False
-        logits = self.reader.score(question, [pair_text(c.quote, c.before, c.hit.title)
+        logits = self.reader.score(question, [pair_text(c.text, c.before, c.hit.title)
                                               for c in chosen])
         for c, v in zip(chosen, logits, strict=True):
             c.reader = float(v)
@@ -318,21 +378,28 @@ class ExtractiveGenerator(RuleBasedCondense):
         for rank, hit in enumerate(hits):
             chunk = hit.chunk
             before = ""
-            for s, e in quote_spans(chunk.text):
+            for s, e, row in _units(chunk):
                 key = (chunk.source, chunk.start + s, chunk.start + e)
                 quote = chunk.text[s:e]
                 if key in found:
                     before = quote
                     continue
                 stored = chunk.sentence_vectors
+                text = row.readable() if row is not None else quote
+                terms = content_terms(text)
+                check = cons.check(text, chunk.text[:s], topic=_topic_text(chunk.text, s, e),
+                                   title=hit.title)
+                if row is not None and check.failed:
+                    check = _row_check(check, row, chunk.text)
                 found[key] = ScoredSentence(
                     hit=hit, rank=rank, start=key[1], end=key[2], quote=quote,
-                    terms=content_terms(quote), headline=is_headline(quote), typed=False,
-                    check=cons.check(quote, chunk.text[:s], topic=_topic_text(chunk.text, s, e),
-                                     title=hit.title),
-                    asked=0.5 if wh_noun is None else float(wh_noun in content_terms(quote)),
+                    terms=terms, headline=row is None and is_headline(quote), typed=False,
+                    check=check,
+                    asked=0.5 if wh_noun is None else float(wh_noun in terms),
                     vector=stored.get(s, e) if stored is not None else None,
-                    before=before,
+                    # a row's context is its table's caption and headings
+                    before=row.table.heading_line() if row is not None else before,
+                    text=text, row=row,
                 )
                 before = quote
         return list(found.values())
@@ -368,7 +435,7 @@ class ExtractiveGenerator(RuleBasedCondense):
     def _refine(self, cands: list[ScoredSentence], qvec: np.ndarray, kind: AnswerType, n: int,
                 yesno: bool) -> None:
         """A forward pass of each sentence of its own: the sharper cosine."""
-        svecs = self._vectors([c.quote for c in cands])
+        svecs = self._vectors([c.text for c in cands])
         for c, cos in zip(cands, svecs @ qvec, strict=True):
             c.cosine = float(cos)
         self._score(kind, cands, n, yesno)
@@ -469,8 +536,12 @@ class ExtractiveGenerator(RuleBasedCondense):
             return [answer.answer], answer
         pieces, citations = [], []
         for n, c in enumerate(chosen, 1):
-            pieces.append(f"{c.quote} [{n}] ")
-            citations.append(Citation.from_span(n, c.hit, c.start, c.end, c.quote))
+            said = c.quote if c.row is None else cell_answer(c.row, question)
+            pieces.append(f"{said} [{n}] ")
+            citation = Citation.from_span(n, c.hit, c.start, c.end, c.quote)
+            if c.row is not None:  # what the row's cells mean, shown with the quote
+                citation.table = c.row.table.heading_line()
+            citations.append(citation)
         answer = Answer(question=question, answer="".join(pieces).rstrip(), abstained=False,
                         citations=citations, contexts=list(hits))
         return pieces, answer

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rag.sentence_vectors import SentenceVectors
+    from rag.tables import Table
 
 
 @dataclass
@@ -38,8 +39,17 @@ class Document:
                              self.pages]
         if self.sections:  # only when present, so documents without headings keep their hash
             fields.append([list(s) for s in self.sections])
+        if self.tables:  # stores from before tables were units re-read such documents
+            fields.append("tables:1")
         payload = json.dumps(fields, ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        """The pipe tables of the text, each with its column headings (rag/tables.py)."""
+        from rag.tables import find_tables
+
+        return find_tables(self.text)
 
     def page_at(self, offset: int) -> int | None:
         """1-based page number that holds ``offset``, or None when the document has no pages."""
@@ -86,6 +96,15 @@ class Chunk:
     sentence_vectors: SentenceVectors | None = field(default=None, compare=False, repr=False)
     # Markdown headings over this span as (offset, title): the one in effect at ``start`` first
     sections: list[tuple[int, str]] = field(default_factory=list, compare=False)
+    # the tables this span overlaps, so each row is read with its column headings
+    tables: list[Table] = field(default_factory=list, compare=False)
+
+    @property
+    def index_prefix(self) -> str:
+        """What is embedded before the text: the headings of a table this chunk continues
+        (a big table's later rows mean nothing without them)."""
+        return "\n".join(t.heading_line() for t in self.tables if t.start < self.start) \
+            if self.tables else ""
 
     def section_at(self, offset: int) -> str:
         """The heading (section title) a position in this chunk falls under, or ""."""
@@ -139,6 +158,7 @@ class Citation:
     published: str = ""
     page: int | None = None
     section: str = ""  # the Markdown heading the quote falls under
+    table: str = ""  # a quoted table row: its table's caption and column headings
 
     @classmethod
     def from_span(cls, n: int, hit: Hit, start: int, end: int, quote: str) -> Citation:
@@ -159,6 +179,7 @@ class Citation:
             "end": self.end,
             "published": self.published,
             "page": self.page,
+            "table": self.table,
         }
 
 

@@ -35,6 +35,7 @@ from rag.embeddings import Embedder
 from rag.errors import IndexMismatchError, NotFoundError, StoreError
 from rag.records import Chunk, Document, DocumentInfo, Filters
 from rag.sentence_vectors import SentenceVectors
+from rag.tables import tables_from_json, tables_json
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +93,10 @@ def _chunk_from_chroma(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
     page = meta.get("page")
     sections = [(int(o), str(t)) for o, t in json.loads(meta["sections"])] if meta.get(
         "sections") else []
+    tables = tables_from_json(str(meta["tables"])) if meta.get("tables") else []
     return Chunk(chunk_id, str(meta["source"]), int(meta["ordinal"]), int(meta["start"]),
                  int(meta["end"]), text, int(page) if page else None,
-                 SentenceVectors.from_metadata(meta), sections)
+                 SentenceVectors.from_metadata(meta), sections, tables)
 
 
 def _disk_full(exc: BaseException) -> bool:
@@ -374,6 +376,8 @@ class Index:
                     meta["page"] = chunk.page
                 if chunk.sections:
                     meta["sections"] = json.dumps(chunk.sections, ensure_ascii=False)
+                if chunk.tables:
+                    meta["tables"] = tables_json(chunk.tables)
                 if chunk.sentence_vectors is not None:
                     meta.update(chunk.sentence_vectors.to_metadata())
                 add_ids.append(chunk.id)

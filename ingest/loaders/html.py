@@ -15,6 +15,7 @@ from ingest.loaders.meta import authors, iso_date, one_line, short_error
 from ingest.loaders.text import looks_binary
 from rag.errors import LoadError
 from rag.records import Document
+from rag.tables import pipe_rows
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,23 @@ def _trafilatura(data: bytes, where: str) -> tuple[Any, str | None]:
         return None, None
 
 
+def _table_cells(table: Any) -> list[list[str]]:
+    """The cells of a table's rows, a cell spanning columns repeated in each (colspan)."""
+    rows = []
+    for tr in table.iter("tr"):
+        cells: list[str] = []
+        for cell in tr:
+            if cell.tag not in ("td", "th"):
+                continue
+            try:
+                span = max(1, min(int(cell.get("colspan", "1")), 50))
+            except ValueError:
+                span = 1
+            cells.extend([" ".join(cell.text_content().split())] * span)
+        rows.append(cells)
+    return rows
+
+
 def _html_fallback(data: bytes, where: str) -> str:
     """Body text without scripts, styles and page furniture, one line per block element.
 
@@ -117,6 +135,11 @@ def _html_fallback(data: bytes, where: str) -> str:
         tag = el.tag if isinstance(el.tag, str) else ""
         if event == "start":
             if skipping or tag in skip:
+                skipping += 1
+                continue
+            if tag == "table":  # its rows as pipe rows (rag/tables.py), then skip its inside
+                parts.append(_BLOCK_MARK + _BLOCK_MARK.join(pipe_rows(_table_cells(el)))
+                             + _BLOCK_MARK)
                 skipping += 1
                 continue
             if tag in blocks:

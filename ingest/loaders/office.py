@@ -1,4 +1,7 @@
-"""DOCX: paragraphs and table rows in document order, with the core properties as metadata."""
+"""DOCX: paragraphs and tables in document order, with the core properties as metadata.
+
+A table is written as Markdown pipe rows (rag/tables.py reads every loader's tables so); a
+merged cell repeats in each column it spans, as python-docx reports it."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from ingest.clean import clean_article
 from ingest.loaders.meta import MB, authors, human_size, iso_date, one_line, short_error
 from rag.errors import LoadError
 from rag.records import Document
+from rag.tables import pipe_rows
 
 
 def _check_zip(path: Path, max_bytes: int) -> None:
@@ -36,7 +40,7 @@ def load_docx(path: Path, source: str, max_bytes: int) -> Document:
         lines: list[str] = []
         for block in document.iter_inner_content():
             if isinstance(block, Table):
-                lines.extend("\t".join(cell.text for cell in row.cells) for row in block.rows)
+                lines.extend(pipe_rows([[cell.text for cell in row.cells] for row in block.rows]))
             else:
                 lines.append(block.text)
         props = document.core_properties

@@ -482,7 +482,7 @@ def test_docx_paragraphs_tables_and_properties(tmp_path: Path) -> None:
     assert doc.published == "2024-03-05"
     assert doc.text == (
         "Bridge plan approved\nThe council approved the bridge on Tuesday.\n"
-        "Cost\t12 million\nWork begins in spring."
+        "| Cost | 12 million |\n|---|---|\nWork begins in spring."
     )
 
 
