@@ -204,3 +204,15 @@ def asked_noun(question: str) -> str | None:
     np_ = re.split(r"\s(?:of|in|for|on|at|to|with|by|from)\s", f" {m.group('np')} ")[0]
     terms = content_terms(np_)
     return terms[-1] if terms else None
+
+
+_LIST_Q = re.compile(
+    r"^\W*(?:(?:what|which)\s+(?:are|were)\b|(?:list|name)\s+(?:the|all)\b|"
+    r"(?:what|which)\s+(?!(?:was|is|has|does|this|its|as)\b)[a-z][\w-]*[^s\W]s\b"
+    r"(?:\s+[\w'-]+){0,4}?\s+(?:are|were|do|does|did|is|was|has|have|had)\b)")
+
+
+def asks_for_list(question: str) -> bool:
+    """A question that asks for several items ("What are the components of ...?", "Which
+    years does the table show?"): a table's or group's list of rows may answer it."""
+    return bool(_LIST_Q.match(normalize(question)))

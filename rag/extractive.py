@@ -23,7 +23,14 @@ import numpy as np
 
 from rag.aliases import expand_query
 from rag.aliases import merge as merge_aliases
-from rag.answer_types import AnswerType, asked_noun, has_answer_type, is_yes_no, question_type
+from rag.answer_types import (
+    AnswerType,
+    asked_noun,
+    asks_for_list,
+    has_answer_type,
+    is_yes_no,
+    question_type,
+)
 from rag.checks import ANSWER_TYPE, VETO_KINDS, failed_kinds, soft_groups
 from rag.constraints import Check, Constraints, known_names, parse
 from rag.embeddings import Embedder
@@ -33,6 +40,7 @@ from rag.informal import tidy
 from rag.reader import Reader, bundled_reader, pair_text
 from rag.records import Answer, Chunk, Citation, Hit, Turn
 from rag.scorer import AnswerScorer, feature_vector, has_bundled
+from rag.sentence_vectors import SentenceVectors
 from rag.tables import Row, table_rows
 from rag.text import normalize, quote_spans, words
 from rag.textrules import content_terms
@@ -199,24 +207,22 @@ def _eligibility(cands: list[ScoredSentence], kind: AnswerType, question: str,
                 c.typed = False
 
 
-def _units(chunk: Chunk) -> list[tuple[int, int, Row | None]]:
+def _units(chunk: Chunk, lists: bool = False) -> list[tuple[int, int, Row | None]]:
     """The answer units of a chunk as (start, end, row) in chunk offsets: its sentences, and
-    each data row of a table whole (a row is never cut at a full stop inside a cell)."""
+    each data row of a table whole (a row is never cut at a full stop inside a cell); with
+    ``lists`` (a question asking for several items) also each group of rows and each table."""
     rows = table_rows(chunk.text, chunk.start, chunk.tables) if chunk.tables else []
+    if not lists:
+        rows = [r for r in rows if r.kind == "row"]
     if not rows:
         return [(s, e, None) for s, e in quote_spans(chunk.text)]
-    out: list[tuple[int, int, Row | None]] = []
-    spans = [(r.start - chunk.start, r.end - chunk.start, r) for r in rows]
-    i = 0
+    out: list[tuple[int, int, Row | None]] = [
+        (r.start - chunk.start, r.end - chunk.start, r) for r in rows]
+    tables = [(t.start - chunk.start, t.end - chunk.start) for t in chunk.tables]
     for s, e in quote_spans(chunk.text):
-        while i < len(spans) and spans[i][1] <= s:
-            out.append(spans[i])
-            i += 1
-        if i < len(spans) and spans[i][0] <= s < spans[i][1]:
-            continue  # a piece of a row: the row is the unit
-        out.append((s, e, None))
-    out.extend(spans[i:])
-    return sorted(out, key=lambda u: u[0])
+        if not any(a <= s < b for a, b in tables):  # inside a table only rows are units
+            out.append((s, e, None))
+    return sorted(out, key=lambda u: (u[0], u[1]))
 
 
 # A table states the dates its figures are for once, in a caption, a heading or the sentence
@@ -233,9 +239,28 @@ def _row_check(check: Check, row: Row, passage: str) -> Check:
     return check if failed == check.failed else replace(check, ok=not failed, failed=failed)
 
 
+def _unit_vector(stored: SentenceVectors | None, start: int, end: int,
+                 row: Row | None) -> np.ndarray | None:
+    """The stored vector of a unit; a group or table has the mean of its rows' vectors."""
+    if stored is None:
+        return None
+    own = stored.get(start, end)
+    if own is not None or row is None or row.kind == "row":
+        return own
+    inside = [stored.vectors[i] for i, (s, e) in enumerate(stored.spans)
+              if start <= s and e <= end]
+    if not inside:
+        return None
+    mean = np.mean(inside, axis=0)
+    norm = float(np.linalg.norm(mean))
+    return mean / norm if norm else None
+
+
 def cell_answer(row: Row, question: str) -> str:
     """A row as an answer: the cells of the columns the question names ("Annual, Team:
     $150"), or the whole row when it names none (or all) of them."""
+    if row.kind != "row":
+        return row.readable()
     asked = set(content_terms(question)) | {w for w in words(question) if w.isdigit()}
     values = row.values()
     overlap = [len(asked & (set(content_terms(col)) | {w for w in words(col) if w.isdigit()}))
@@ -374,11 +399,12 @@ class ExtractiveGenerator(RuleBasedCondense):
                    ) -> list[ScoredSentence]:
         """Each distinct sentence of the hits once, with its constraint check."""
         wh_noun = asked_noun(question)
+        listing = asks_for_list(question)
         found: dict[tuple[str, int, int], ScoredSentence] = {}
         for rank, hit in enumerate(hits):
             chunk = hit.chunk
             before = ""
-            for s, e, row in _units(chunk):
+            for s, e, row in _units(chunk, lists=listing):
                 key = (chunk.source, chunk.start + s, chunk.start + e)
                 quote = chunk.text[s:e]
                 if key in found:
@@ -396,7 +422,7 @@ class ExtractiveGenerator(RuleBasedCondense):
                     terms=terms, headline=row is None and is_headline(quote), typed=False,
                     check=check,
                     asked=0.5 if wh_noun is None else float(wh_noun in terms),
-                    vector=stored.get(s, e) if stored is not None else None,
+                    vector=_unit_vector(stored, s, e, row),
                     # a row's context is its table's caption and headings
                     before=row.table.heading_line() if row is not None else before,
                     text=text, row=row,
@@ -524,6 +550,13 @@ class ExtractiveGenerator(RuleBasedCondense):
                 continue
             chosen.append(c)
             seen.update(c.terms)
+        if asks_for_list(question) and len(chosen) < self.max_sentences:
+            # Several items are asked for: a list of a table's rows that may answer is quoted
+            # too, though a sentence that names the kind of item scores higher.
+            listing = next((c for c in typed if c.row is not None and c.row.kind != "row"
+                            and c.score >= self.threshold and c not in chosen), None)
+            if listing is not None:
+                chosen.append(listing)
         source_order = {c.hit.chunk.source: i for i, c in reversed(list(enumerate(chosen)))}
         chosen.sort(key=lambda c: (source_order[c.hit.chunk.source], c.start))
         return chosen

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -58,6 +58,10 @@ class Row:
     cells: tuple[str, ...]
     table: Table
     group: str = ""  # the label-only row above it ("Deferred tax assets:"), if any
+    # "row"; "group": a label-only row with the rows under it (its span covers them);
+    # "table": the whole table read as a list of its rows and columns
+    kind: str = "row"
+    members: tuple[str, ...] = ()  # labels of the rows a group or table lists
 
     @property
     def label(self) -> str:
@@ -79,7 +83,14 @@ class Row:
         return out
 
     def readable(self) -> str:
-        """The row as a reader would say it: "Team — Monthly: $15; Annual: $150"."""
+        """The row as a reader would say it: "Team — Monthly: $15; Annual: $150"; a group as
+        "Deferred tax assets: Reserves; Losses"; a table as its caption, rows and columns."""
+        if self.kind == "group":
+            return f"{self.label.rstrip(':')}: {'; '.join(self.members)}"
+        if self.kind == "table":
+            cols = "; ".join(c for c in self.table.columns[1:] if c)
+            lead = f"{self.table.caption.rstrip('.:;')}: " if self.table.caption else ""
+            return f"{lead}{'; '.join(self.members)}" + (f" — columns: {cols}" if cols else "")
         parts = [f"{col}: {cell}" if col else cell for col, cell in self.values()]
         label = self.label
         if self.group and label != self.group:
@@ -145,14 +156,21 @@ _YEARISH = re.compile(r"(?:fy|fiscal\s*)?(?:19|20)\d\d(?:\s*[/–-]\s*(?:19|20)?
 _DIGIT = re.compile(r"\d")
 
 
+_YEAR_TOKEN = re.compile(r"(?<![\d,.$])(?:fy)?(?:19|20)\d\d(?![\d,.])|\(\d\)|(?<=[a-z])\d+\b",
+                         re.IGNORECASE)
+
+
 def is_value(cell: str) -> bool:
-    """A cell that holds data ("$1,073.3", "(38)", "4.5%"), not a heading: it has a digit and is
-    not a year ("2019", "FY2019", "2018/2019") or a date with words ("April 27, 2019")."""
+    """A cell that holds data ("$1,073.3", "(38)", "4.5%"), not a heading: it has a digit
+    besides years ("2019 €m", "FY2019", "2018/2019"), footnote marks ("(1)") and dates in words
+    ("April 27, 2019")."""
     cell = cell.strip()
     if not _DIGIT.search(cell) or _YEARISH.fullmatch(cell):
         return False
-    return not re.search(r"[A-Za-z]{3,}", cell) or bool(re.fullmatch(
-        r"[^A-Za-z]*\d[^A-Za-z]*(?:%|[mkb]n?|million|billion|thousand)?", cell, re.IGNORECASE))
+    if re.search(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s*\d", cell,
+                 re.IGNORECASE):
+        return False
+    return bool(_DIGIT.search(_YEAR_TOKEN.sub("", cell)))
 
 
 def _heading_rows(rows: list[tuple[int, tuple[str, ...]]]) -> int:
@@ -239,12 +257,37 @@ def table_rows(text: str, offset: int, tables: list[Table] | tuple[Table, ...]) 
                 continue
             cells = split_cells(body)
             filled = [c for c in cells if c]
-            row = Row(s, e, cells, table, group)
             if len(filled) == 1 and cells[0]:  # a label alone heads the rows below it
                 group = cells[0]
-                row = Row(s, e, cells, table)
-            rows.append(row)
-    return rows
+                rows.append(Row(s, e, cells, table, kind="group"))
+                continue
+            rows.append(Row(s, e, cells, table, group))
+    return _with_lists(rows, offset, end)
+
+
+def _with_lists(rows: list[Row], offset: int, end: int) -> list[Row]:
+    """Groups get their members (and span them); a table whose headings are in the span is
+    also one unit listing its rows: "Which segments ...?" is answered by labels."""
+    out: list[Row] = []
+    for i, row in enumerate(rows):
+        if row.kind != "group":
+            out.append(row)
+            continue
+        members = [r for r in rows[i + 1:] if r.table is row.table and r.kind == "row"
+                   and r.group == row.label]
+        if members:
+            row = replace(row, end=members[-1].end, members=tuple(m.label for m in members))
+        out.append(row)
+    for table in dict.fromkeys(r.table for r in rows):
+        if table.start < offset:
+            continue
+        own = [r for r in rows if r.table is table]
+        labels = tuple(dict.fromkeys(r.label for r in own if r.kind != "group" and not r.group
+                                     or r.kind == "group"))
+        if len(labels) >= 2:
+            out.append(Row(table.start, min(table.end, end), (), table, kind="table",
+                           members=labels))
+    return out
 
 
 def tables_json(tables: list[Table] | tuple[Table, ...]) -> str:

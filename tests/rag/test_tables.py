@@ -30,18 +30,22 @@ def test_heading_rows_columns_and_caption() -> None:
     assert table.columns == ("", "2019", "2018", "2017")
     assert "Sales by contract type" in table.caption
     assert "Years Ended September 30," in table.caption  # the heading row spanning the table
-    rows = table_rows(REPORT, 0, [table])
+    units = table_rows(REPORT, 0, [table])
+    rows = [r for r in units if r.kind == "row"]
     assert [r.label for r in rows] == ["Fixed Price", "Other", "Total sales"]
     total = rows[-1]
     assert REPORT[total.start : total.end] == "| Total sales | $1,496.5 | $1,202.9 | $1,107.7 |"
     assert total.readable() == "Total sales — 2019: $1,496.5; 2018: $1,202.9; 2017: $1,107.7"
+    (whole,) = [r for r in units if r.kind == "table"]  # "Which years ...?", "What are ...?"
+    assert REPORT[whole.start : whole.end].startswith("|  |  | Years Ended")
+    assert whole.readable().endswith("Fixed Price; Other; Total sales — columns: 2019; 2018; 2017")
 
 
 def test_rows_of_a_chunk_that_continues_a_table() -> None:
     (table,) = find_tables(REPORT)
     start = REPORT.index("| Other")
     rows = table_rows(REPORT[start:], start, [table])
-    assert [r.label for r in rows] == ["Other", "Total sales"]
+    assert [r.label for r in rows] == ["Other", "Total sales"]  # no table unit: no headings
     assert rows[0].start == start
     chunk = Chunk("c", "r.md", 1, start, len(REPORT), REPORT[start:], tables=[table])
     assert "2019 | 2018 | 2017" in chunk.index_prefix  # its headings are embedded with it
@@ -52,8 +56,11 @@ def test_group_rows_and_a_table_of_words() -> None:
             "| Name | Role |\n|---|---|\n| Ada Lovelace | Chair |\n| Alan Turing | Secretary |\n")
     first, second = find_tables(text)
     rows = table_rows(text, 0, [first])
-    assert rows[-1].readable() == "Deferred tax assets: Reserves — 2019: $ 50"
-    people = table_rows(text, 0, [second])
+    group, reserves = rows[0], rows[1]
+    assert reserves.readable() == "Deferred tax assets: Reserves — 2019: $ 50"
+    assert group.kind == "group" and group.readable() == "Deferred tax assets: Reserves"
+    assert text[group.start : group.end].endswith("| Reserves | $ 50 |")  # it spans its rows
+    people = [r for r in table_rows(text, 0, [second]) if r.kind == "row"]
     assert [p.readable() for p in people] == ["Ada Lovelace — Role: Chair",
                                              "Alan Turing — Role: Secretary"]
 
@@ -62,14 +69,16 @@ def test_a_table_without_headings_is_all_data() -> None:
     text = "Budget\n\n" + "\n".join(pipe_rows([["Cost", "12 million"], ["Start", "spring"]]))
     (table,) = find_tables(text)
     rows = table_rows(text, 0, [table])
-    assert [r.readable() for r in rows] == ["Cost — 12 million", "Start — spring"]
+    assert [r.readable() for r in rows if r.kind == "row"] == ["Cost — 12 million",
+                                                               "Start — spring"]
 
 
 def test_cells_and_values() -> None:
     assert split_cells(r"| a \| b | c |") == ("a | b", "c")
     assert pipe_rows([["x|y", "line\nbreak"]])[0] == r"| x\|y | line break |"
-    assert [is_value(c) for c in ["$1,073.3", "(38)", "4.5%", "2019", "April 27, 2019", "£m"]] \
-        == [True, True, True, False, False, False]
+    assert [is_value(c) for c in ["$1,073.3", "(38)", "4.5%", "2019", "April 27, 2019", "£m",
+                                  "2019 €m", "FY2019", "December31,", "2019 (1)"]] \
+        == [True, True, True, False, False, False, False, False, False, False]
     assert find_tables("no table | here") == ()
 
 
@@ -126,3 +135,5 @@ def test_a_cell_is_answered_and_its_row_cited(write, tmp_path: Path, make_citewi
     assert text[citation.start : citation.end] == citation.quote  # an exact span, as always
     assert "Team" in citation.quote and "$150" in citation.quote
     assert "Annual" in citation.table and "Monthly" in citation.table  # what the cells mean
+    listed = cw.ask("Which plans are there?")  # several items: the table's rows, listed
+    assert all(p in listed.answer for p in ("Basic", "Team", "Enterprise")), listed.answer
