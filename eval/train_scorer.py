@@ -47,7 +47,7 @@ from eval.splits import read_reserved, split_titles
 from rag.answer_types import AnswerType, is_yes_no, question_type
 from rag.config import Settings
 from rag.extractive import DEFAULT_THRESHOLD, ExtractiveGenerator
-from rag.records import Hit
+from rag.records import Filters, Hit
 from rag.scorer import FEATURES, MODEL_FILE, AnswerScorer, feature_vector
 
 log = logging.getLogger(__name__)
@@ -90,15 +90,18 @@ def _example(gen: ExtractiveGenerator, question: str, hits: list[Hit], answers: 
     return ex
 
 
-def collect_set(pipeline: Any, samples: list[EvalSample], name: str) -> list[Example]:
+def collect_set(pipeline: Any, samples: list[EvalSample], name: str,
+                restrict: bool = False) -> list[Example]:
     """Examples of a development set with its own labels (answerable or not, and which
-    sentence is right: eval/vetoes.py's ``is_right``, the eval's own reading of the labels)."""
+    sentence is right: eval/vetoes.py's ``is_right``, the eval's own reading of the labels).
+    With ``restrict`` each question is asked over its own sources (TAT-QA)."""
     from eval.vetoes import is_right
 
     gen = ExtractiveGenerator(pipeline.embedder, scorer=None)
     out = []
     for s in tqdm(samples, desc=name, file=sys.stderr):
-        hits = pipeline.retrieve(s.question, k=K)
+        filters = Filters(sources=list(s.sources)) if restrict and s.sources else None
+        hits = pipeline.retrieve(s.question, k=K, filters=filters)
         out.append(_example(gen, s.question, hits, s.references,
                             "answerable" if s.answerable else "unanswerable",
                             lambda quote, s=s: is_right(s, quote), origin=name))
@@ -207,7 +210,7 @@ def _count(examples: Sequence[Example]) -> dict[str, int]:
 
 
 def collect_sets(specs: Sequence[str], what: str, limit: int | None,
-                 seed: int) -> list[Example]:
+                 seed: int, restricted: Sequence[str] = ()) -> list[Example]:
     from citewise import Citewise
     from eval.datasets import load_dataset
     from eval.harness import select
@@ -221,7 +224,7 @@ def collect_sets(specs: Sequence[str], what: str, limit: int | None,
     for name, dataset, store in sets:
         pipeline = Citewise(Settings(store=store))
         samples = select(load_dataset(dataset).samples, limit, seed)
-        out += collect_set(pipeline, samples, name)
+        out += collect_set(pipeline, samples, name, restrict=name in restricted)
     return out
 
 
@@ -241,6 +244,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--calibrate-set", action="append", default=[], metavar="NAME=DATASET:STORE",
                    help="a set used for the threshold only (WikiQA train: its licence allows "
                         "calibrating, not training shipped weights)")
+    p.add_argument("--restrict-set", action="append", default=[], metavar="NAME",
+                   help="a set whose questions are asked over their own documents only "
+                        "(TAT-QA: each question is about one report), repeatable")
     p.add_argument("--set-limit", type=int, default=400, help="questions per extra set, seeded")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "rag" / MODEL_FILE)
@@ -265,6 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.examples and args.examples.exists():
         raw = json.loads(args.examples.read_text())
         examples = {k: [Example(**e) for e in v] for k, v in raw.items()}
+        for ex in (e for v in examples.values() for e in v):  # features added since: absent
+            ex.x = [row + [0.0] * (len(FEATURES) - len(row)) for row in ex.x]
     for name, part in (("train", 0), ("test", 1)):
         if name in examples:
             continue
@@ -277,7 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for key, specs in (("train_sets", args.train_set), ("test_sets", args.test_set),
                        ("calibrate_sets", args.calibrate_set)):
         if key not in examples:
-            examples[key] = collect_sets(specs, key, args.set_limit, args.seed)
+            examples[key] = collect_sets(specs, key, args.set_limit, args.seed,
+                                         args.restrict_set)
     if args.examples:
         args.examples.write_text(json.dumps({k: [e.__dict__ for e in v]
                                              for k, v in examples.items()}))
@@ -287,7 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report["command"] = ("python -m eval.train_scorer --squad SQUAD --reserved RESERVED "
                          f"--store STORE --per-split {args.per_split} --seed {args.seed} "
                          + " ".join(f"--train-set {s}" for s in args.train_set)
-                         + " " + " ".join(f"--calibrate-set {s}" for s in args.calibrate_set))
+                         + " " + " ".join(f"--calibrate-set {s}" for s in args.calibrate_set)
+                         + " " + " ".join(f"--restrict-set {s}" for s in args.restrict_set))
     args.out.write_text(json.dumps(scorer.to_dict(features_doc=dict(enumerate(FEATURES)),
                                                   report=report), indent=2) + "\n")
     sys.stdout.write(json.dumps(report, indent=2) + "\n")

@@ -45,6 +45,7 @@ import Stemmer
 from rag.text import normalize, sentence_spans
 from rag.textrules import ANAPHOR as _ANAPHOR
 from rag.textrules import NUMBER_WORDS, STOPWORDS_ALL, content_terms, numbers, stem
+from rag.voice import speaks_as
 
 # ---- aliases -----------------------------------------------------------------------------------
 # Common short forms, tickers and epithets of news subjects (lower-case -> canonical lower-case).
@@ -345,13 +346,16 @@ class Constraints:
                     or self.count_noun or self.holder or self.measured or self.negated)
 
     # ---- checking ------------------------------------------------------------------------------
-    def check(self, sentence: str, context: str = "", topic: str = "", title: str = "") -> Check:
+    def check(self, sentence: str, context: str = "", topic: str = "", title: str = "",
+              voice: str = "") -> Check:
         """Does ``sentence`` (with ``context``: the text before it in its passage) keep to the
         question? The preceding sentences of the same paragraph count when the sentence refers
         back to them. ``topic`` (the passage's title and its other sentences, headlines left
         out) may supply a name that only scopes the question, never its subject or owner. A
         short ``title`` (an encyclopedia-style topic such as "Super Bowl 50", not a headline)
-        names what the whole document is about, so it counts for any name."""
+        names what the whole document is about, so it counts for any name. ``voice`` names whom
+        the document's "we" and "the Company" mean (rag/voice.py): a sentence in that voice
+        counts for those names."""
         s_norm = normalize(sentence)
         ctx_norm = antecedent_text(sentence, context)
         cont_norm = "" if ctx_norm else continued_text(sentence, context)
@@ -385,6 +389,9 @@ class Constraints:
             elif (not ent.role and topic_norm and ent.found_in(topic_norm)) \
                     or (title_norm and ent.found_in(title_norm)):
                 found += 1
+                anaphoric = True
+            elif voice and ent.found_in(normalize(voice)) and speaks_as(sentence):
+                found += 1  # "We employed 1,480 people" in Acme's own report
                 anaphoric = True
             elif not ent.role:
                 scope_missing += 1  # only scopes the question: weighed by the scorer

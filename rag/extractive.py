@@ -404,6 +404,7 @@ class ExtractiveGenerator(RuleBasedCondense):
         for rank, hit in enumerate(hits):
             chunk = hit.chunk
             before = ""
+            voice = " | ".join(hit.voice)
             for s, e, row in _units(chunk, lists=listing):
                 key = (chunk.source, chunk.start + s, chunk.start + e)
                 quote = chunk.text[s:e]
@@ -414,7 +415,7 @@ class ExtractiveGenerator(RuleBasedCondense):
                 text = row.readable() if row is not None else quote
                 terms = content_terms(text)
                 check = cons.check(text, chunk.text[:s], topic=_topic_text(chunk.text, s, e),
-                                   title=hit.title)
+                                   title=hit.title, voice=voice)
                 if row is not None and check.failed:
                     check = _row_check(check, row, chunk.text)
                 found[key] = ScoredSentence(

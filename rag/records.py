@@ -131,6 +131,7 @@ class Hit:
     dense_score: float | None = None  # cosine similarity
     sparse_score: float | None = None  # BM25
     aliases: dict[str, str] = field(default_factory=dict, repr=False)  # of its document
+    voice: list[str] = field(default_factory=list, repr=False)  # whom its document's "we" means
 
     def to_context(self) -> dict[str, Any]:
         return {

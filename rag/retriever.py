@@ -168,7 +168,7 @@ class HybridSearcher:
     @staticmethod
     def _hit(chunk: Chunk, rec: DocRecord, cid: str, fused: Fused) -> Hit:
         hit = Hit(chunk, fused.scores[cid], title=rec.title, url=rec.url,
-                  published=rec.published, aliases=rec.aliases)
+                  published=rec.published, aliases=rec.aliases, voice=rec.voice)
         if cid in fused.dense_at:
             hit.dense_rank, hit.dense_score = fused.dense_at[cid]
         if cid in fused.sparse_at:

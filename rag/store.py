@@ -36,6 +36,7 @@ from rag.errors import IndexMismatchError, NotFoundError, StoreError
 from rag.records import Chunk, Document, DocumentInfo, Filters
 from rag.sentence_vectors import SentenceVectors
 from rag.tables import tables_from_json, tables_json
+from rag.voice import voice_names
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class DocRecord:
     pages: list[int] = field(default_factory=list)
     path: str = ""
     aliases: dict[str, str] = field(default_factory=dict)  # acronym -> long form (rag/aliases.py)
+    voice: list[str] = field(default_factory=list)  # whom "we" means in it (rag/voice.py)
 
     def info(self) -> DocumentInfo:
         return DocumentInfo(self.source, self.title, self.url, self.published, self.authors,
@@ -86,6 +88,7 @@ def _record_from_chroma(source: str, meta: dict[str, Any]) -> DocRecord:
         pages=json.loads(meta.get("pages", "[]")),
         path=str(meta.get("path", "")),
         aliases=json.loads(meta.get("aliases", "{}")),
+        voice=json.loads(meta.get("voice", "[]")),
     )
 
 
@@ -429,7 +432,8 @@ class Index:
                 "content_hash": doc.content_hash, "ingested_at": now,
                 "chunk_ids": json.dumps([c.id for c in chunks]), "n_chunks": len(chunks),
                 "pages": json.dumps(doc.pages), "path": doc.path,
-                "aliases": json.dumps(document_aliases(doc.text))}
+                "aliases": json.dumps(document_aliases(doc.text)),
+                "voice": json.dumps(voice_names(doc), ensure_ascii=False)}
 
     def _stored_chunk_ids(self, sources: list[str]) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}

@@ -167,7 +167,8 @@ def is_value(cell: str) -> bool:
     cell = cell.strip()
     if not _DIGIT.search(cell) or _YEARISH.fullmatch(cell):
         return False
-    if re.search(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s*\d", cell,
+    if re.search(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s*\d|"
+                 r"\d\s*(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", cell,
                  re.IGNORECASE):
         return False
     return bool(_DIGIT.search(_YEAR_TOKEN.sub("", cell)))
@@ -179,7 +180,7 @@ def _heading_rows(rows: list[tuple[int, tuple[str, ...]]]) -> int:
     ("" over "2019 | 2018", "(Dollars in Millions) | April 27, 2019"), as long as a later row
     has data (a table of words has one heading row)."""
     has_value = [any(is_value(c) for c in cells[1:]) for _, cells in rows]
-    if len(rows) == 1 or has_value[0]:  # "| Cost | 12 million |": data from the first row
+    if len(rows) == 1 or has_value[0] and rows[0][1][0]:  # "| Cost | 12 million |": data
         return 0
     heads = 1
     while heads < len(rows) and not has_value[heads] and any(has_value[heads + 1:]) \
