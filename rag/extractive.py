@@ -35,6 +35,7 @@ from rag.checks import ANSWER_TYPE, VETO_KINDS, failed_kinds, soft_groups
 from rag.constraints import Check, Constraints, known_names, parse
 from rag.embeddings import Embedder
 from rag.errors import ConfigError
+from rag.fields import field_lines
 from rag.generator import RuleBasedCondense
 from rag.informal import tidy
 from rag.reader import Reader, bundled_reader, pair_text
@@ -256,6 +257,16 @@ def _unit_vector(stored: SentenceVectors | None, start: int, end: int,
     return mean / norm if norm else None
 
 
+_EMPHASIS = re.compile(r"[*_]{1,3}(?=\S)|(?<=\S)[*_]{1,3}")
+
+
+def _field_text(line: str, heading: str) -> str:
+    """A field line as it is read and matched: under its heading or the document's title
+    ("Travel policy — Valid from: 12 January 2025"), Markdown emphasis left out."""
+    plain = " ".join(_EMPHASIS.sub("", line).split())
+    return f"{heading} — {plain}" if heading and heading.lower() not in plain.lower() else plain
+
+
 def cell_answer(row: Row, question: str) -> str:
     """A row as an answer: the cells of the columns the question names ("Annual, Team:
     $150"), or the whole row when it names none (or all) of them."""
@@ -405,6 +416,7 @@ class ExtractiveGenerator(RuleBasedCondense):
             chunk = hit.chunk
             before = ""
             voice = " | ".join(hit.voice)
+            fields = field_lines(chunk.text)
             for s, e, row in _units(chunk, lists=listing):
                 key = (chunk.source, chunk.start + s, chunk.start + e)
                 quote = chunk.text[s:e]
@@ -412,7 +424,10 @@ class ExtractiveGenerator(RuleBasedCondense):
                     before = quote
                     continue
                 stored = chunk.sentence_vectors
-                text = row.readable() if row is not None else quote
+                field = row is None and any(a <= s and e <= b for a, b in fields)
+                text = row.readable() if row is not None else \
+                    _field_text(quote, chunk.section_at(chunk.start + s) or hit.title) if field \
+                    else quote
                 terms = content_terms(text)
                 check = cons.check(text, chunk.text[:s], topic=_topic_text(chunk.text, s, e),
                                    title=hit.title, voice=voice)
@@ -420,7 +435,10 @@ class ExtractiveGenerator(RuleBasedCondense):
                     check = _row_check(check, row, chunk.text)
                 found[key] = ScoredSentence(
                     hit=hit, rank=rank, start=key[1], end=key[2], quote=quote,
-                    terms=terms, headline=row is None and is_headline(quote), typed=False,
+                    terms=terms, typed=False,
+                    # a form field or column line ("Owner: Jane Roe   Due: 30 Sept") states a
+                    # fact though it has no full stop; a headline or label doesn't
+                    headline=row is None and not field and is_headline(quote),
                     check=check,
                     asked=0.5 if wh_noun is None else float(wh_noun in terms),
                     vector=_unit_vector(stored, s, e, row),
