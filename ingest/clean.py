@@ -149,7 +149,8 @@ _WIDE_MIN_CHARS = 30  # ...and at least this long (on a page of short lines, non
 def _join(prev: str, line: str, prev_wide: bool, same_page: bool) -> str | None:
     """How a PDF line continues the previous one: "" (hyphenated word), " " (same sentence),
     or None (a new line: the previous one ended a sentence, a heading, a list item...)."""
-    if not prev or not line or _STARTS_ITEM.match(line):
+    if not prev or not line or _STARTS_ITEM.match(line) or is_table_row(prev) \
+            or is_table_row(line):
         return None
     continues = line[0].islower() or (line[0].isdigit() and same_page)
     if _HYPHENATED.search(prev) and line[0].islower():

@@ -119,8 +119,26 @@ def write_docx(folder: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("write", [write_markdown, write_html, write_docx],
-                         ids=["md", "html", "docx"])
+def write_pdf(folder: Path) -> Path:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    pdf.multi_cell(0, 6, "Pricing. Our plans and what they cost.")
+    with pdf.table() as table:  # a ruled table, as reports print them
+        for cells in PLANS:
+            row = table.row()
+            for cell in cells:
+                row.cell(cell)
+    pdf.multi_cell(0, 6, "Prices include VAT.")
+    path = folder / "pricing.pdf"
+    pdf.output(str(path))
+    return path
+
+
+@pytest.mark.parametrize("write", [write_markdown, write_html, write_docx, write_pdf],
+                         ids=["md", "html", "docx", "pdf"])
 def test_a_cell_is_answered_and_its_row_cited(write, tmp_path: Path, make_citewise) -> None:
     folder = tmp_path / "docs"
     folder.mkdir()
