@@ -41,6 +41,11 @@ def voice_names(doc: Document) -> list[str]:
     return out[:MAX_NAMES]
 
 
+_QUOTED = re.compile(r"“[^”]*(?:”|$)|\"[^\"]*(?:\"|$)|‘[^’]*(?:’(?!\w)|$)")
+
+
 def speaks_as(sentence: str) -> bool:
-    """Does the sentence speak in a document's own voice ("we", "the Company")?"""
-    return bool(SELF_REFERENCE.search(sentence))
+    """Does the sentence speak in a document's own voice ("we", "the Company")? Words in
+    quotation marks are a speaker's ("“As we enter the next phase,” said ..."), not the
+    document's."""
+    return bool(SELF_REFERENCE.search(_QUOTED.sub(" ", sentence)))

@@ -100,6 +100,8 @@ def format_answer(ans: Answer) -> str:
             where = c.title or c.source
             where += f" › {c.section}" if c.section and c.section != where else ""
             lines.append(f"  [{c.n}] {where} ({c.source}, chars {c.start}-{c.end})")
+            if c.table:  # what the quoted row's cells mean
+                lines.append(f"      table: {c.table}")
             lines.append(f"      \"{c.quote}\"")
     elif ans.related:
         lines.append("Related passages:")

@@ -206,7 +206,8 @@ def citation_html(c: Citation, turn: str, doc_text: str | None) -> str:
         + (f' <span class="cw-section">› {esc(c.section)}</span>' if c.section else "")
         + "</div>"
         f'<div class="cw-meta">{_meta_html(c.source, c.url, c.published, c.page)}</div>'
-        f'<blockquote class="cw-passage">{quote_in_context(c.quote, c.start, c.end, doc_text)}'
+        + (f'<div class="cw-table-head">Table: {esc(c.table)}</div>' if c.table else "")
+        + f'<blockquote class="cw-passage">{quote_in_context(c.quote, c.start, c.end, doc_text)}'
         "</blockquote></div>"
     )
 
@@ -355,7 +356,8 @@ def slack_answer(answer: Answer, max_sources: int = 10) -> tuple[str, list[dict[
         blocks.append(_context("*Sources*"))
         for c in answer.citations[:max_sources]:
             line = f"*[{c.n}]* " + _slack_link(c.url, display_title(c.title, c.source))
-            blocks.append(_section(f"{line}\n{_slack_quote(c.quote, 1200)}"))
+            head = f"\n_Table: {slack_escape(_truncate(c.table, 200))}_" if c.table else ""
+            blocks.append(_section(f"{line}{head}\n{_slack_quote(c.quote, 1200)}"))
             meta_parts = [slack_escape(c.published), f"p. {int(c.page)}" if c.page else "",
                           slack_escape(c.source)]
             blocks.append(_context(" · ".join(x for x in meta_parts if x)))

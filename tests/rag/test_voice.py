@@ -40,6 +40,8 @@ def test_speaks_as() -> None:
     assert speaks_as("the Group's revenue rose")
     assert not speaks_as("Acme employed 1,480 people.")
     assert not speaks_as("Western companies grew.")
+    assert not speaks_as("“As we enter the next phase,” said the chief executive.")
+    assert not speaks_as("“We will grow the business next year")  # a quote running on
 
 
 def test_we_answers_for_the_documents_subject_only(tmp_path: Path, make_citewise) -> None:

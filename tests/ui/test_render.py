@@ -316,3 +316,12 @@ def test_chat_upload_and_delete(tmp_path):
     assert "Deleted" in status and not any(row[1] == "notes.txt" for row in table)
     status, _, _ = ui.delete("notes.txt")
     assert "cw-error" in status
+
+
+def test_a_table_rows_headings_are_shown_escaped():
+    c = Citation(n=1, source="prices.md", title="Prices", url="", quote="| Team | $15 | $150 |",
+                 start=0, end=21, table="Plans: Monthly | <b>Annual</b>")
+    html_out = render.citation_html(c, "t1", None)
+    assert "Table: Plans: Monthly | &lt;b&gt;Annual&lt;/b&gt;" in html_out
+    assert "<b>Annual" not in html_out
+    assert c.to_dict()["table"] == "Plans: Monthly | <b>Annual</b>"
