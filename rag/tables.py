@@ -208,6 +208,10 @@ def find_tables(text: str) -> tuple[Table, ...]:
                 break
             if t.type == "tr_open" and t.map is not None:
                 s, e = _line_span(text, starts, t.map[0])
+                if "|" not in text[s:e]:
+                    # GFM runs a table on over the next lines until a blank one; loaders
+                    # write a paragraph right under a table, and a line without a bar ends it
+                    break
                 rows.append((t.map[0], split_cells(text[s:e])))
         if not rows:
             continue

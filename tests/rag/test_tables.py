@@ -73,6 +73,13 @@ def test_a_table_without_headings_is_all_data() -> None:
                                                                "Start — spring"]
 
 
+def test_a_line_without_a_bar_ends_the_table() -> None:
+    text = "| Plan | Price |\n|---|---|\n| Team | $15 |\nPrices include VAT.\nAll plans renew yearly."
+    (table,) = find_tables(text)
+    assert text[table.start : table.end] == "| Plan | Price |\n|---|---|\n| Team | $15 |"
+    assert [r.label for r in table_rows(text, 0, [table]) if r.kind == "row"] == ["Team"]
+
+
 def test_cells_and_values() -> None:
     assert split_cells(r"| a \| b | c |") == ("a | b", "c")
     assert pipe_rows([["x|y", "line\nbreak"]])[0] == r"| x\|y | line break |"
