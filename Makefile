@@ -68,7 +68,9 @@ eval-gate: $(STAMP)
 
 # Fixed samples of the external development sets (text nobody here wrote), built from ../shared
 # by eval/external.py into a temporary folder (never into the project): SQuAD v1.1's measure
-# articles (200 questions, every paragraph of the 48 articles ingested) and all of WikiQA dev.
+# articles (200 questions, every paragraph of the 48 articles ingested), all of WikiQA dev, and
+# 150 TAT-QA dev questions of its measure excerpts (annual-report tables and text, as Markdown
+# files, each question asked over its own document).
 SHARED ?= ../shared/datasets
 eval-external: $(STAMP)
 	set -e; D=$$(mktemp -d); \
@@ -81,6 +83,11 @@ eval-external: $(STAMP)
 	$(CITEWISE) eval $$D/wikiqa/questions.jsonl --store $$D/wikiqa-store \
 		--ingest $$D/wikiqa/corpus.jsonl --baseline eval/baselines/wikiqa-dev.json \
 		--report reports/eval-wikiqa; \
+	$(PY) -m eval.external tatqa --tatqa $(SHARED)/tatqa/tatqa_dataset_dev.json --limit 150 \
+		--out $$D/tatqa --no-progress; \
+	$(CITEWISE) eval $$D/tatqa/measure.jsonl --restrict --store $$D/tatqa-store \
+		--ingest $$D/tatqa/corpus --baseline eval/baselines/tatqa-measure.json \
+		--report reports/eval-tatqa; \
 	rm -rf $$D
 
 clean:

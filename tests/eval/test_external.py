@@ -316,3 +316,49 @@ def test_wikiqa_documents_and_answer_triggering_labels(tmp_path):
 def test_wikiqa_missing_split_names_the_flags(tmp_path):
     with pytest.raises(DatasetError, match="--dir"):
         X.build_wikiqa(tmp_path, "train", tmp_path / "o")
+
+
+def tatqa_json(path: Path) -> Path:
+    def excerpt(uid: str) -> dict:
+        return {
+            "table": {"uid": uid, "table": [["", "2019", "2018"], ["Revenue", "$1,073.3", "$1,095.0"],
+                                            ["Net income | adjusted", "106.4", "70.5"]]},
+            "paragraphs": [{"uid": "p", "order": 1, "text": "We sell <b>pumps</b> worldwide."}],
+            "questions": [
+                {"uid": f"{uid}-q1", "question": "What was revenue in 2019?", "answer": ["$1,073.3"],
+                 "answer_type": "span", "answer_from": "table"},
+                {"uid": f"{uid}-q2", "question": "What were revenue in 2019 and 2018?",
+                 "answer": ["$1,073.3", "$1,095.0"], "answer_type": "multi-span",
+                 "answer_from": "table"},
+                {"uid": f"{uid}-q3", "question": "What is the change?", "answer": -21.7,
+                 "answer_type": "arithmetic", "answer_from": "table"},
+            ]}
+
+    path.write_text(json.dumps([excerpt(f"t{i}") for i in range(6)]), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "docx"])
+def test_tatqa_documents_questions_and_split(tmp_path, fmt):
+    src = tatqa_json(tmp_path / "tatqa_dataset_dev.json")
+    out = tmp_path / "out"
+    assert X.main(["tatqa", "--tatqa", str(src), "--format", fmt, "--out", str(out)]) == 0
+    files = sorted(p.name for p in (out / "corpus").iterdir())
+    assert files == [f"tatqa-t{i}.{fmt}" for i in range(6)]
+    tune, measure = read(out / "tune.jsonl"), read(out / "measure.jsonl")
+    assert len(tune) + len(measure) == 12  # arithmetic left out
+    assert {r["sources"][0] for r in tune}.isdisjoint({r["sources"][0] for r in measure})
+    multi = next(r for r in tune + measure if r["id"].endswith("q2"))
+    assert multi["tags"] == ["tatqa", "table", "multi-span"] and len(multi["answers"]) == 2
+    assert "--restrict" in (out / "README.txt").read_text()
+    if fmt == "md":
+        text = (out / "corpus" / "tatqa-t0.md").read_text()
+        assert "| Net income \\| adjusted | 106.4 | 70.5 |" in text  # a bar in a cell, escaped
+    if fmt == "html":
+        page = (out / "corpus" / "tatqa-t0.html").read_text()
+        assert "<th>2019</th>" in page and "&lt;b&gt;pumps&lt;/b&gt;" in page
+
+
+def test_tatqa_refuses_the_test_split(tmp_path):
+    src = tatqa_json(tmp_path / "tatqa_dataset_test.json")
+    assert X.main(["tatqa", "--tatqa", str(src), "--out", str(tmp_path / "out")]) == 2

@@ -367,3 +367,17 @@ def test_near_miss_run_on_golden_questions_with_the_real_pipeline(tmp_path: Path
     assert report["counts"]["questions"] == 12 and near["originals"]["n"] == 12
     variants = [q for q in report["questions"] if q["near_miss"]]
     assert len(variants) == near["variants"]["n"] and all(not q["answerable"] for q in variants)
+
+
+def test_restrict_asks_each_question_over_its_own_sources():
+    seen = []
+
+    class Recording(FakePipeline):
+        def ask(self, question, history=None, k=None, filters=None):
+            seen.append(filters)
+            return super().ask(question, history, k)
+
+    sample = EvalSample("x", "What did the deal say?", ["a"], sources=["report-7.md"])
+    harness.answer_sample(Recording(), sample, {}, restrict=True)
+    harness.answer_sample(Recording(), sample, {})
+    assert seen[0].sources == ["report-7.md"] and seen[1] is None

@@ -468,3 +468,12 @@ def test_choice_credit_reads_hyphens_as_spaces_and_a_stop_word_choice_as_a_phras
     # "HBO Go" is not named by "HBO Max": a wrong choice with a stop word counts only whole
     assert choice_credit("HBO Max was relaunched as Max.", ["Max"], ["HBO Go", "Plus"])
     assert not choice_credit("HBO Go was relaunched as Max.", ["Max"], ["HBO Go", "Plus"])
+
+
+def test_a_multi_span_question_needs_every_reference():
+    refs = ["Fixed price", "Cost plus", "Time and material"]
+    some = EvalSample("m1", "q", refs, answer="Fixed price and cost plus [1].", tags=["multi-span"])
+    every = EvalSample("m2", "q", refs, answer="Fixed price; Cost plus; Time and material [1].",
+                       tags=["multi-span"])
+    assert M.answer_contains([some]) == 0.0 and M.answer_contains([every]) == 1.0
+    assert M.answer_contains([EvalSample("m3", "q", refs, answer="Cost plus [1].")]) == 1.0
