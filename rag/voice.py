@@ -23,10 +23,11 @@ _DEFINITION = re.compile(
     r"(?:Company|Group|Corporation|Firm|Bank|Society|Organi[sz]ation|Partnership|Trust|Fund|"
     r"Charity|Council|Authority|Business|Issuer|we|us|our)\b")
 # What a sentence in the document's voice says: a first-person plural, or "the Company".
+# Case matters for the pronouns: "US government" is not "us".
 SELF_REFERENCE = re.compile(
-    r"\b(?:we|our|ours|us|ourselves)\b|\bthe (?:company|group|corporation|firm|bank|society|"
-    r"organi[sz]ation|partnership|trust|fund|charity|council|authority|business)(?:['’]s)?\b",
-    re.IGNORECASE)
+    r"\b(?:[Ww]e|[Oo]urs?|us|[Oo]urselves)\b|\b(?i:the (?:company|group|corporation|firm|bank|"
+    r"society|organi[sz]ation|partnership|trust|fund|charity|council|authority|business))"
+    r"(?:['’]s)?\b")
 
 
 def voice_names(doc: Document) -> list[str]:

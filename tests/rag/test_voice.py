@@ -40,6 +40,7 @@ def test_speaks_as() -> None:
     assert speaks_as("the Group's revenue rose")
     assert not speaks_as("Acme employed 1,480 people.")
     assert not speaks_as("Western companies grew.")
+    assert not speaks_as("OpenAI can provide API access to US government customers.")
     assert not speaks_as("“As we enter the next phase,” said the chief executive.")
     assert not speaks_as("“We will grow the business next year")  # a quote running on
 
