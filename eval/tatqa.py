@@ -20,7 +20,8 @@ from typing import Any
 from eval.datasets import DatasetError
 from eval.splits import split_titles
 
-FORMATS = ("md", "html", "docx")
+FORMATS = ("md", "html", "docx", "pdf")
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # Debian's fonts-dejavu-core
 KINDS = ("span", "multi-span")  # the extractive part of TAT-QA
 MEASURE_SHARE = 0.5  # of the excerpts, by table uid
 
@@ -113,6 +114,39 @@ def to_docx(excerpt: dict[str, Any]) -> bytes:
     return buf.getvalue()
 
 
+def to_pdf(excerpt: dict[str, Any]) -> bytes:
+    """A PDF page as reports print them: the table ruled, then the paragraphs (fpdf2, a test
+    dependency; DejaVu Sans when installed, else Helvetica with non-Latin-1 text replaced)."""
+    try:
+        from fpdf import FPDF
+    except ImportError as exc:
+        raise DatasetError("--format pdf needs fpdf2 (pip install fpdf2; `make install` has "
+                           "it)") from exc
+    pdf = FPDF()
+    pdf.add_page()
+    if FONT.is_file():
+        pdf.add_font("DejaVu", fname=str(FONT))
+        pdf.set_font("DejaVu", size=8)
+
+        def fix(t: str) -> str:
+            return t
+    else:
+        pdf.set_font("Helvetica", size=8)
+
+        def fix(t: str) -> str:
+            return t.encode("latin-1", "replace").decode("latin-1")
+    rows = _rows(excerpt)
+    if rows:
+        with pdf.table(first_row_as_headings=False) as table:
+            for cells in rows:
+                row = table.row()
+                for cell in cells:
+                    row.cell(fix(cell))
+    for para in _paragraphs(excerpt):
+        pdf.multi_cell(0, 5, fix(para), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
 def render(excerpt: dict[str, Any], fmt: str) -> bytes:
     if fmt == "md":
         return to_markdown(excerpt).encode("utf-8")
@@ -120,6 +154,8 @@ def render(excerpt: dict[str, Any], fmt: str) -> bytes:
         return to_html(excerpt).encode("utf-8")
     if fmt == "docx":
         return to_docx(excerpt)
+    if fmt == "pdf":
+        return to_pdf(excerpt)
     raise DatasetError(f"unknown TAT-QA document format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 

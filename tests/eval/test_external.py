@@ -338,7 +338,7 @@ def tatqa_json(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("fmt", ["md", "html", "docx"])
+@pytest.mark.parametrize("fmt", ["md", "html", "docx", "pdf"])
 def test_tatqa_documents_questions_and_split(tmp_path, fmt):
     src = tatqa_json(tmp_path / "tatqa_dataset_dev.json")
     out = tmp_path / "out"
