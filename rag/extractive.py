@@ -257,6 +257,9 @@ def _unit_vector(stored: SentenceVectors | None, start: int, end: int,
     return mean / norm if norm else None
 
 
+_ABOUT_TABLE = re.compile(r"\b(?:in|of|by|does|do|under) (?:the|this) tables?\b|"
+                          r"\bthe tables? (?:shows?|lists?|provides?|includes?|covers?|"
+                          r"presents?|reports?)\b", re.IGNORECASE)
 _EMPHASIS = re.compile(r"[*_]{1,3}(?=\S)|(?<=\S)[*_]{1,3}")
 
 
@@ -549,7 +552,7 @@ class ExtractiveGenerator(RuleBasedCondense):
                 log.debug("abstain: best %.3f < %.3f (typed: %d of %d) for %r",
                           typed[0].score if typed else 0.0, self.threshold, len(typed),
                           len(cands), question)
-            return []
+            return self._with_listing(question, cands, [])  # "Which years does the table show?"
         best = typed[0]
         chosen = [best]
         # What a further sentence must add is judged on the words the question doesn't have:
@@ -569,13 +572,24 @@ class ExtractiveGenerator(RuleBasedCondense):
                 continue
             chosen.append(c)
             seen.update(c.terms)
+        return self._with_listing(question, cands, chosen)
+
+    def _with_listing(self, question: str, cands: list[ScoredSentence],
+                      chosen: list[ScoredSentence]) -> list[ScoredSentence]:
+        """Add a table's or group's list of rows to a list question's answer (see select).
+        A question about "the table" ("Which years does the table show?") is answered by the
+        table's own list even below the threshold: it asks about the table, not a fact."""
+        about_table = bool(_ABOUT_TABLE.search(question))
         if asks_for_list(question) and len(chosen) < self.max_sentences:
             # Several items are asked for: a list of a table's rows that may answer is quoted
             # too, though a sentence that names the kind of item scores higher.
-            listing = next((c for c in typed if c.row is not None and c.row.kind != "row"
-                            and c.score >= self.threshold and c not in chosen), None)
+            listing = next((c for c in cands if c.typed and c.row is not None
+                            and c.row.kind != "row" and c not in chosen
+                            and (c.score >= self.threshold or about_table)), None)
             if listing is not None:
                 chosen.append(listing)
+        if not chosen:
+            return []
         source_order = {c.hit.chunk.source: i for i, c in reversed(list(enumerate(chosen)))}
         chosen.sort(key=lambda c: (source_order[c.hit.chunk.source], c.start))
         return chosen
