@@ -270,17 +270,32 @@ def _field_text(line: str, heading: str) -> str:
     return f"{heading} — {plain}" if heading and heading.lower() not in plain.lower() else plain
 
 
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
 def cell_answer(row: Row, question: str) -> str:
     """A row as an answer: the cells of the columns the question names ("Annual, Team:
-    $150"), or the whole row when it names none (or all) of them."""
+    $150"), or the whole row when it names none (or all) of them. A year or number the
+    question names decides first: asked about 2018, the "Year ended 31 December 2019" column
+    is not it, however many other words it shares with the question."""
     if row.kind != "row":
         return row.readable()
-    asked = set(content_terms(question)) | {w for w in words(question) if w.isdigit()}
+    asked = set(content_terms(question))
+    asked_nums = {w for w in words(question) if w.isdigit()}
+    asked_years = {w for w in asked_nums if _YEAR.fullmatch(w)}
     values = row.values()
-    overlap = [len(asked & (set(content_terms(col)) | {w for w in words(col) if w.isdigit()}))
-               for col, _ in values]
-    best = max(overlap, default=0)
-    picked = [v for v, n in zip(values, overlap, strict=True) if best and n == best]
+
+    def fit(col: str) -> tuple[int, int, int]:
+        nums = {w for w in words(col) if w.isdigit()}
+        years = {w for w in nums if _YEAR.fullmatch(w)}
+        if asked_years and years and not years & asked_years:
+            return (-1, 0, 0)  # another year's column
+        return (len(years & asked_years), len(nums & asked_nums),
+                len(asked & set(content_terms(col))))
+
+    fits = [fit(col) for col, _ in values]
+    best = max(fits, default=(0, 0, 0))
+    picked = [v for v, f in zip(values, fits, strict=True) if f == best and f > (0, 0, 0)]
     if not picked or len(picked) == len(values):
         return row.readable()
     if len(picked) == 1:

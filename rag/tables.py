@@ -21,6 +21,7 @@ MAX_CAPTION_WORDS = 20  # a longer line before a table is prose, not its caption
 MAX_PREFIX_CHARS = 200  # headings repeated before a chunk that continues a table
 _DELIMITER = re.compile(r"\s*\|?\s*:?-{1,}:?\s*(?:\|\s*:?-{1,}:?\s*)*\|?\s*")
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
+_FOOTNOTE = re.compile(r"(?<=[a-z)])\d{1,2}$|\s*\(\d{1,2}\)$")
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,9 @@ class Row:
 
     @property
     def label(self) -> str:
-        """What the row is about: its first non-empty cell."""
-        return next((c for c in self.cells if c), "")
+        """What the row is about: its first non-empty cell, footnote marks left out
+        ("Incentive schemes1", "Foreign(2)" are "Incentive schemes", "Foreign")."""
+        return _FOOTNOTE.sub("", next((c for c in self.cells if c), ""))
 
     def values(self) -> list[tuple[str, str]]:
         """(column heading, cell) for each non-empty cell after the label."""
@@ -279,7 +281,7 @@ def _with_lists(rows: list[Row], offset: int, end: int) -> list[Row]:
             out.append(row)
             continue
         members = [r for r in rows[i + 1:] if r.table is row.table and r.kind == "row"
-                   and r.group == row.label]
+                   and r.group == row.cells[0]]
         if members:
             row = replace(row, end=members[-1].end, members=tuple(m.label for m in members))
         out.append(row)

@@ -173,3 +173,16 @@ def test_a_question_about_the_table_is_answered_by_its_list(tmp_path: Path, make
     answer = cw.ask("Which years does the table show?")
     assert not answer.abstained and all(y in answer.answer for y in ("2019", "2018", "2017"))
     assert answer.citations[0].quote.startswith("|  |  | Years Ended")  # the whole table
+
+
+def test_the_year_asked_picks_the_column_and_footnotes_are_not_words() -> None:
+    from rag.extractive import cell_answer
+    from rag.tables import Row, Table
+
+    table = Table(0, 1, 0, ("", "For the year ended 31 December 2019", "2018"), "")
+    row = Row(0, 1, ("Total energy (MWh)1", "205,092", "167,488"), table)
+    assert row.label == "Total energy (MWh)"
+    asked_2018 = "How much was the total energy for the year ended 31 December 2018?"
+    assert cell_answer(row, asked_2018) == "2018, Total energy (MWh): 167,488"
+    assert cell_answer(row, "What was the total energy in 2019?").endswith(": 205,092")
+    assert "167,488" in cell_answer(row, "How much energy was used?")  # no column named: all
