@@ -707,8 +707,7 @@ def build_tatqa(path: Path, fmt: str, out: Path, seed: int = 0, limit: int | Non
         parts = {k: _limit(v, limit, seed) for k, v in parts.items()}
         wanted = {s for rows in parts.values() for r in rows for s in r["sources"]}
         files = {k: v for k, v in files.items() if k in wanted}
-        stats = {**stats, "documents": len(files),
-                 **{f"{k}_questions": len(v) for k, v in parts.items()}}
+        stats = tatqa.part_stats(parts, files, fmt)
     notes = [f"Source: {path.name}, TAT-QA (Zhu et al., ACL 2021; CC BY 4.0), dev split only.",
              "Span and multi-span questions; ask each over its own document (--restrict).",
              "Tags: table / text / table-text (where the answer is), multi-span (every "

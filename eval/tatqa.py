@@ -195,10 +195,16 @@ def build_parts(data: list[dict[str, Any]], fmt: str, seed: int
             continue
         files[name] = render(excerpt, fmt)
         parts[part_of[uid]].extend(rows)
+    return parts, files, part_stats(parts, files, fmt)
+
+
+def part_stats(parts: dict[str, list[dict[str, Any]]], files: dict[str, bytes],
+               fmt: str) -> dict[str, Any]:
+    """Documents, and questions per part by where the answer is."""
     stats: dict[str, Any] = {"documents": len(files), "format": fmt}
     for part, rows in parts.items():
         stats[f"{part}_questions"] = len(rows)
         for where in ("table", "text", "table-text"):
             stats[f"{part}_{where}"] = sum(where in r["tags"] for r in rows)
         stats[f"{part}_multi_span"] = sum("multi-span" in r["tags"] for r in rows)
-    return parts, files, stats
+    return stats
