@@ -113,6 +113,7 @@ def _looks_like_headline(line: str) -> bool:
         and any(c.isalpha() for c in line)
         and not line.endswith((".", ",", ";", ":"))
         and not line.startswith(("•", "- ", "* ", "·"))
+        and not is_table_row(line)  # a document that opens with a table has no headline
     )
 
 

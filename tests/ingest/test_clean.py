@@ -191,3 +191,13 @@ def test_page_headers_repeated_on_every_page_are_dropped() -> None:
     assert "ACME Corp" not in text  # a short repeated line that is no headline goes everywhere
     assert text[starts[1] :].startswith("Page body number 1.")
     assert text[starts[2] :].startswith("Page body number 2.")
+
+
+def test_a_table_row_is_never_the_title_and_table_rows_are_never_furniture():
+    from ingest.clean import clean_article
+
+    raw = "| Share | 12 |\n|---|---|\n| Share | 12 |\n\nShare\n\nThe board met on Monday to agree it."
+    title, text = clean_article(raw)
+    assert title == ""
+    assert text.count("| Share | 12 |") == 2  # repeated and short, still kept
+    assert "\nShare\n" not in text  # the same word alone on a line is furniture
