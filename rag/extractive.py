@@ -82,11 +82,11 @@ MAX_LEXICAL = 2  # ... plus the best by words among the rest
 # cheap signals first, in one batch; the rest keep READER_FLOOR, a logit no answer gets.
 MAX_READ = 6
 READER_FLOOR = -8.0
-# A table row answers from this probability (None: the scorer's threshold). The scorer was
+# A table row answers from this probability unless a threshold is set. The scorer was
 # calibrated on sentences; on TAT-QA's tune excerpts with their generated near misses (450
 # questions, 432 variants) 0.4 answers 0.791 (table part 0.728) vs 0.782 (0.696) at the
 # scorer's 0.5, with near misses abstained 0.773 vs 0.782 (0.3: 0.791 / 0.769). BENCHMARKS.md.
-ROW_THRESHOLD: float | None = 0.4
+ROW_THRESHOLD = 0.4
 CACHE_SIZE = 20000  # sentence vectors kept between questions (about 1.5 KB each)
 
 MAX_HEADLINE_WORDS = 20
@@ -364,6 +364,10 @@ class ExtractiveGenerator(RuleBasedCondense):
         self.max_lexical = max(0, max_lexical)
         self.max_sentences = max(1, max_sentences)
         self.threshold = default if threshold is None else threshold
+        # a threshold the user sets holds for every unit; the learned scorer's own has a
+        # lower one for rows (ROW_THRESHOLD was calibrated on its probabilities)
+        self.row_threshold = ROW_THRESHOLD if threshold is None and self.scorer is not None \
+            else self.threshold
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -596,7 +600,7 @@ class ExtractiveGenerator(RuleBasedCondense):
 
     def _threshold(self, c: ScoredSentence) -> float:
         """The abstention threshold; a table row has its own (see ROW_THRESHOLD)."""
-        return self.threshold if c.row is None or ROW_THRESHOLD is None else ROW_THRESHOLD
+        return self.threshold if c.row is None else self.row_threshold
 
     def _with_listing(self, question: str, cands: list[ScoredSentence],
                       chosen: list[ScoredSentence]) -> list[ScoredSentence]:

@@ -289,8 +289,8 @@ def _with_lists(rows: list[Row], offset: int, end: int) -> list[Row]:
         if table.start < offset:
             continue
         own = [r for r in rows if r.table is table]
-        labels = tuple(dict.fromkeys(r.label for r in own if r.kind != "group" and not r.group
-                                     or r.kind == "group"))
+        # the rows at the table's top level: groups, and rows under no group
+        labels = tuple(dict.fromkeys(r.label for r in own if not r.group))
         if len(labels) >= 2:
             out.append(Row(table.start, min(table.end, end), (), table, kind="table",
                            members=labels))

@@ -186,3 +186,12 @@ def test_the_year_asked_picks_the_column_and_footnotes_are_not_words() -> None:
     assert cell_answer(row, asked_2018) == "2018, Total energy (MWh): 167,488"
     assert cell_answer(row, "What was the total energy in 2019?").endswith(": 205,092")
     assert "167,488" in cell_answer(row, "How much energy was used?")  # no column named: all
+
+
+def test_a_threshold_the_user_sets_holds_for_rows_too() -> None:
+    from rag.extractive import ROW_THRESHOLD, ExtractiveGenerator
+
+    assert ExtractiveGenerator(None).row_threshold == ROW_THRESHOLD  # the learned scorer's
+    assert ExtractiveGenerator(None, threshold=0.7).row_threshold == 0.7
+    hand = ExtractiveGenerator(None, scorer=None)
+    assert hand.row_threshold == hand.threshold
