@@ -47,6 +47,23 @@ def make_citewise(tmp_path: Path, embedder) -> Callable[..., object]:
     return build
 
 
+@pytest.fixture
+def citewise_over(tmp_path: Path, make_citewise) -> Callable[[dict[str, str]], object]:
+    """A Citewise with the given files (name -> text) ingested from a folder under tmp_path."""
+
+    def build(files: dict[str, str]):
+        folder = tmp_path / "docs"
+        folder.mkdir(exist_ok=True)
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        cw = make_citewise()
+        report = cw.ingest([folder])
+        assert report.ok, report.failed
+        return cw
+
+    return build
+
+
 @pytest.fixture(scope="session")
 def sample_citewise(tmp_path_factory, embedder):
     """A store with the sample article ingested, shared by read-only tests."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rag.fields import field_lines
 
 MINUTES = """Board minutes, 3 March 2025
@@ -41,13 +39,8 @@ def test_field_lines() -> None:
     assert _lines("Analysis: why rates rose\n\nRates rose because prices did.") == []
 
 
-def test_fields_are_answered(tmp_path: Path, make_citewise) -> None:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "minutes.txt").write_text(MINUTES, encoding="utf-8")
-    (folder / "policy.md").write_text(POLICY, encoding="utf-8")
-    cw = make_citewise()
-    assert cw.ingest([folder]).ok
+def test_fields_are_answered(citewise_over) -> None:
+    cw = citewise_over({"minutes.txt": MINUTES, "policy.md": POLICY})
     assert "Sam Lee" in cw.ask("Who is the treasurer?").answer
     assert "Jane Roe" in cw.ask("Who chairs the board?").answer
     assert "Finance team" in cw.ask("Who owns the travel policy?").answer

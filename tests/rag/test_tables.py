@@ -164,12 +164,8 @@ def test_a_cell_is_answered_and_its_row_cited(write, tmp_path: Path, make_citewi
     assert all(p in listed.answer for p in ("Basic", "Team", "Enterprise")), listed.answer
 
 
-def test_a_question_about_the_table_is_answered_by_its_list(tmp_path: Path, make_citewise) -> None:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "report.md").write_text(REPORT, encoding="utf-8")
-    cw = make_citewise()
-    assert cw.ingest([folder]).ok
+def test_a_question_about_the_table_is_answered_by_its_list(citewise_over) -> None:
+    cw = citewise_over({"report.md": REPORT})
     answer = cw.ask("Which years does the table show?")
     assert not answer.abstained and all(y in answer.answer for y in ("2019", "2018", "2017"))
     assert answer.citations[0].quote.startswith("|  |  | Years Ended")  # the whole table

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rag.records import Document
 from rag.voice import speaks_as, voice_names
 
@@ -45,13 +43,8 @@ def test_speaks_as() -> None:
     assert not speaks_as("“We will grow the business next year")  # a quote running on
 
 
-def test_we_answers_for_the_documents_subject_only(tmp_path: Path, make_citewise) -> None:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "acme.md").write_text(ACME, encoding="utf-8")
-    (folder / "globex.md").write_text(GLOBEX, encoding="utf-8")
-    cw = make_citewise()
-    assert cw.ingest([folder]).ok
+def test_we_answers_for_the_documents_subject_only(citewise_over) -> None:
+    cw = citewise_over({"acme.md": ACME, "globex.md": GLOBEX})
     acme = cw.ask("How many people does Acme employ?")
     assert "1,480" in acme.answer and "300" not in acme.answer, acme.answer
     assert acme.citations[0].source == "acme.md"
