@@ -191,6 +191,25 @@ def _heading_rows(rows: list[tuple[int, tuple[str, ...]]]) -> int:
     return heads
 
 
+def _headings(heading_rows: list[tuple[str, ...]], width: int
+              ) -> tuple[tuple[str, ...], list[str]]:
+    """(each column's heading, the heading rows' cells that span the whole table). A heading
+    row with one cell in a table of three or more columns ("Years ended 30 June") spans it: it
+    belongs to the caption, not to the column it happens to sit in."""
+    spans = [len([c for c in cells if c]) == 1 and width > 2 for cells in heading_rows]
+    columns = []
+    for j in range(width):
+        parts: list[str] = []
+        for cells, spanning in zip(heading_rows, spans, strict=True):
+            cell = cells[j] if j < len(cells) else ""
+            if cell and cell not in parts and not (spanning and j > 0):
+                parts.append(cell)
+        columns.append(" ".join(parts))
+    spanning_cells = [next(c for c in cells if c)
+                      for cells, spanning in zip(heading_rows, spans, strict=True) if spanning]
+    return tuple(columns), spanning_cells
+
+
 @lru_cache(maxsize=256)
 def find_tables(text: str) -> tuple[Table, ...]:
     """Every pipe table of ``text`` with its heading rows, columns and caption."""
@@ -218,23 +237,9 @@ def find_tables(text: str) -> tuple[Table, ...]:
         if not rows:
             continue
         heads = _heading_rows(rows)
-        width = max(len(cells) for _, cells in rows)
-        caption = _caption(text, starts, tok.map[0])
-        columns = []
-        for j in range(width):
-            parts = []
-            for _, cells in rows[:heads]:
-                filled = [c for c in cells if c]
-                if len(filled) == 1 and width > 2 and j > 0:  # one cell spanning the table
-                    continue
-                cell = cells[j] if j < len(cells) else ""
-                if cell and cell not in parts:
-                    parts.append(cell)
-            columns.append(" ".join(parts))
-        spanning = [c for _, cells in rows[:heads] if len(f := [c for c in cells if c]) == 1
-                    and width > 2 for c in f]
-        if spanning:
-            caption = "; ".join(p for p in [caption, *spanning] if p)
+        columns, spanning = _headings([cells for _, cells in rows[:heads]],
+                                      max(len(cells) for _, cells in rows))
+        caption = "; ".join(p for p in [_caption(text, starts, tok.map[0]), *spanning] if p)
         first = _line_span(text, starts, rows[0][0])[0]
         last = _line_span(text, starts, rows[-1][0])[1]
         body = starts[rows[heads][0]] if heads < len(rows) else last
@@ -258,7 +263,7 @@ def table_rows(text: str, offset: int, tables: list[Table] | tuple[Table, ...]) 
             e = offset + pos + len(line.rstrip())
             pos += len(line) + 1
             body = line.strip()
-            if not body or not body.startswith("|") and "|" not in body or _DELIMITER.fullmatch(body):
+            if "|" not in body or _DELIMITER.fullmatch(body):
                 continue
             if s < table.body:
                 continue
