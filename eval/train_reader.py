@@ -16,7 +16,13 @@ the measure parts are never read for training):
   flipped time qualifier) paired with the gold sentence: negatives - the sentence fits the
   question's shape but not its subject;
 * SQuAD 2.0 train subset, the tune articles: answerable questions as above, and for each
-  unanswerable one the two sentences of its paragraph that share most words with it.
+  unanswerable one the two sentences of its paragraph that share most words with it;
+* RealTime QA (``--realtimeqa REPO``, past/2023-2026 only, never the weeks of the measure files
+  named by ``--realtimeqa-exclude``): news-quiz questions over their own search results. A
+  sentence that names the correct choice and shares most words with the question is a positive;
+  the sentence that best matches the question while naming a wrong choice (the quiz's own
+  distractors) and the best-matching sentence naming neither are negatives. This is the reader's
+  only news: quiz questions with a preamble, paraphrase, and headlines.
 
 WikiQA (research licence) and RealTime QA are not used for the weights. Runs on CPU (2 cores:
 about 25 pairs/s) or on a GPU when one is there. Writes ``model.onnx`` (int8, dynamic,
@@ -30,6 +36,7 @@ import json
 import logging
 import math
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -42,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from eval.metrics import content_words, squad_normalize
 from eval.nearmiss import make_near_misses
 from eval.records import EvalSample
 from eval.splits import SQUAD2_MEASURE_ARTICLES, hard_titles, read_reserved, split_titles
@@ -149,8 +157,87 @@ def near_miss_pairs(samples: list[EvalSample], corpus: dict[str, str],
             for v in variants if v.near_miss.get("original_id") in gold]
 
 
+WEEK_NOTE = re.compile(r"\bweek (\d{4})-(\d{2})-(\d{2})\b")
+
+
+def excluded_weeks(files: Sequence[Path]) -> set[str]:
+    """Weeks (YYYYMMDD) of the questions in built RealTime QA measure files (their notes say
+    "week YYYY-MM-DD"): never read for training."""
+    weeks: set[str] = set()
+    for path in files:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                m = WEEK_NOTE.search(str(json.loads(line).get("notes", "")))
+                if m:
+                    weeks.add("".join(m.groups()))
+    return weeks
+
+
+def _names(sentence: Sentence, choice: str) -> bool:
+    """Does the sentence name ``choice`` (whole normalised words, or all its content words)?"""
+    norm = squad_normalize(choice)
+    text = f" {squad_normalize(sentence.text)} "
+    wanted = content_words(choice)
+    return bool((norm and f" {norm} " in text) or (wanted and wanted <= content_words(sentence.text)))
+
+
+def news_question_pairs(question: str, correct: str, distractors: Sequence[str],
+                        sentences: Sequence[Sentence]) -> list[Pair]:
+    """At most one positive and two negatives for one quiz question (see the module doc);
+    none when no sentence names the correct choice and shares a word with the question."""
+    qterms = set(content_terms(question))
+    scored = sorted(sentences, key=lambda s: -_overlap(qterms, s))
+    right = [s for s in scored if _names(s, correct)]
+    if not right or _overlap(qterms, right[0]) == 0:
+        return []
+    pairs = [Pair(question, right[0].pair, 1, "positive")]
+    wrong = next((s for s in scored if not _names(s, correct)
+                  and any(_names(s, d) for d in distractors)), None)
+    if wrong is not None:
+        pairs.append(Pair(question, wrong.pair, 0, "distractor"))
+    other = next((s for s in scored if not _names(s, correct) and s is not wrong
+                  and not any(_names(s, d) for d in distractors)), None)
+    if other is not None:
+        pairs.append(Pair(question, other.pair, 0, "same_results"))
+    return pairs
+
+
+def realtimeqa_pairs(repo: Path, exclude: set[str],
+                     progress: bool = True) -> tuple[list[Pair], dict[str, Any]]:
+    """Pairs from every allowed RealTime QA week not in ``exclude``."""
+    from tqdm import tqdm
+
+    from eval.external import RepoReader, list_weeks, read_questions, read_results
+    from ingest.clean import clean_article
+
+    reader = RepoReader(repo)
+    weeks = [w for w in list_weeks(reader) if w not in exclude]
+    pairs: list[Pair] = []
+    questions = 0
+    for week in tqdm(weeks, desc="realtimeqa weeks", unit="week", file=sys.stderr,
+                     disable=not progress or None):
+        results = read_results(reader, week, None)
+        cache: dict[str, list[Sentence]] = {}
+        for q in read_questions(reader, week):
+            sentences: list[Sentence] = []
+            for item in results.get(q.id, []):
+                url = str(item.get("url", "") or "")
+                if url not in cache:
+                    title = " ".join(str(item.get("title", "") or "").split())
+                    clean = clean_article(str(item.get("text", "") or ""))[1]
+                    cache[url] = [s for _, _, s in sentences_of(clean, title)]
+                sentences += cache[url]
+            got = news_question_pairs(q.question, q.correct, q.distractors, sentences)
+            questions += bool(got)
+            pairs += got
+    return pairs, {"realtimeqa_weeks": len(weeks), "realtimeqa_excluded_weeks": len(exclude),
+                   "realtimeqa_questions": questions}
+
+
 def build_pairs(squad: Path, reserved: Path, squad2: Path | None, seed: int,
-                max_pairs: int | None) -> tuple[list[Pair], dict[str, Any]]:
+                max_pairs: int | None, news: list[Pair] | None = None
+                ) -> tuple[list[Pair], dict[str, Any]]:
+    """SQuAD pairs (at most ``max_pairs``), then every ``news`` pair, shuffled together."""
     rng = random.Random(seed)
     data = json.loads(squad.read_text(encoding="utf-8"))
     tune, _ = split_titles([a["title"] for a in data["data"]], read_reserved(reserved), seed)
@@ -167,6 +254,9 @@ def build_pairs(squad: Path, reserved: Path, squad2: Path | None, seed: int,
     rng.shuffle(pairs)
     if max_pairs is not None and len(pairs) > max_pairs:
         pairs = pairs[:max_pairs]
+    if news:
+        pairs += news
+        rng.shuffle(pairs)
     kinds: dict[str, int] = {}
     for p in pairs:
         kinds[p.kind] = kinds.get(p.kind, 0) + 1
@@ -313,6 +403,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--squad", type=Path, required=True, help="SQuAD v1.1 dev JSON")
     p.add_argument("--reserved", type=Path, required=True, help="reserved-titles.txt")
     p.add_argument("--squad2", type=Path, default=None, help="SQuAD 2.0 train subset JSON")
+    p.add_argument("--realtimeqa", type=Path, default=None,
+                   help="a copy of github realtimeqa/realtimeqa_public: add its news-quiz pairs")
+    p.add_argument("--realtimeqa-exclude", type=Path, nargs="*", default=[],
+                   help="built RealTime QA measure files whose weeks are never read")
     p.add_argument("--out", type=Path, default=Path("rag/reader"))
     p.add_argument("--max-pairs", type=int, default=24000)
     p.add_argument("--epochs", type=int, default=1)
@@ -323,11 +417,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--measure-limit", type=int, default=600,
                    help="measure-part questions for the sentence-choice figures")
     args = p.parse_args(argv)
-    for path in (args.squad, args.reserved, args.squad2):
+    for path in (args.squad, args.reserved, args.squad2, *args.realtimeqa_exclude):
         if path is not None and not path.is_file():
             sys.stderr.write(f"error: {path}: no such file (see ../shared/datasets/README.md)\n")
             return 2
-    pairs, info = build_pairs(args.squad, args.reserved, args.squad2, args.seed, args.max_pairs)
+    news: list[Pair] = []
+    news_info: dict[str, Any] = {}
+    if args.realtimeqa is not None:
+        if args.realtimeqa_exclude:
+            exclude = excluded_weeks(args.realtimeqa_exclude)
+        else:
+            sys.stderr.write("error: --realtimeqa needs --realtimeqa-exclude MEASURE.jsonl "
+                             "(the measure weeks must never be trained on)\n")
+            return 2
+        news, news_info = realtimeqa_pairs(args.realtimeqa, exclude)
+    pairs, info = build_pairs(args.squad, args.reserved, args.squad2, args.seed, args.max_pairs,
+                              news)
+    info.update(news_info)
     log.info("training pairs: %s", info)
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp) / "reader"

@@ -89,3 +89,77 @@ def test_a_tiny_training_run_exports_a_reader_that_loads(tmp_path):
     assert manifest["training"]["seed"] == 0 and len(manifest["sha256"]) == 64
     reader = Reader(tmp_path)
     assert reader.score("Who founded Acme?", [p.text for p in pairs[:2]]).shape == (2,)
+
+
+# ---------------------------------------------------------------- news (RealTime QA) pairs
+
+
+def news_sentences(text: str, title: str = "News") -> list:
+    return [s for _, _, s in sentences_of(text, title)]
+
+
+def test_a_news_question_gets_the_naming_sentence_as_positive_and_a_distractor_as_negative():
+    from eval.train_reader import news_question_pairs
+
+    text = ("Laura made landfall in Louisiana on Thursday. Officials in Texas prepared shelters for "
+            "the hurricane. The storm hit hardest in Louisiana towns. Power was out for days.")
+    pairs = news_question_pairs("Which state did the hurricane hit hardest this week?",
+                                "Louisiana", ["Texas", "Florida"], news_sentences(text))
+    assert [(p.label, p.kind) for p in pairs] == [(1, "positive"), (0, "distractor"),
+                                                  (0, "same_results")]
+    assert pairs[0].text.startswith("The storm hit hardest in Louisiana towns.")
+    assert pairs[1].text.startswith("Officials in Texas")
+    assert "Louisiana" not in pairs[2].text.split(" [SEP] ")[0]
+
+
+def test_a_news_question_whose_answer_is_not_named_gives_no_pairs():
+    from eval.train_reader import news_question_pairs
+
+    text = "Officials in Texas prepared shelters. Power was out for days."
+    assert news_question_pairs("Which state did the hurricane hit?", "Louisiana", ["Texas"],
+                               news_sentences(text)) == []
+
+
+def test_realtimeqa_pairs_never_read_the_excluded_or_reserved_weeks(tmp_path, monkeypatch):
+    from eval import external as X
+    from eval.train_reader import excluded_weeks, realtimeqa_pairs
+    from tests.eval.test_external import art, jsonl, write_week
+
+    repo = tmp_path / "realtimeqa_public"
+    write_week(repo, "20230106", [
+        {"q": "Which team won the cup on Sunday?", "choices": ["Reds", "Blues"], "answer": 1}],
+        {"0": [art("https://news.example/a", "The Blues won the cup on Sunday. The Reds lost.")]})
+    write_week(repo, "20230113", [
+        {"q": "Which city saw snow?", "choices": ["Boston", "Denver"], "answer": 0}],
+        {"0": [art("https://news.example/b", "Boston saw snow. Denver stayed dry.")]})
+    (repo / "past" / "2022").mkdir(parents=True)
+    (repo / "past" / "2022" / "20221230_qa.jsonl").write_text("{not json", encoding="utf-8")
+    (repo / "past" / "2022" / "20221230_gcs.jsonl").write_text("{not json", encoding="utf-8")
+    measure = tmp_path / "measure.jsonl"
+    jsonl(measure, [{"id": "20230113_0", "question": "Which city saw snow?",
+                     "notes": "week 2023-01-13; correct choice: Boston; CNN"}])
+    seen: list[str] = []
+    original = X.RepoReader.read
+    monkeypatch.setattr(X.RepoReader, "read", lambda self, rel: seen.append(rel) or original(self, rel))
+
+    exclude = excluded_weeks([measure])
+    pairs, info = realtimeqa_pairs(repo, exclude, progress=False)
+
+    assert exclude == {"20230113"}
+    assert {p.question for p in pairs} == {"Which team won the cup on Sunday?"}
+    assert info["realtimeqa_weeks"] == 1 and info["realtimeqa_questions"] == 1
+    assert seen and all("20230113" not in rel and "2022" not in rel for rel in seen)
+
+
+def test_news_pairs_are_added_to_the_capped_squad_pairs(tmp_path):
+    from eval.train_reader import build_pairs
+
+    squad_file = tmp_path / "squad.json"
+    squad_file.write_text(json.dumps(squad()), encoding="utf-8")
+    reserved = tmp_path / "reserved.txt"
+    reserved.write_text("")
+    news = [Pair("Which team won?", "The Blues won.", 1, "positive")] * 3
+    without, _ = build_pairs(squad_file, reserved, None, seed=0, max_pairs=2)
+    pairs, info = build_pairs(squad_file, reserved, None, seed=0, max_pairs=2, news=news)
+    assert len(without) <= 2 and len(pairs) == len(without) + 3
+    assert info["kinds"]["positive"] >= 3
