@@ -11,11 +11,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from citewise.stores import make_client
 from rag.aliases import expand_query
+from rag.asof import AsOf
 from rag.config import Settings
 from rag.embeddings import Embedder, make_embedder
 from rag.errors import InputError, NotFoundError
@@ -119,12 +121,34 @@ class Citewise:
             return self.generator.condense(question, history)
         return question
 
-    def retrieve(self, question: str, k: int | None = None,
-                 filters: Filters | None = None) -> list[Hit]:
+    def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None,
+                 when: AsOf | None = None) -> list[Hit]:
         # Acronyms the documents define are searched in both forms ("PBC" finds
         # "public benefit corporation"); the answer step sees the question as asked.
         query = expand_query(question, self.index.aliases())
-        return self.searcher.search(query, k or self.settings.k, filters)
+        return self.searcher.search(query, k or self.settings.k, filters, when)
+
+    def as_of(self, question: str, day: str | date | None = None) -> tuple[AsOf, str]:
+        """The question's as-of date (default today) and the window its time words point at,
+        with a note for the answer. A window that holds no stored document is dropped (the
+        note says so; all dates are searched); in a store without dates there is none."""
+        from rag.filters import parse_day
+
+        if isinstance(day, str):
+            day = date.fromisoformat(parse_day(day, "as_of"))
+        when = AsOf.of(question, day or date.today())
+        window = when.window
+        if window is None:
+            return when, ""
+        records = self.index.records()
+        if not any(r.published for r in records.values()):
+            return AsOf(when.day), ""
+        if not when.inside(records, when.not_after(records, None)):
+            return AsOf(when.day), (f"No stored document was published {window.describe()}, "
+                                    f"as of {when.day.isoformat()}; documents of any date "
+                                    "were searched.")
+        return when, (f"Documents published {window.describe()}, as of "
+                      f"{when.day.isoformat()}, were preferred.")
 
     def validate(self, k: int | None, filters: Filters | None) -> tuple[Filters | None, str]:
         """Refuse a bad ``k`` or filter (the same for CLI and API); returns the checked filters
@@ -138,36 +162,44 @@ class Citewise:
         return check_filters(filters, published)
 
     def ask(self, question: str, history: list[Turn] | None = None, k: int | None = None,
-            filters: Filters | None = None) -> Answer:
+            filters: Filters | None = None, as_of: str | date | None = None) -> Answer:
         started = time.perf_counter()
         standalone = self._prepare(question, history)
         filters, note = self.validate(k, filters)
-        hits = self.retrieve(standalone, k, filters)
+        when, time_note = self.as_of(standalone, as_of)
+        hits = self.retrieve(standalone, k, filters, when)
         answer = self.generator.generate(standalone, hits, history)
-        return self._finish(answer, question, standalone, started, note)
+        return self._finish(answer, question, standalone, started, f"{note} {time_note}", when)
 
     def stream(self, question: str, history: list[Turn] | None = None, k: int | None = None,
-               filters: Filters | None = None) -> Iterator[str | Answer]:
+               filters: Filters | None = None,
+               as_of: str | date | None = None) -> Iterator[str | Answer]:
         """Answer text pieces as they are ready, then the final Answer."""
         started = time.perf_counter()
         standalone = self._prepare(question, history)
         filters, note = self.validate(k, filters)
-        hits = self.retrieve(standalone, k, filters)
+        when, time_note = self.as_of(standalone, as_of)
+        hits = self.retrieve(standalone, k, filters, when)
         for piece in self.generator.stream(standalone, hits, history):
             if isinstance(piece, Answer):
-                yield self._finish(piece, question, standalone, started, note)
+                yield self._finish(piece, question, standalone, started, f"{note} {time_note}",
+                                   when)
             else:
                 yield piece
 
     @staticmethod
     def _finish(answer: Answer, question: str, standalone: str, started: float,
-                note: str = "") -> Answer:
+                note: str = "", when: AsOf | None = None) -> Answer:
         if answer.abstained and looks_non_english(question):
             note = ("This question does not look like English; citewise matches questions "
                     f"against the documents' English text, so ask it in English. {note}").strip()
         answer.question = question
         answer.standalone_question = standalone
         answer.latency_ms = (time.perf_counter() - started) * 1000
+        if when is not None:
+            answer.as_of = when.day.isoformat()
+            answer.window = when.window.describe() if when.window else ""
+        note = note.strip()
         if note:
             answer.note = f"{answer.note} {note}".strip()
         for c in answer.citations:  # the Markdown heading each quote falls under

@@ -10,6 +10,7 @@ instead of passing against a stale fake.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 
@@ -41,13 +42,14 @@ class CitewiseApp(Protocol):
         ...
 
     def ask(self, question: str, history: list[Turn] | None = None, k: int | None = None,
-            filters: Filters | None = None) -> Answer:
-        """The answer with exact-quote citations, or an abstention; InputError on a bad
-        question, ``k`` or filter."""
+            filters: Filters | None = None, as_of: str | date | None = None) -> Answer:
+        """The answer with exact-quote citations, or an abstention, as of a day (default
+        today); InputError on a bad question, ``k``, filter or date."""
         ...
 
     def stream(self, question: str, history: list[Turn] | None = None, k: int | None = None,
-               filters: Filters | None = None) -> Iterator[str | Answer]:
+               filters: Filters | None = None,
+               as_of: str | date | None = None) -> Iterator[str | Answer]:
         """Text pieces as they are ready, then the final Answer (the one ``ask`` returns)."""
         ...
 

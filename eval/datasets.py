@@ -5,11 +5,12 @@ JSONL, one question per line::
     {"id": "q1", "question": "...", "answers": ["..."], "answerable": true,
      "evidence": ["exact quote"], "sources": ["doc id"],
      "history": [{"question": "...", "answer": "..."}], "tags": ["paraphrase"],
-     "distractors": ["a wrong choice"]}
+     "distractors": ["a wrong choice"], "as_of": "2024-05-03"}
 
 ``answers`` is empty for an unanswerable question. ``evidence``, ``sources``, ``history``,
-``tags``, ``notes`` and ``distractors`` (the wrong choices of a multiple-choice question: an
-answer naming one is not credited) are optional. Errors name ``file:line``.
+``tags``, ``notes``, ``distractors`` (the wrong choices of a multiple-choice question: an
+answer naming one is not credited) and ``as_of`` (the day the question is asked, YYYY-MM-DD:
+its "this week" and "recently" are read against it) are optional. Errors name ``file:line``.
 
 SQuAD (v1.1 or v2.0 JSON) and BEIR folders (``corpus.jsonl``, ``queries.jsonl`` or
 ``queries*.tsv``, ``qrels/<split>.tsv`` or ``qrels*.txt``) are read as they are; their
@@ -30,12 +31,13 @@ from typing import Any
 
 from eval.records import EvalSample
 from rag.errors import InputError
+from rag.filters import parse_day
 from rag.records import Turn
 
 log = logging.getLogger(__name__)
 
 ALLOWED_KEYS = {"id", "question", "answers", "answerable", "evidence", "sources", "history",
-                "tags", "notes", "distractors"}
+                "tags", "notes", "distractors", "as_of"}
 
 
 class DatasetError(InputError):
@@ -119,6 +121,12 @@ def parse_sample(obj: Any, where: str) -> EvalSample:
         raise DatasetError(f"{where}: an answerable question needs at least one entry in 'answers'")
     if not answerable and answers:
         raise DatasetError(f"{where}: an unanswerable question must have 'answers': []")
+    as_of = obj.get("as_of") or ""
+    if as_of:
+        try:
+            as_of = parse_day(str(as_of), "as_of")
+        except InputError as exc:
+            raise DatasetError(f"{where}: {exc}") from None
     tags = _str_list(obj.get("tags"), "tags", where)
     if not answerable and "unanswerable" not in tags:
         tags.append("unanswerable")
@@ -132,6 +140,7 @@ def parse_sample(obj: Any, where: str) -> EvalSample:
         history=_history(obj.get("history"), where),
         tags=tags,
         distractors=_str_list(obj.get("distractors"), "distractors", where),
+        as_of=as_of,
     )
 
 

@@ -10,7 +10,8 @@ citewise JSONL format (eval/datasets.py) and a JSONL feed corpus, to run with
   are sampled with the seed and split by week into ``tune.jsonl`` and ``measure.jsonl``; the
   corpus is the search-result articles of those weeks. A question is answerable only when its
   correct choice appears (:func:`eval.metrics.mentions`) in an article of its own search
-  results; its wrong choices become ``distractors``.
+  results; its wrong choices become ``distractors`` and its week's date its ``as_of`` (the
+  quiz's "this week" is that week; ``citewise eval --ignore-as-of`` asks as of today).
 * ``squad --squad dev-v1.1.json --reserved reserved-titles.txt``: every paragraph as the
   corpus; questions of the non-reserved articles only, split by article into tune and measure.
 * ``wikiqa --dir FOLDER --split dev|train``: one document per WikiQA summary; a question is
@@ -401,7 +402,7 @@ def question_row(q: Choice, articles: Sequence[Article]) -> dict[str, Any]:
     else:
         row.update(answers=[], answerable=False)
         tags.append("answer-not-in-corpus")
-    row.update(distractors=q.distractors, tags=tags,
+    row.update(distractors=q.distractors, tags=tags, as_of=iso_week(q.week),
                notes=f"week {iso_week(q.week)}; correct choice: {q.correct}; {q.source}".strip("; "))
     return row
 

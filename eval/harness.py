@@ -123,8 +123,10 @@ def answer_sample(pipeline: Any, sample: EvalSample, doc_cache: dict[str, str | 
     With ``restrict``, the question is asked over its own ``sources`` only."""
     started = time.perf_counter()
     try:
-        extra = {"filters": Filters(sources=list(sample.sources))} \
+        extra: dict[str, Any] = {"filters": Filters(sources=list(sample.sources))} \
             if restrict and sample.sources else {}
+        if sample.as_of:
+            extra["as_of"] = sample.as_of
         answer = pipeline.ask(sample.question, history=sample.history or None, **extra)
         d = answer.to_dict()
     except Exception as exc:  # noqa: BLE001 - one broken question must not lose the run
@@ -358,6 +360,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--restrict", action="store_true",
                         help="ask each question over its own documents only (its 'sources'), "
                              "as a user who picked the document would (TAT-QA)")
+    parser.add_argument("--ignore-as-of", action="store_true",
+                        help="ask every question as of today, not as of its set's 'as_of' date "
+                             "(the 'without' figures of an as-of comparison)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
@@ -412,6 +417,8 @@ def run_from_args(args: argparse.Namespace, settings: Settings, pipeline: Any = 
                 raise DatasetError(f"{path}: nothing to ingest there (no such file or folder)")
         baseline = load_baseline(args.baseline) if args.baseline else None
         dataset = load_dataset(args.dataset)
+        if getattr(args, "ignore_as_of", False):
+            dataset.samples = [replace(s, as_of="") for s in dataset.samples]
         with tempfile.TemporaryDirectory(prefix="citewise-eval-") as tmp:
             needs_ingest = bool(args.ingest or dataset.feed)
             store = getattr(args, "store", None) or (Path(tmp) / "store" if needs_ingest else None)

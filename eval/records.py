@@ -82,6 +82,7 @@ class EvalSample:
     # near-miss variants (eval/nearmiss.py): kind, original_id, original_question, replaced,
     # replacement; empty for dataset questions
     near_miss: dict[str, str] = field(default_factory=dict)
+    as_of: str = ""  # the day it is asked (YYYY-MM-DD); "" = today
     # --- filled by the harness ---
     answer: str = ""  # with [n] markers
     abstained: bool = False

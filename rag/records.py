@@ -222,6 +222,8 @@ class Answer:
     id: Any = None
     # generated sentences the citation verifier removed (LLM answers; the note says so too)
     removed_sentences: int = 0
+    as_of: str = ""  # the day the question was answered as of (ISO)
+    window: str = ""  # the publication dates its time words pointed at, when they were used
 
     @classmethod
     def abstention(cls, question: str, hits: list[Hit], **extra: Any) -> Answer:
@@ -246,6 +248,8 @@ class Answer:
             "standalone_question": self.standalone_question,
             "note": self.note,
             "removed_sentences": self.removed_sentences,
+            "as_of": self.as_of,
+            "window": self.window,
             "latency_ms": round(self.latency_ms, 2),
         }
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from rag.asof import AsOf
 from rag.embeddings import Embedder
 from rag.records import Chunk, Filters, Hit
 from rag.store import DocRecord, Index
@@ -37,6 +38,10 @@ class FusionParams:
     dense_weight: float = 1.0
     sparse_weight: float = 1.0
     dedupe_threshold: float = 0.9  # word-shingle Jaccard above which chunks are near-duplicates
+    # the question's time window (rag/asof.py): dense and BM25 searched again within the
+    # documents published inside it, fused with this weight each (BENCHMARKS.md, "Answers as of
+    # a date")
+    window_weight: float = 1.0
 
 
 def _shingles(text: str) -> set[tuple[str, ...]]:
@@ -63,8 +68,10 @@ class Fused:
     sparse_at: dict[str, tuple[int, float]]
 
 
-def fuse(dense: Ranking, sparse: Ranking, p: FusionParams) -> Fused:
-    """Weighted reciprocal rank fusion; ties broken by chunk id, so results are stable."""
+def fuse(dense: Ranking, sparse: Ranking, p: FusionParams,
+         extra: Sequence[tuple[Ranking, float]] = ()) -> Fused:
+    """Weighted reciprocal rank fusion; ties broken by chunk id, so results are stable.
+    ``extra`` rankings (with their weights) add to the score without being the hit's ranks."""
     dense_at = {cid: (rank, sim) for rank, (cid, sim) in enumerate(dense, 1)}
     sparse_at = {cid: (rank, score) for rank, (cid, score) in enumerate(sparse, 1)}
     fused: dict[str, float] = {}
@@ -72,6 +79,9 @@ def fuse(dense: Ranking, sparse: Ranking, p: FusionParams) -> Fused:
         fused[cid] = fused.get(cid, 0.0) + p.dense_weight / (p.rrf_k + rank)
     for cid, (rank, _) in sparse_at.items():
         fused[cid] = fused.get(cid, 0.0) + p.sparse_weight / (p.rrf_k + rank)
+    for ranking, weight in extra:
+        for rank, (cid, _) in enumerate(ranking, 1):
+            fused[cid] = fused.get(cid, 0.0) + weight / (p.rrf_k + rank)
     ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
     return Fused(ranked, fused, dense_at, sparse_at)
 
@@ -119,14 +129,24 @@ class HybridSearcher:
         self.embedder = embedder
         self.params = params or FusionParams()
 
-    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
+    def search(self, query: str, k: int = 5, filters: Filters | None = None,
+               when: AsOf | None = None) -> list[Hit]:
+        """The best ``k`` hits; ``when`` (the question's as-of date and time window) drops
+        documents published after as_of and prefers those inside the window."""
         records = self.index.records()
         sources = self.filtered_sources(filters)
+        if when is not None:
+            sources = when.not_after(records, sources)
         if sources is not None and not sources:
             return []
         n = max(self.params.candidates, k)
+        extra: list[tuple[Ranking, float]] = []
+        inside = when.inside(records, sources) if when is not None else set()
+        if inside and self.params.window_weight > 0:
+            extra = [(self.dense(query, n, inside), self.params.window_weight),
+                     (self.sparse(query, n, inside, records), self.params.window_weight)]
         fused = fuse(self.dense(query, n, sources), self.sparse(query, n, sources, records),
-                     self.params)
+                     self.params, extra)
         return self.read_hits(fused, records, k)
 
     def filtered_sources(self, filters: Filters | None) -> set[str] | None:

@@ -108,6 +108,17 @@ class AskRequest(BaseModel):
     k: int | None = Field(None, description="Passages used to answer",
                           json_schema_extra={"minimum": K_MIN, "maximum": K_MAX})
     filters: FiltersIn | None = None
+    as_of: str | None = Field(None, description="Answer as of this day (YYYY-MM-DD; default "
+                              "today): nothing published later is cited, and the question's "
+                              "'this week' or 'recently' mean the days before it",
+                              json_schema_extra={"format": "date"})
+
+    @field_validator("as_of")
+    @classmethod
+    def _real_day(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return _library_rule(lambda: parse_day(value, "as_of"))
 
     @field_validator("k")
     @classmethod
@@ -160,6 +171,9 @@ class AnswerOut(BaseModel):
     related: list[ContextOut] = Field(description="Closest passages, shown on abstention")
     standalone_question: str
     note: str
+    as_of: str = Field("", description="The day the question was answered as of (YYYY-MM-DD)")
+    window: str = Field("", description="The publication dates the question's time words "
+                        "pointed at, when documents inside them were preferred")
     latency_ms: float
 
 
@@ -320,7 +334,7 @@ async def healthz(citewise: CitewiseDep) -> JSONResponse:
 )
 async def ask(req: AskRequest, citewise: CitewiseDep) -> JSONResponse:
     answer: Answer = await run_in_threadpool(
-        citewise.ask, req.question, req.turns() or None, req.k, req.to_filters()
+        citewise.ask, req.question, req.turns() or None, req.k, req.to_filters(), req.as_of
     )
     return JSONResponse(answer.to_dict())
 
@@ -337,7 +351,7 @@ async def ask(req: AskRequest, citewise: CitewiseDep) -> JSONResponse:
 )
 async def ask_stream(req: AskRequest, citewise: CitewiseDep) -> Any:
     it: Iterator[str | Answer] = citewise.stream(
-        req.question, req.turns() or None, req.k, req.to_filters()
+        req.question, req.turns() or None, req.k, req.to_filters(), req.as_of
     )
     # pull the first item before answering, so a bad question is a 4xx, not a broken stream
     first = await run_in_threadpool(next, it, _END)

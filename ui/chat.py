@@ -153,8 +153,9 @@ class ChatUI:
         except Exception:
             return None
 
-    def respond(self, message: str, chat: list[dict], state: dict | None):
-        """Stream one answer: yields (textbox, chatbot messages, sources html, state)."""
+    def respond(self, message: str, chat: list[dict], state: dict | None, as_of: str = ""):
+        """Stream one answer: yields (textbox, chatbot messages, sources html, state).
+        ``as_of`` (YYYY-MM-DD, or empty for today) is the day the question is asked."""
         state = {"turns": [], "sources": []} if not state else state
         chat = list(chat or [])
         question = (message or "").strip()
@@ -178,7 +179,8 @@ class ChatUI:
         text, final = "", None
         last = 0.0
         try:
-            for piece in self.citewise.stream(question, history=history or None):
+            for piece in self.citewise.stream(question, history=history or None,
+                                              as_of=(as_of or "").strip() or None):
                 if isinstance(piece, Answer):
                     final = piece
                     break
@@ -314,6 +316,14 @@ def build_chat(citewise: CitewiseApp, settings: Settings) -> gr.Blocks:
                                              scale=1, min_width=80)
                             clear = gr.Button("New chat", elem_id="cw-clear", scale=1,
                                               min_width=80)
+                        with gr.Accordion("Answer as of a date", open=False,
+                                          elem_id="cw-as-of-panel"):
+                            as_of = gr.Textbox(
+                                elem_id="cw-as-of", label="As of (YYYY-MM-DD)",
+                                placeholder="today", max_lines=1,
+                                info="Nothing published later is cited; “this week” or "
+                                     "“recently” in a question mean the days before it.",
+                            )
                     with gr.Column(scale=2):
                         gr.Markdown("### Sources")
                         sources = gr.HTML(render.sources_panel_html([]), elem_id="cw-sources",
@@ -350,12 +360,11 @@ def build_chat(citewise: CitewiseApp, settings: Settings) -> gr.Blocks:
 
         outputs = [box, chatbot, sources, state]
         limit = 8
-        box.submit(ui.respond, [box, chatbot, state], outputs, concurrency_limit=limit,
-                   api_name=False)
-        send.click(ui.respond, [box, chatbot, state], outputs, concurrency_limit=limit,
-                   api_name=False)
+        inputs = [box, chatbot, state, as_of]
+        box.submit(ui.respond, inputs, outputs, concurrency_limit=limit, api_name=False)
+        send.click(ui.respond, inputs, outputs, concurrency_limit=limit, api_name=False)
         chatbot.example_select(ui.pick_example, None, box, api_name=False).then(
-            ui.respond, [box, chatbot, state], outputs, concurrency_limit=limit, api_name=False)
+            ui.respond, inputs, outputs, concurrency_limit=limit, api_name=False)
         clear.click(ui.clear, None, [chatbot, sources, state], api_name=False)
         chatbot.clear(ui.clear, None, [chatbot, sources, state], api_name=False)  # its trash icon
 

@@ -62,10 +62,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer a question from the stored documents")
     p.add_argument("question", nargs="?")
     p.add_argument("--json", action="store_true", help="print one JSON object per question")
-    p.add_argument("--file", type=Path, help="JSONL of {id, question[, history]}; implies --json")
+    p.add_argument("--file", type=Path,
+                   help="JSONL of {id, question[, history, as_of]}; implies --json")
     p.add_argument("--source", action="append", dest="sources", help="restrict to a source id")
     p.add_argument("--date-from", help="only documents published on/after (YYYY-MM-DD)")
     p.add_argument("--date-to", help="only documents published on/before (YYYY-MM-DD)")
+    p.add_argument("--as-of", help="answer as of this day (YYYY-MM-DD; default today): nothing "
+                   "published later is cited, and 'this week' or 'recently' mean before it")
     _common(p)
 
     p = sub.add_parser("serve", help="serve the chat, Slack webhook and JSON API")
@@ -232,7 +235,8 @@ def _questions(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
             raise InputError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8.") from None
 
 
-def _ask_file(cw: CitewiseApp, path: Path, k: int | None, filters: Filters | None) -> int:
+def _ask_file(cw: CitewiseApp, path: Path, k: int | None, filters: Filters | None,
+              as_of: str | None = None) -> int:
     """Answer every good line (one JSON object each, in order); report bad lines by number on
     stderr and exit 2 at the end when there were any."""
     from rag.errors import InputError, StoreError
@@ -247,7 +251,8 @@ def _ask_file(cw: CitewiseApp, path: Path, k: int | None, filters: Filters | Non
         history = [Turn(str(t["question"]), str(t.get("answer") or ""))
                    for t in item.get("history") or []]
         try:
-            ans = cw.ask(str(item["question"]), history=history, k=k, filters=filters)
+            ans = cw.ask(str(item["question"]), history=history, k=k, filters=filters,
+                         as_of=str(item.get("as_of") or "") or as_of)
         except StoreError:
             raise  # the store is down: no later line would fare better
         except CitewiseError as exc:
@@ -268,6 +273,7 @@ def _ask_file(cw: CitewiseApp, path: Path, k: int | None, filters: Filters | Non
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from citewise import Citewise
     from rag.errors import InputError, NotFoundError
+    from rag.filters import parse_day
     from rag.records import Filters
 
     if not args.question and not args.file:
@@ -282,9 +288,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if not cw.documents():
         raise NotFoundError(_how_to_ingest(settings))
     filters, _note = cw.validate(args.k, Filters(args.sources, args.date_from, args.date_to))
+    as_of = parse_day(args.as_of, "--as-of") if args.as_of else None
     if args.file:
-        return _ask_file(cw, args.file, args.k, filters)
-    ans = cw.ask(args.question, k=args.k, filters=filters)
+        return _ask_file(cw, args.file, args.k, filters, as_of)
+    ans = cw.ask(args.question, k=args.k, filters=filters, as_of=as_of)
     _out(json.dumps(ans.to_dict(), ensure_ascii=False) if args.json else format_answer(ans))
     return 0
 

@@ -138,6 +138,7 @@ def test_realtimeqa_answerability(rtqa, tmp_path):
     assert pooh["sources"] == [X.article_id("https://news.example/pooh")]
     assert pooh["evidence"] == ["Tigger entered the public domain this week."]
     assert pooh["distractors"] == ["Owl", "Eeyore", "Roo"]
+    assert pooh["as_of"] == "2023-01-06"  # the quiz's "this week" is its own week
     # all content words of the choice inside one sentence
     kids = rows["20230106_1"]
     assert kids["answerable"] and kids["sources"] == [X.article_id("https://news.example/flu")]

@@ -381,3 +381,26 @@ def test_restrict_asks_each_question_over_its_own_sources():
     harness.answer_sample(Recording(), sample, {}, restrict=True)
     harness.answer_sample(Recording(), sample, {})
     assert seen[0].sources == ["report-7.md"] and seen[1] is None
+
+
+def test_a_question_is_asked_as_of_its_day_unless_told_to_ignore_it(tmp_path: Path):
+    seen = []
+
+    class Recording(FakePipeline):
+        def ask(self, question, history=None, k=None, filters=None, as_of=None):
+            seen.append(as_of)
+            return super().ask(question, history, k)
+
+    path = tmp_path / "dated.jsonl"
+    path.write_text(json.dumps({"id": "w", "question": "Who won this week?", "answers": ["a"],
+                                "as_of": "2024-05-03"}) + "\n"
+                    + json.dumps({"id": "u", "question": "Who won?", "answers": ["a"]}) + "\n",
+                    encoding="utf-8")
+    run([str(path)], Recording())
+    run([str(path), "--ignore-as-of"], Recording())
+    assert seen == ["2024-05-03", None, None, None]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": 1, "question": "q", "answers": [], "as_of": "May 3"}) + "\n",
+                   encoding="utf-8")
+    code, _ = run([str(bad)], Recording())
+    assert code == harness.EXIT_INPUT

@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from citewise import CitewiseApp, check_question
 from rag.bm25 import BM25Index
 from rag.config import Settings
 from rag.errors import NotFoundError
-from rag.filters import check_filters, check_k
+from rag.filters import check_filters, check_k, parse_day
 from rag.followup import resolve_followup
 from rag.records import Answer, Chunk, Citation, DocumentInfo, Filters, Hit, IngestReport, Turn
 from rag.text import sentence_spans
@@ -74,6 +75,7 @@ class FakeCitewise:
     docs: dict[str, _Doc] = field(default_factory=dict)
     delay: float = 0.0  # seconds each ask sleeps (to test concurrency)
     calls: list[tuple[str, list[Turn]]] = field(default_factory=list)
+    as_of_seen: list[str] = field(default_factory=list)  # each ask's as_of ("" = today)
     lock: threading.Lock = field(default_factory=threading.Lock)
     settings: Settings = field(default_factory=Settings)
 
@@ -145,9 +147,12 @@ class FakeCitewise:
         return [replace(chunks[i], score=score) for i, score in index.search(question, k, allowed)]
 
     def ask(self, question: str, history: list[Turn] | None = None, k: int | None = None,
-            filters: Filters | None = None) -> Answer:
+            filters: Filters | None = None, as_of: str | date | None = None) -> Answer:
         question = check_question(question)
         check_k(k)
+        if isinstance(as_of, str):
+            parse_day(as_of, "as_of")
+        self.as_of_seen.append(str(as_of) if as_of else "")
         published = {d.source: d.published for d in self.docs.values()}
         filters, note = check_filters(filters, published)
         with self.lock:
@@ -168,8 +173,9 @@ class FakeCitewise:
                       standalone_question=standalone, note=note, id="fake")
 
     def stream(self, question: str, history: list[Turn] | None = None, k: int | None = None,
-               filters: Filters | None = None) -> Iterator[str | Answer]:
-        answer = self.ask(question, history, k, filters)
+               filters: Filters | None = None,
+               as_of: str | date | None = None) -> Iterator[str | Answer]:
+        answer = self.ask(question, history, k, filters, as_of)
         yield from re.findall(r"\S+\s*", answer.answer)
         yield answer
 

@@ -88,6 +88,20 @@ def test_ask_passes_history_k_and_filters(client, cw):
     assert [(t.question, t.answer) for t in history] == [("What did Microsoft invest?", "$135 billion")]
 
 
+def test_ask_passes_as_of_and_refuses_a_bad_day(client, cw):
+    cw.as_of_seen.clear()
+    assert client.post("/api/ask", json={"question": QUESTION, "as_of": "2024-05-03"}
+                       ).status_code == 200
+    with client.stream("POST", "/api/ask/stream",
+                       json={"question": QUESTION, "as_of": "2024-05-04"}) as r:
+        assert r.status_code == 200
+        r.read()
+    assert client.post("/api/ask", json={"question": QUESTION}).status_code == 200
+    assert cw.as_of_seen == ["2024-05-03", "2024-05-04", ""]
+    assert "as_of" in _error(client.post("/api/ask", json={"question": "q", "as_of": "friday"}),
+                             422)
+
+
 def test_ask_abstains(client):
     r = client.post("/api/ask", json={"question": "zzz qqq xyzzy plugh?"})
     assert r.status_code == 200

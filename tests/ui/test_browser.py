@@ -189,6 +189,22 @@ def test_follow_up_uses_the_conversation(session, live_server, output_dir):
     _check_local(s, live_server)
 
 
+def test_a_question_is_asked_as_of_the_date_in_the_field(session, live_server, output_dir):
+    s = session
+    s.open()
+    s.page.get_by_text("Answer as of a date").click()
+    day = s.page.locator("#cw-as-of input, #cw-as-of textarea").first
+    day.fill("next friday")
+    s.ask("What IP rights does Microsoft keep?")
+    assert "YYYY-MM-DD" in s.last_bot().inner_text()  # said, not ignored
+    day.fill("2025-11-01")
+    s.ask("What IP rights does Microsoft keep?")
+    answer = s.last_bot()
+    assert answer.locator("a.cw-cite").count() >= 1  # the undated article is still cited
+    s.shot(output_dir / "as-of.png")
+    _check_local(s, live_server)
+
+
 def test_abstention_looks_different_and_shows_related_passages(session, live_server, output_dir):
     s = session
     s.open()

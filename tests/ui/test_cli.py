@@ -124,6 +124,21 @@ def test_ask_file_answers_every_line_in_order(capsys, sample_citewise, tmp_path)
     assert rows[2]["standalone_question"] != "and until when?"
 
 
+def test_ask_as_of_a_day_from_the_flag_or_each_line(capsys, sample_citewise, tmp_path):
+    store = str(sample_citewise.settings.store)
+    code, out, _ = run(capsys, "ask", "--json", QUESTION, "--store", store, "--as-of", "2025-11-01")
+    assert code == 0 and json.loads(out)["as_of"] == "2025-11-01"
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": 1, "question": QUESTION, "as_of": "2025-12-01"}) + "\n"
+                         + json.dumps({"id": 2, "question": QUESTION}) + "\n", encoding="utf-8")
+    code, out, _ = run(capsys, "ask", "--file", str(questions), "--store", store,
+                       "--as-of", "2025-11-01")
+    assert code == 0
+    assert [json.loads(line)["as_of"] for line in out.splitlines()] == ["2025-12-01", "2025-11-01"]
+    code, _, err = run(capsys, "ask", QUESTION, "--store", store, "--as-of", "1 May")
+    assert code == 2 and "--as-of '1 May' is not a date in YYYY-MM-DD form" in err
+
+
 def test_bad_questions_exit_2_with_a_message(capsys, sample_citewise, tmp_path):
     store = str(sample_citewise.settings.store)
     bad = tmp_path / "bad.jsonl"

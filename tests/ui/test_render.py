@@ -269,6 +269,16 @@ def test_chat_follow_up_passes_history():
     assert 'id="cw-t2-src-1"' in panel and "cw-older" in panel
 
 
+def test_chat_asks_as_of_the_date_field_and_says_when_it_is_not_a_date():
+    ui, cw = _chat_ui()
+    *_, (_, chat, _, _) = ui.respond("What stake does Microsoft hold?", [], None, " 2025-11-01 ")
+    *_, (_, chat, _, _) = ui.respond("What stake does Microsoft hold?", [], None, "")
+    assert cw.as_of_seen == ["2025-11-01", ""]
+    *_, (_, chat, _, state) = ui.respond("What stake does Microsoft hold?", [], None, "tomorrow")
+    assert "cw-error" in chat[-1]["content"] and "YYYY-MM-DD" in chat[-1]["content"]
+    assert state["turns"] == []
+
+
 def test_chat_errors_and_empty_questions():
     ui, cw = _chat_ui()
     assert list(ui.respond("   ", [], None))[-1][1] == []
