@@ -143,7 +143,7 @@ class Citewise:
         records = self.index.records()
         if not any(r.published for r in records.values()):
             return AsOf(when.day), ""
-        if not when.inside(records, when.not_after(records, None)):
+        if not when.inside(records):
             return AsOf(when.day), (f"No stored document was published {window.describe()}, "
                                     f"as of {when.day.isoformat()}; documents of any date "
                                     "were searched.")

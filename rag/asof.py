@@ -2,9 +2,9 @@
 
 "Who was named chief executive this week?" means the week before the day it is asked (as_of,
 default today), not whichever year's article matches best. ``resolve`` turns the question's
-time words into a ``Window``; the retriever prefers documents published inside it (a measured
-boost, not a filter: BENCHMARKS.md, "Answers as of a date") and documents published after
-as_of are never cited.
+time words into a ``Window``; the retriever prefers documents published inside it (a boost, not
+a filter: BENCHMARKS.md, "Answers as of a date") and documents published after as_of are never
+cited.
 
 Dates written in the question ("on August 14", "in March", "on Sunday", "since 2024") are found
 and parsed by ``dateparser`` relative to as_of; the period words dateparser gives only a point
@@ -158,18 +158,12 @@ class AsOf:
     def of(cls, question: str, day: date) -> AsOf:
         return cls(day, resolve(question, day))
 
-    def not_after(self, records: Mapping[str, Any], sources: set[str] | None) -> set[str] | None:
-        """``sources`` (None: all) without the documents published after the day; undated
-        documents stay. None again when nothing was dropped from "all"."""
-        last = self.day.isoformat()
-        later = {s for s, r in records.items() if r.published and r.published[:10] > last}
-        if not later:
-            return sources
-        return (set(records) if sources is None else sources) - later
+    def allows(self, published: str) -> bool:
+        """May a document published then be cited? Not after the day; undated, yes."""
+        return not published or published[:10] <= self.day.isoformat()
 
-    def inside(self, records: Mapping[str, Any], sources: set[str] | None) -> set[str]:
-        """The documents among ``sources`` (None: all) published inside the window."""
+    def inside(self, records: Mapping[str, Any]) -> set[str]:
+        """The documents (source ids) published inside the window."""
         if self.window is None:
             return set()
-        pool = records.keys() if sources is None else sources
-        return {s for s in pool if s in records and self.window.holds(records[s].published)}
+        return {s for s, r in records.items() if self.window.holds(r.published)}

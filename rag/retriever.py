@@ -38,9 +38,9 @@ class FusionParams:
     dense_weight: float = 1.0
     sparse_weight: float = 1.0
     dedupe_threshold: float = 0.9  # word-shingle Jaccard above which chunks are near-duplicates
-    # the question's time window (rag/asof.py): dense and BM25 searched again within the
-    # documents published inside it, fused with this weight each (BENCHMARKS.md, "Answers as of
-    # a date")
+    # the question's time window (rag/asof.py): the dense and BM25 candidates published inside
+    # it, ranked among themselves, are fused in with this weight each (BENCHMARKS.md, "Answers
+    # as of a date")
     window_weight: float = 1.0
 
 
@@ -131,23 +131,23 @@ class HybridSearcher:
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None,
                when: AsOf | None = None) -> list[Hit]:
-        """The best ``k`` hits; ``when`` (the question's as-of date and time window) drops
-        documents published after as_of and prefers those inside the window."""
+        """The best ``k`` hits. With ``when`` (the question's as-of day and time window) no
+        document published after the day is read, and the candidates published inside the
+        window are ranked again among themselves and fused in: a preference, not a filter."""
         records = self.index.records()
         sources = self.filtered_sources(filters)
-        if when is not None:
-            sources = when.not_after(records, sources)
         if sources is not None and not sources:
             return []
         n = max(self.params.candidates, k)
+        dense = self.dense(query, n, sources)
+        sparse = self.sparse(query, n, sources, records)
         extra: list[tuple[Ranking, float]] = []
-        inside = when.inside(records, sources) if when is not None else set()
+        inside = when.inside(records) if when is not None else set()
         if inside and self.params.window_weight > 0:
-            extra = [(self.dense(query, n, inside), self.params.window_weight),
-                     (self.sparse(query, n, inside, records), self.params.window_weight)]
-        fused = fuse(self.dense(query, n, sources), self.sparse(query, n, sources, records),
-                     self.params, extra)
-        return self.read_hits(fused, records, k)
+            ids = set().union(*(records[s].chunk_ids for s in inside))
+            extra = [([c for c in ranking if c[0] in ids], self.params.window_weight)
+                     for ranking in (dense, sparse)]
+        return self.read_hits(fuse(dense, sparse, self.params, extra), records, k, when)
 
     def filtered_sources(self, filters: Filters | None) -> set[str] | None:
         """The sources the filters allow; None when there is no filter."""
@@ -169,8 +169,10 @@ class HybridSearcher:
             allowed = set().union(*(records[s].chunk_ids for s in sources if s in records))
         return self.index.bm25().search(query, n, allowed)
 
-    def read_hits(self, fused: Fused, records: dict[str, DocRecord], k: int) -> list[Hit]:
-        """The first ``k`` committed, non-duplicate chunks, read best first in growing batches."""
+    def read_hits(self, fused: Fused, records: dict[str, DocRecord], k: int,
+                  when: AsOf | None = None) -> list[Hit]:
+        """The first ``k`` committed, non-duplicate chunks, read best first in growing batches;
+        none of a document published after ``when``'s day."""
         out: list[Hit] = []
         copies = NearDuplicates(self.params.dedupe_threshold)
         for ids in growing_batches(fused.ranked, k):
@@ -178,7 +180,8 @@ class HybridSearcher:
             for cid in ids:
                 chunk = chunks.get(cid)
                 rec = committed(cid, chunk, records)
-                if chunk is None or rec is None or copies.is_copy(chunk.text):
+                if chunk is None or rec is None or (when is not None and not when.allows(
+                        rec.published)) or copies.is_copy(chunk.text):
                     continue
                 out.append(self._hit(chunk, rec, cid, fused))
                 if len(out) >= k:

@@ -62,16 +62,14 @@ class Rec:
     published: str
 
 
-def test_as_of_drops_later_documents_keeps_undated_and_finds_the_window():
+def test_as_of_allows_nothing_later_keeps_undated_and_finds_the_window():
     records = {"old": Rec("2023-01-05"), "week": Rec("2024-05-01"), "later": Rec("2024-06-01"),
                "undated": Rec("")}
     when = AsOf.of("What happened this week?", DAY)
-    allowed = when.not_after(records, None)
-    assert allowed == {"old", "week", "undated"}
-    assert when.inside(records, allowed) == {"week"}
-    assert when.not_after(records, {"old", "later"}) == {"old"}
-    assert AsOf(DAY).not_after({"old": Rec("2023-01-05")}, None) is None  # nothing dropped
-    assert AsOf(DAY).inside(records, None) == set()  # no time words, no window
+    assert [s for s, r in records.items() if when.allows(r.published)] == ["old", "week", "undated"]
+    assert when.allows("2024-05-03T23:00:00") and not when.allows("2024-05-04")
+    assert when.inside(records) == {"week"}
+    assert AsOf(DAY).inside(records) == set()  # no time words, no window
 
 
 def feed(rows: list[dict]) -> str:

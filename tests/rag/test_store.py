@@ -151,6 +151,10 @@ def test_fusion_steps_one_by_one():
     tie = fuse([("y", 1.0)], [("x", 1.0)], FusionParams(dense_weight=1.0, sparse_weight=1.0))
     assert tie.ranked == ["x", "y"]  # equal scores: by id
     assert fuse([("a", 1.0)], [("b", 1.0)], FusionParams(sparse_weight=2.0)).ranked[0] == "b"
+    # an extra ranking (a time window's candidates) adds to the score, not to the hit's ranks
+    lifted = fuse([("a", 0.9), ("b", 0.8)], [], FusionParams(rrf_k=10), [([("b", 0.8)], 1.0)])
+    assert lifted.ranked == ["b", "a"] and lifted.scores["b"] == pytest.approx(1 / 12 + 1 / 11)
+    assert lifted.dense_at["b"] == (2, 0.8) and "b" not in lifted.sparse_at
 
     ids = [str(i) for i in range(100)]
     assert [len(b) for b in growing_batches(ids, 5)] == [10, 20, 40, 30]
