@@ -35,7 +35,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The CLI's parser. The eval and bench options import eval/ (about 0.2 s), so they are
     added only when ``argv`` names that command (or is not given: help, tests)."""
     command = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
-    parser = argparse.ArgumentParser(prog="citewise", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="citewise", description="Ask questions of your documents; every answer quotes "
+        "its sources exactly, or says the documents don't answer. `citewise COMMAND --help` "
+        "shows a command's flags.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="ingest files and folders into the store")
@@ -45,10 +48,6 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS", help="run on a Ray cluster "
                    "(default: RAY_ADDRESS or a local one) into a Chroma server; citewise[ray]")
-    p.add_argument("--ray-actors", type=int, dest="ray_embed_actors",
-                   help="embedding actors on Ray (CITEWISE_RAY_EMBED_ACTORS)")
-    p.add_argument("--ray-batch-size", type=int, help="documents per embedding batch on Ray "
-                   "(CITEWISE_RAY_BATCH_SIZE)")
     _common(p)
 
     p = sub.add_parser("docs", help="list stored documents")
@@ -60,7 +59,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _common(p)
 
     p = sub.add_parser("ask", help="answer a question from the stored documents")
-    p.add_argument("question", nargs="?")
+    p.add_argument("question", nargs="?",
+                   help="the question, in quotes (or --file for many)")
     p.add_argument("--json", action="store_true", help="print one JSON object per question")
     p.add_argument("--file", type=Path,
                    help="JSONL of {id, question[, history, as_of]}; implies --json")
@@ -169,21 +169,23 @@ def _how_to_ingest(settings: Settings) -> str:
 
 def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     from citewise import Citewise
+    from rag.errors import NotFoundError
+    from ui.render import display_title
 
     missing = _store_missing(settings)
     if missing:
-        _err(missing)
-        if args.json:
-            _out("[]")
-        return 0
+        raise NotFoundError(missing)  # as `ask` does: exit 2, how to ingest on stderr
     docs = Citewise.from_settings(settings).documents()
     if args.json:
         _out(json.dumps([d.to_dict() for d in docs], ensure_ascii=False))
         return 0
     if not docs:
         _out(_how_to_ingest(settings))
+        return 0
+    _out("SOURCE\tTITLE\tCHUNKS\tPUBLISHED")
     for d in docs:
-        _out(f"{d.source}\t{d.title}\t{d.chunks} chunks\t{d.published or '-'}")
+        _out(f"{d.source}\t{display_title(d.title, d.source)}\t{d.chunks}\t"
+             f"{(d.published or '')[:10] or '-'}")
     return 0
 
 

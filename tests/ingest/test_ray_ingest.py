@@ -135,7 +135,7 @@ def test_ray_ingest_equals_local_ingest_and_resumes(services, tmp_path, embedder
     capsys.readouterr()
     code = main(["ingest", *map(str, paths), "--ray", address, "--chroma-url", url,
                  "--collection", "ray-store", "--store", str(tmp_path / "ray-cache"),
-                 "--ray-actors", "1", "--prune"])
+                 "--ray-embed-actors", "1", "--prune"])
     out = capsys.readouterr().out
     assert code == 1  # broken.pdf failed, as locally
     assert "added 0, updated 0, unchanged 4, removed 1, failed 1 — 0 chunks embedded" in out

@@ -82,9 +82,31 @@ def test_a_bad_file_is_reported_by_name_and_the_rest_is_ingested(capsys, corpus,
     assert f"FAILED {corpus / 'junk.txt'}: binary file" in out
     assert f"FAILED {corpus / 'feed.jsonl'}:2: missing 'text'" in out
     code, out, _ = run(capsys, "docs", "--store", store)
-    listed = [line.split("\t")[0] for line in out.splitlines()]
-    assert listed == ["microsoft-openai-partnership.txt", "n1", "notes/quokka.txt"]
-    assert "chunks" in out.splitlines()[0]
+    header, *rows = [line.split("\t") for line in out.splitlines()]
+    assert header == ["SOURCE", "TITLE", "CHUNKS", "PUBLISHED"]
+    assert [r[0] for r in rows] == ["microsoft-openai-partnership.txt", "n1", "notes/quokka.txt"]
+    assert all(r[1] and r[2].isdigit() for r in rows)  # a title for every row (a .txt's: its name)
+
+
+def test_docs_on_a_missing_store_exits_2_like_ask(capsys, tmp_path):
+    for argv in (["docs"], ["docs", "--json"], ["ask", "Who?"]):
+        code, out, err = run(capsys, *argv, "--store", str(tmp_path / "nowhere"))
+        assert code == 2 and out == "" and "Ingest documents first" in err
+
+
+def test_help_is_for_users_and_each_flag_is_offered_once(capsys):
+    def helped(*argv: str) -> str:
+        with pytest.raises(SystemExit) as done:
+            main([*argv, "--help"])
+        assert done.value.code == 0
+        return capsys.readouterr().out
+
+    out = helped()
+    assert "quotes its sources exactly" in out and "CitewiseError" not in out
+    out = helped("ask")
+    assert "the question, in quotes" in out and "--as-of" in out
+    out = helped("ingest")
+    assert "--ray-embed-actors" in out and "--ray-actors" not in out
 
 
 def test_ask_json_follows_the_contract_with_exact_quotes(capsys, sample_citewise):
