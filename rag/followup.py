@@ -24,6 +24,7 @@ Anything else is a standalone question and is returned unchanged.
 
 from __future__ import annotations
 
+import calendar
 import re
 
 from rag.records import Turn
@@ -68,6 +69,15 @@ _TIME_ONLY = re.compile(
 _HOLDING = re.compile(r"(?i)\b(?:stake|stakes|share|shares|holding|holdings|investment|"
                       r"ownership|equity|rights|own|owns|hold|holds|held|invest|invested|"
                       r"keep|keeps|retain|retains)\b")
+# "in New York", "at Harvard", "for Amazon": a preposition and a name fill a place slot
+_PLACE = re.compile(r"^(?P<prep>(?i:in|at|for|from|to|with|on|near|by))\s+(?:the\s+)?"
+                    r"(?P<name>[A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)*)$")
+_MONTHS = frozenset(m.lower() for m in calendar.month_name[1:] + calendar.month_abbr[1:])
+_MONTH_WORDS = (r"(?:" + "|".join(calendar.month_name[1:] + calendar.month_abbr[1:])
+                + r")\b\.?(?:\s+\d{1,2}\b)?(?:,?\s+\d{4}\b)?")
+# the two fallbacks that join rather than rewrite ("..., for: ...", "..., and what about X?"):
+# they still search well, but they are not a question to show a user
+_JOINED = re.compile(r", (?:for: |and what about )")
 MAX_SHORT_TERMS = 1  # a question with at most this many content words can't stand alone
 _NOT_NAMES = frozenset(
     "what who whom whose when where which why how is are was were do does did can could will "
@@ -177,6 +187,15 @@ def _replace_time(base: str, phrase: str) -> str:
 def _substitute(base: str, x: str) -> str:
     """``base`` asked about ``x`` instead (see the module docstring)."""
     x = _strip(x)
+    place = _PLACE.match(x)
+    if place:
+        # "and in New York?" / "and in March?": the phrase of base with the same preposition
+        # and a name (a month for a month) is the slot
+        month = place.group("name").split()[0].lower() in _MONTHS
+        what = _MONTH_WORDS if month else rf"(?:the\s+)?{_NAME.pattern}"
+        slot = re.search(rf"(?i:\b{re.escape(place.group('prep'))})\s+{what}", base)
+        if slot:
+            return base[: slot.start()] + x + base[slot.end():]
     x_name = re.sub(r"['’]s$", "", x)
     article = re.match(r"(?i)the\s+(?=[A-Z])", x_name)
     if article:
@@ -319,3 +338,13 @@ def _resolve(question: str, history: list[Turn], depth: int) -> str:
 def resolve_followup(question: str, history: list[Turn]) -> str:
     """A standalone version of ``question`` given the earlier turns (most recent last)."""
     return _resolve(question, history or [], 0)
+
+
+def understood_as(question: str, standalone: str) -> str | None:
+    """The rewrite to show a user as "Understood as": only a well-formed question whose words
+    differ from the ones asked (not a change of case or punctuation, not a joined fallback)."""
+    shown = " ".join((standalone or "").split())
+    if not shown or _JOINED.search(shown):
+        return None
+    same = re.findall(r"\w+", shown.lower()) == re.findall(r"\w+", question.lower())
+    return None if same else shown

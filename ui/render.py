@@ -121,10 +121,9 @@ def streaming_html(partial: str) -> str:
 
 def resolved_question(answer: Answer) -> str | None:
     """The standalone question a follow-up was understood as, when it differs from the asked one."""
-    standalone = (answer.standalone_question or "").strip()
-    if standalone and " ".join(standalone.lower().split()) != " ".join(answer.question.lower().split()):
-        return standalone
-    return None
+    from rag.followup import understood_as
+
+    return understood_as(answer.question, answer.standalone_question)
 
 
 def answer_html(answer: Answer, turn: str) -> str:

@@ -30,6 +30,14 @@ def turns(*questions: str) -> list[Turn]:
          "What is Microsoft's stake in OpenAI?"),
         ("What about 2030?", ["Does Microsoft keep IP rights until 2032?"],
          "Does Microsoft keep IP rights until 2030?"),
+        # a preposition and a name (or a month) replace the phrase of the same kind
+        ("and in New York?", ["What is the hotel limit per night in London?"],
+         "What is the hotel limit per night in New York?"),
+        ("what about at Harvard?", ["How many students were suspended at Columbia?"],
+         "How many students were suspended at Harvard?"),
+        ("and in the UK?", ["What is the hotel limit in the US?"],
+         "What is the hotel limit in the UK?"),
+        ("And in March?", ["What did Acme report in January?"], "What did Acme report in March?"),
         # time only
         ("And now?", ["What stake did Microsoft hold before OpenAI's funding rounds?"],
          "What stake does Microsoft hold now?"),
@@ -115,3 +123,16 @@ def test_and_if_x_does_it_puts_x_in_the_possessors_slot():
     assert resolve_followup("and if Amazon does it?", holder) == "What stake does Amazon hold in OpenAI?"
     # a pronoun is no new slot filler
     assert "It's" not in resolve_followup("what if it fails?", prev)
+
+
+@pytest.mark.parametrize(("question", "standalone", "shown"), [
+    ("Who did he succeed?", "Who did he succeed?", None),  # nothing resolved
+    ("who did he succeed", "Who did he succeed?", None),  # case and punctuation only
+    ("and until when?", "Until when, for: Can OpenAI work with Amazon?", None),  # joined
+    ("and the pricing?", "What is the deal, and what about the pricing?", None),  # joined
+    ("and Amazon?", "Can OpenAI work with Amazon?", "Can OpenAI work with Amazon?"),
+])
+def test_understood_as_shows_only_a_well_formed_rewrite_that_differs(question, standalone, shown):
+    from rag.followup import understood_as
+
+    assert understood_as(question, standalone) == shown
