@@ -78,7 +78,7 @@ def admit(item: Document | LoadFailure, stored: dict[str, str], seen: set[str],
     (a failure, a duplicate source id, or unchanged: the same content hash is stored)."""
     if isinstance(item, LoadFailure):
         report.failed.append((item.where, item.reason))
-        log.warning("skipped %s: %s", item.where, item.reason)
+        log.info("skipped %s: %s", item.where, item.reason)  # the report says it, once
         return None
     if item.source in seen:
         report.failed.append((item.path or item.source, f"duplicate source id {item.source!r}"))

@@ -24,6 +24,14 @@ if TYPE_CHECKING:
     from rag.records import Filters
 
 log = logging.getLogger("citewise")
+OWN_PACKAGES = frozenset({"citewise", "rag", "ingest", "ui", "eval"})
+
+
+def _own_warnings(record: logging.LogRecord) -> bool:
+    """Without -v, stderr shows citewise's own warnings and anyone's errors; a library's
+    warnings (pypdf's "EOF marker not found" about a file the summary already reports) go to
+    the log at -v only."""
+    return record.name.split(".")[0] in OWN_PACKAGES or record.levelno >= logging.ERROR
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -148,7 +156,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     else:
         _out(f"added {len(report.added)}, updated {len(report.updated)}, unchanged "
              f"{len(report.unchanged)}, removed {len(report.removed)}, failed {len(report.failed)}"
-             f" — {report.chunks_embedded} chunks embedded in {report.seconds:.1f}s")
+             f" — {report.chunks_embedded} chunk{'' if report.chunks_embedded == 1 else 's'}"
+             f" embedded in {report.seconds:.1f}s")
         for where, reason in report.failed:
             _out(f"  FAILED {where}: {reason}")
     return 0 if report.ok else 1
@@ -332,6 +341,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    logging.captureWarnings(True)  # a library's warnings.warn goes through logging too
+    if not args.verbose:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_own_warnings)
     try:
         settings = settings_from(args)
         if settings.llm and args.command in ("ask", "eval"):  # serve starts its own

@@ -88,6 +88,28 @@ def test_a_bad_file_is_reported_by_name_and_the_rest_is_ingested(capsys, corpus,
     assert all(r[1] and r[2].isdigit() for r in rows)  # a title for every row (a .txt's: its name)
 
 
+def test_a_broken_pdf_is_reported_once_in_the_summary(tmp_path):
+    """In a fresh process (the real logging setup): the failure is in the summary on stdout,
+    and neither citewise's log nor pypdf's own warning repeats it on stderr (they are at -v)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj<< /Type /Catalog >>endobj\n"
+                                        b"trailer<< /Root 1 0 R >>\n")
+    (folder / "ok.txt").write_text("The kiwi is a flightless bird.\n", encoding="utf-8")
+
+    def cli(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "ui.cli", "ingest", str(folder), "--store",
+                               str(tmp_path / f"s{len(extra)}"), *extra],
+                              capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+    done = cli()
+    assert done.returncode == 1 and done.stdout.count("broken.pdf") == 1, done.stdout
+    assert "FAILED" in done.stdout and "1 chunk embedded" in done.stdout
+    assert "broken.pdf" not in done.stderr and "EOF marker" not in done.stderr, done.stderr
+    verbose = cli("-v")
+    assert "EOF marker not found" in verbose.stderr and "skipped" in verbose.stderr
+
+
 def test_docs_on_a_missing_store_exits_2_like_ask(capsys, tmp_path):
     for argv in (["docs"], ["docs", "--json"], ["ask", "Who?"]):
         code, out, err = run(capsys, *argv, "--store", str(tmp_path / "nowhere"))
