@@ -70,10 +70,10 @@ def test_ask_and_docs_on_a_missing_store_say_so_and_create_nothing(capsys, tmp_p
     code, out, err = run(capsys, "ask", QUESTION, "--store", str(store))
     assert code == 2 and out == ""
     assert f"No store at {store}" in err and f"citewise ingest PATH --store {store}" in err
-    code, out, err = run(capsys, "docs", "--store", str(store))
-    assert code == 0 and f"No store at {store}" in err and "citewise ingest" in err
+    code, out, err = run(capsys, "docs", "--store", str(store))  # the same exit as ask
+    assert code == 2 and f"No store at {store}" in err and "citewise ingest" in err
     code, out, _ = run(capsys, "docs", "--json", "--store", str(store))
-    assert json.loads(out) == []
+    assert code == 2 and out == ""
     assert not store.exists()
 
 
