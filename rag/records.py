@@ -31,6 +31,9 @@ class Document:
     ingested_at: str = ""  # set by the store
     # Markdown headings as (offset where the heading starts, its title), in text order
     sections: list[tuple[int, str]] = field(default_factory=list)
+    # where ``published`` came from: "metadata" (the page's or feed's own), "title or first
+    # line" (a date the document states), "" when undated; never a file's created date
+    dated_by: str = ""
 
     @property
     def content_hash(self) -> str:
@@ -282,6 +285,7 @@ class DocumentInfo:
     chunks: int
     ingested_at: str
     content_hash: str
+    dated_by: str = ""  # where the published date came from (Document.dated_by)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

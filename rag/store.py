@@ -69,10 +69,12 @@ class DocRecord:
     path: str = ""
     aliases: dict[str, str] = field(default_factory=dict)  # acronym -> long form (rag/aliases.py)
     voice: list[str] = field(default_factory=list)  # whom "we" means in it (rag/voice.py)
+    dated_by: str = ""  # where ``published`` came from (Document.dated_by)
 
     def info(self) -> DocumentInfo:
         return DocumentInfo(self.source, self.title, self.url, self.published, self.authors,
-                            len(self.chunk_ids), self.ingested_at, self.content_hash)
+                            len(self.chunk_ids), self.ingested_at, self.content_hash,
+                            self.dated_by)
 
 
 def _record_from_chroma(source: str, meta: dict[str, Any]) -> DocRecord:
@@ -89,6 +91,7 @@ def _record_from_chroma(source: str, meta: dict[str, Any]) -> DocRecord:
         path=str(meta.get("path", "")),
         aliases=json.loads(meta.get("aliases", "{}")),
         voice=json.loads(meta.get("voice", "[]")),
+        dated_by=str(meta.get("dated_by", "")),
     )
 
 
@@ -433,7 +436,8 @@ class Index:
                 "chunk_ids": json.dumps([c.id for c in chunks]), "n_chunks": len(chunks),
                 "pages": json.dumps(doc.pages), "path": doc.path,
                 "aliases": json.dumps(document_aliases(doc.text)),
-                "voice": json.dumps(voice_names(doc), ensure_ascii=False)}
+                "voice": json.dumps(voice_names(doc), ensure_ascii=False),
+                "dated_by": doc.dated_by}
 
     def _stored_chunk_ids(self, sources: list[str]) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}

@@ -186,6 +186,9 @@ class DocumentOut(BaseModel):
     chunks: int
     ingested_at: str
     content_hash: str
+    dated_by: str = Field("", description="Where the published date came from: \"metadata\" "
+                          "(the page's or feed's own), \"title or first line\", or \"\" when "
+                          "undated; a file's created date is never used")
 
 
 class UploadOut(BaseModel):

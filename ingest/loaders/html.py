@@ -11,7 +11,14 @@ import trafilatura
 from lxml import etree
 
 from ingest.clean import clean_article
-from ingest.loaders.meta import authors, iso_date, one_line, short_error
+from ingest.loaders.meta import (
+    authors,
+    first_line,
+    iso_date,
+    one_line,
+    short_error,
+    stated_date,
+)
 from ingest.loaders.text import looks_binary
 from rag.errors import LoadError
 from rag.records import Document
@@ -72,14 +79,15 @@ def load_html(path: Path, source: str, max_bytes: int) -> Document:
         # ("Hello <b>bold</b>" becomes three lines); our block-aware text is better there.
         text = _html_fallback(data, str(path)) or text or ""
     title, text = clean_article(text)
-    return Document(
-        source=source,
-        text=text,
-        title=one_line(getattr(meta, "title", None)) or title,
-        url=one_line(getattr(meta, "url", None)),
-        published=iso_date(getattr(meta, "date", None)),
-        authors=authors(getattr(meta, "author", None)),
-    )
+    title = one_line(getattr(meta, "title", None)) or title
+    published = iso_date(getattr(meta, "date", None))  # the page's own metadata, not guessed
+    dated_by = "metadata" if published else ""
+    if not published:
+        published = stated_date(title, first_line(text))
+        dated_by = "title or first line" if published else ""
+    return Document(source=source, text=text, title=title,
+                    url=one_line(getattr(meta, "url", None)), published=published,
+                    authors=authors(getattr(meta, "author", None)), dated_by=dated_by)
 
 
 def _trafilatura(data: bytes, where: str) -> tuple[Any, str | None]:

@@ -88,13 +88,15 @@ def _feed_document(raw: bytes, rel: str, lineno: int) -> Document:
         raise _BadLine("empty document (no text after cleaning)")
     ident, url = obj.get("id"), one_line(obj.get("url"))
     ident = "" if ident is None or isinstance(ident, dict | list) else str(ident).strip()
+    published = iso_date(obj.get("published"))
     return Document(
         source=ident or url or f"{rel}#{lineno}",
         text=text,
         title=one_line(obj.get("title")) or title,
         url=url,
-        published=iso_date(obj.get("published")),
+        published=published,
         authors=authors(obj.get("authors")),
+        dated_by="metadata" if published else "",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,38 @@ def authors(value: Any) -> list[str]:
     if not isinstance(value, list):
         return []
     return [name for name in (one_line(v) for v in value) if name]
+
+
+# Authors that generators and templates write on their own, not a person who wrote the text
+GENERATOR_AUTHORS = frozenset({"python-docx", "microsoft office user", "unknown", "author",
+                               "administrator", "user", "anonymous"})
+_ABBREVIATED_MONTH = re.compile(r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.")
+
+
+def real_authors(value: Any) -> list[str]:
+    """``authors(value)`` without a generator's or template's own default ("python-docx")."""
+    return [a for a in authors(value) if a.casefold() not in GENERATOR_AUTHORS]
+
+
+def stated_date(*lines: str) -> str:
+    """The first full date (day, month and year) written in ``lines`` - a title, the first
+    line - as YYYY-MM-DD, else "". The date a document gives itself ("Board minutes, 14
+    February 2024"); a file's created/modified property is when a file was made, not this."""
+    from dateparser.search import search_dates
+
+    for line in lines:
+        line = _ABBREVIATED_MONTH.sub(r"\1", " ".join(line.split())[:300])
+        if not any(c.isdigit() for c in line):
+            continue
+        found = search_dates(line, languages=["en"], settings={
+            "REQUIRE_PARTS": ["day", "month", "year"], "PREFER_DATES_FROM": "past"})
+        if found:
+            return str(found[0][1].strftime("%Y-%m-%d"))
+    return ""
+
+
+def first_line(text: str) -> str:
+    return next((line for line in text.splitlines() if line.strip()), "")
 
 
 def iso_date(value: Any) -> str:

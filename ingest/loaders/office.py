@@ -12,7 +12,15 @@ import docx
 from docx.table import Table
 
 from ingest.clean import clean_article
-from ingest.loaders.meta import MB, authors, human_size, iso_date, one_line, short_error
+from ingest.loaders.meta import (
+    MB,
+    first_line,
+    human_size,
+    one_line,
+    real_authors,
+    short_error,
+    stated_date,
+)
 from rag.errors import LoadError
 from rag.records import Document
 from rag.tables import pipe_rows
@@ -47,10 +55,10 @@ def load_docx(path: Path, source: str, max_bytes: int) -> Document:
     except Exception as err:  # KeyError, ValueError, lxml errors on a damaged package
         raise LoadError(str(path), f"not a valid .docx: {short_error(err)}") from err
     title, text = clean_article("\n".join(lines))
-    return Document(
-        source=source,
-        text=text,
-        title=one_line(props.title) or title,
-        published=iso_date(props.created),
-        authors=authors(props.author),
-    )
+    title = one_line(props.title) or title
+    # the core "created" date is when the file was made (python-docx's template says
+    # 2013-12-23): only a date the document states is its published date
+    published = stated_date(title, first_line(text))
+    return Document(source=source, text=text, title=title, published=published,
+                    authors=real_authors(props.author),
+                    dated_by="title or first line" if published else "")

@@ -10,6 +10,7 @@ from pathlib import Path
 import charset_normalizer
 
 from ingest.clean import clean_article
+from ingest.loaders.meta import first_line, stated_date
 from rag.errors import LoadError
 from rag.records import Document
 
@@ -76,7 +77,9 @@ def load_text(path: Path, source: str, max_bytes: int) -> Document:
     if path.suffix.lower() in {".md", ".markdown"}:
         text, sections = markdown_sections(text)
         title = sections[0][1] if sections else title
-    return Document(source=source, text=text, title=title, sections=sections)
+    published = stated_date(title, first_line(text))  # "Board minutes, 14 February 2024"
+    return Document(source=source, text=text, title=title, sections=sections,
+                    published=published, dated_by="title or first line" if published else "")
 
 
 def markdown_sections(text: str) -> tuple[str, list[tuple[int, str]]]:

@@ -479,11 +479,43 @@ def test_docx_paragraphs_tables_and_properties(tmp_path: Path) -> None:
     doc = one_doc(f)
     assert doc.title == "Official bridge memo"
     assert doc.authors == ["Jane Roe"]
-    assert doc.published == "2024-03-05"
+    # the core "created" date is when the file was made, not when the memo was published
+    assert doc.published == "" and doc.dated_by == ""
     assert doc.text == (
         "Bridge plan approved\nThe council approved the bridge on Tuesday.\n"
         "| Cost | 12 million |\n|---|---|\nWork begins in spring."
     )
+
+
+def test_a_date_is_published_only_when_the_document_states_it(tmp_path: Path) -> None:
+    """python-docx's template says created 2013-12-23 and author "python-docx"; a PDF's
+    creation date is the day it was generated. Neither is a published date or an author; a
+    date in the title or first line is."""
+    minutes = tmp_path / "minutes.docx"
+    document = docx.Document()  # the template's own core properties, untouched
+    document.add_paragraph("Board minutes, 14 February 2024")
+    document.add_paragraph("The board approved a dividend of 12 cents.")
+    document.save(str(minutes))
+    undated = tmp_path / "undated.docx"
+    document = docx.Document()
+    document.add_paragraph("Annual report 2023")  # a year is not a publication date
+    document.save(str(undated))
+    pdf = tmp_path / "release.pdf"
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf([[
+        "Press release, Jan. 5, 2024", "Acme opened a plant."]]))))
+    writer.add_metadata({"/CreationDate": "D:20261204120000Z", "/Author": "Unknown"})
+    with pdf.open("wb") as out:
+        writer.write(out)
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Policy update (valid from 12 January 2025)\n\nText.\n", encoding="utf-8")
+
+    got = {f.name: one_doc(f) for f in (minutes, undated, pdf, notes)}
+    assert docx.Document(str(minutes)).core_properties.author == "python-docx"
+    assert (got["minutes.docx"].published, got["minutes.docx"].authors) == ("2024-02-14", [])
+    assert got["minutes.docx"].dated_by == "title or first line"
+    assert got["undated.docx"].published == ""
+    assert (got["release.pdf"].published, got["release.pdf"].authors) == ("2024-01-05", [])
+    assert got["notes.md"].published == "2025-01-12"
 
 
 def test_not_a_zip_named_docx_fails(tmp_path: Path) -> None:
