@@ -13,17 +13,14 @@ for ("this week", "last month", "recently") are read from ``PERIODS``, one line 
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-
-log = logging.getLogger(__name__)
 
 RECENT_DAYS = 30  # "recently", "latest", "now": the month before as_of
 DAY_SLACK = 6  # an event on a day is reported that day or in the week after
@@ -50,7 +47,7 @@ def _recent(as_of: date) -> tuple[date, date]:
 
 
 # Period words, longest first where one contains another; each maps as_of to (first, last day).
-PERIODS: dict[str, object] = {
+PERIODS: dict[str, Callable[[date], tuple[date, date]]] = {
     "today": lambda d: (d, d),
     "tonight": lambda d: (d, d),
     "yesterday": lambda d: (d - timedelta(days=1), d - timedelta(days=1)),
@@ -110,7 +107,7 @@ def resolve(question: str, as_of: date) -> Window | None:
     "during" or "from" ("the 2025 Super Bowl" names an event, not when it was reported)."""
     m = _PERIOD.search(question)
     if m:
-        first, last = PERIODS[m.group(1).lower()](as_of)  # type: ignore[operator]
+        first, last = PERIODS[m.group(1).lower()](as_of)
         return Window(first, last, m.group(1))
     m = _YEAR_WINDOW.search(question)
     if m:

@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     logging.captureWarnings(True)  # a library's warnings.warn goes through logging too
-    if not args.verbose:
+    if not args.verbose and args.command != "serve":  # a server's log keeps every warning
         for handler in logging.getLogger().handlers:
             handler.addFilter(_own_warnings)
     try:
