@@ -233,8 +233,9 @@ class Answer:
         """"Not found", in one fixed form, with the closest passages listed as related (never
         as citations). Both answer backends build their abstentions here."""
         text = abstention_text(question, hits)
-        text += (" The closest passages are listed below." if hits
-                 else " No passage matched the question.")
+        # where the closest passages are shown is each front end's to say (below in the CLI and
+        # Slack, beside the chat on a desktop)
+        text += "" if hits else " No passage matched the question."
         return cls(question=question, answer=text, abstained=True, citations=[],
                    contexts=list(hits), related=list(hits[:3]), **extra)
 

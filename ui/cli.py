@@ -104,12 +104,14 @@ def _out(text: str = "") -> None:
 
 
 def format_answer(ans: Answer) -> str:
+    from ui.render import same_words
+
     lines = [ans.answer, ""]
     if ans.citations:
         lines.append("Sources:")
         for c in ans.citations:
             where = c.title or c.source
-            where += f" › {c.section}" if c.section and c.section != where else ""
+            where += f" › {c.section}" if c.section and not same_words(c.section, where) else ""
             lines.append(f"  [{c.n}] {where} ({c.source}, chars {c.start}-{c.end})")
             if c.table:  # what the quoted row's cells mean
                 lines.append(f"      table: {c.table}")
@@ -117,8 +119,11 @@ def format_answer(ans: Answer) -> str:
     elif ans.related:
         lines.append("Related passages:")
         for h in ans.related:
+            title = h.title or h.chunk.source
             text = " ".join(h.chunk.text.split())
-            lines.append(f"  - {h.title or h.chunk.source}: {text[:160]}…")
+            if text.startswith(title):  # a first passage opens with its headline: say it once
+                text = text[len(title):].lstrip(" :.-—")
+            lines.append(f"  - {title}: {text[:160]}…")
     if ans.note:
         lines += ["", f"Note: {ans.note}"]
     return "\n".join(lines)

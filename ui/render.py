@@ -78,6 +78,11 @@ def display_title(title: str, source: str) -> str:
     return (title or "").strip() or source
 
 
+def same_words(a: str, b: str) -> bool:
+    """Equal but for case, spacing and punctuation ("Title › Title" is said once)."""
+    return re.findall(r"\w+", a.lower()) == re.findall(r"\w+", b.lower())
+
+
 # --------------------------------------------------------------------------------------------
 # browser chat
 # --------------------------------------------------------------------------------------------
@@ -134,8 +139,10 @@ def answer_html(answer: Answer, turn: str) -> str:
     if answer.abstained:
         body = esc_multiline(answer.answer) or "The documents don't answer this question."
         related = (
-            f'<div class="cw-abstain-hint">The {len(answer.related)} closest passages are under '
-            "Sources.</div>"
+            '<div class="cw-abstain-hint">'
+            + ("The closest passage is" if len(answer.related) == 1
+               else f"The {len(answer.related)} closest passages are")
+            + " under Sources.</div>"
             if answer.related and "passage" not in answer.answer.lower()
             else ""
         )
@@ -202,7 +209,8 @@ def citation_html(c: Citation, turn: str, doc_text: str | None) -> str:
         f'<div class="cw-source" id="{source_anchor(turn, c.n)}" data-n="{c.n}">'
         f'<div class="cw-source-head"><span class="cw-n">[{c.n}]</span> '
         f'<span class="cw-title">{esc(display_title(c.title, c.source))}</span>'
-        + (f' <span class="cw-section">› {esc(c.section)}</span>' if c.section else "")
+        + (f' <span class="cw-section">› {esc(c.section)}</span>'
+           if c.section and not same_words(c.section, display_title(c.title, c.source)) else "")
         + "</div>"
         f'<div class="cw-meta">{_meta_html(c.source, c.url, c.published, c.page)}</div>'
         + (f'<div class="cw-table-head">Table: {esc(c.table)}</div>' if c.table else "")

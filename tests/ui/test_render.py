@@ -335,3 +335,28 @@ def test_a_table_rows_headings_are_shown_escaped():
     assert "Table: Plans: Monthly | &lt;b&gt;Annual&lt;/b&gt;" in html_out
     assert "<b>Annual" not in html_out
     assert c.to_dict()["table"] == "Plans: Monthly | <b>Annual</b>"
+
+
+def test_a_title_is_said_once_on_a_source_card_and_in_the_cli():
+    from ui.cli import format_answer
+
+    q = "Microsoft holds 27 per cent."
+    start = DOC.index(q)
+    cite = Citation(1, "a.md", "Pricing", "", q, start, start + len(q), "", section="pricing")
+    assert "cw-section" not in render.citation_html(cite, "t1", DOC)  # not "Pricing › pricing"
+    cite.section = "Team plan"
+    assert "› Team plan" in render.citation_html(cite, "t1", DOC)
+    hit = Hit(Chunk("c1", "news.txt", 0, 0, 60, "Acme opens a plant\n\nAcme opened a plant in "
+                    "Ohio on Monday."), 0.1, "Acme opens a plant")
+    shown = format_answer(Answer("Where?", "The documents don't answer “Where?”.", True,
+                                 related=[hit]))
+    assert shown.count("Acme opens a plant") == 1 and "Acme opened a plant in Ohio" in shown
+
+
+def test_an_abstention_does_not_say_where_the_passages_are():
+    hit = Hit(Chunk("c1", "a.txt", 0, 0, 10, "Close text"), 0.1, "A")
+    text = Answer.abstention("Who?", [hit]).answer
+    assert "below" not in text and "passage" not in text  # each front end says where
+    assert "No passage matched" in Answer.abstention("Who?", []).answer
+    html = render.answer_html(Answer.abstention("Who?", [hit]), "t1")
+    assert "The closest passage is under Sources" in html
