@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from eval.metrics import content_words, squad_normalize
+from eval.metrics import mentions
 from eval.nearmiss import make_near_misses
 from eval.records import EvalSample
 from eval.splits import SQUAD2_MEASURE_ARTICLES, hard_titles, read_reserved, split_titles
@@ -173,30 +173,23 @@ def excluded_weeks(files: Sequence[Path]) -> set[str]:
     return weeks
 
 
-def _names(sentence: Sentence, choice: str) -> bool:
-    """Does the sentence name ``choice`` (whole normalised words, or all its content words)?"""
-    norm = squad_normalize(choice)
-    text = f" {squad_normalize(sentence.text)} "
-    wanted = content_words(choice)
-    return bool((norm and f" {norm} " in text) or (wanted and wanted <= content_words(sentence.text)))
-
-
 def news_question_pairs(question: str, correct: str, distractors: Sequence[str],
                         sentences: Sequence[Sentence]) -> list[Pair]:
     """At most one positive and two negatives for one quiz question (see the module doc);
     none when no sentence names the correct choice and shares a word with the question."""
     qterms = set(content_terms(question))
     scored = sorted(sentences, key=lambda s: -_overlap(qterms, s))
-    right = [s for s in scored if _names(s, correct)]
+    # (sentence, names the right choice, names a wrong one), as the RealTime QA set counts it
+    named = [(s, mentions(s.text, correct), any(mentions(s.text, d) for d in distractors))
+             for s in scored]
+    right = [s for s, ok, _ in named if ok]
     if not right or _overlap(qterms, right[0]) == 0:
         return []
     pairs = [Pair(question, right[0].pair, 1, "positive")]
-    wrong = next((s for s in scored if not _names(s, correct)
-                  and any(_names(s, d) for d in distractors)), None)
+    wrong = next((s for s, ok, bad in named if not ok and bad), None)
     if wrong is not None:
         pairs.append(Pair(question, wrong.pair, 0, "distractor"))
-    other = next((s for s in scored if not _names(s, correct) and s is not wrong
-                  and not any(_names(s, d) for d in distractors)), None)
+    other = next((s for s, ok, bad in named if not ok and not bad), None)
     if other is not None:
         pairs.append(Pair(question, other.pair, 0, "same_results"))
     return pairs

@@ -17,10 +17,12 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
+
+from rag.textrules import MONTHS
 
 RECENT_DAYS = 30  # "recently", "latest", "now": the month before as_of
 DAY_SLACK = 6  # an event on a day is reported that day or in the week after
@@ -73,8 +75,8 @@ PERIODS: dict[str, Callable[[date], tuple[date, date]]] = {
 }
 _PERIOD = re.compile(r"\b(" + "|".join(re.escape(p) for p in PERIODS) + r")\b", re.IGNORECASE)
 _YEAR_WINDOW = re.compile(r"\b(in|during|since|from)\s+((?:19|20)\d\d)\b", re.IGNORECASE)
-_MONTHS = ("January|February|March|April|June|July|August|September|October|November|December|"
-           "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec")
+# the project's month names (rag/textrules.py), capitalised, without "may" (handled below)
+_MONTHS = "|".join(m.capitalize() for m in MONTHS.split("|") if m != "may")
 _WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
 # where a date is written: "on Aug. 14", "on Sunday", "in March", "May 3" (capitalised: "a
 # march" is no month; "May" only with a day or after "in", since "may" is mostly a verb)
@@ -90,10 +92,14 @@ class Window:
     last: date
     phrase: str  # the words it came from, as written
 
+    @cached_property
+    def _iso(self) -> tuple[str, str]:  # compared with every stored document's date
+        return self.first.isoformat(), self.last.isoformat()
+
     def holds(self, published: str) -> bool:
         """Is an ISO ``published`` date (or datetime) inside? Undated is never inside."""
         day = published[:10]
-        return bool(day) and self.first.isoformat() <= day <= self.last.isoformat()
+        return bool(day) and self._iso[0] <= day <= self._iso[1]
 
     def describe(self) -> str:
         span = (self.first.isoformat() if self.first == self.last

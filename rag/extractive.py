@@ -44,7 +44,7 @@ from rag.scorer import AnswerScorer, feature_vector, has_bundled
 from rag.sentence_vectors import SentenceVectors
 from rag.tables import Row, table_rows
 from rag.text import normalize, quote_spans, words
-from rag.textrules import content_terms
+from rag.textrules import content_terms, is_year
 
 log = logging.getLogger(__name__)
 
@@ -275,9 +275,6 @@ def _field_text(line: str, heading: str) -> str:
     return f"{heading} — {plain}" if heading and heading.lower() not in plain.lower() else plain
 
 
-_YEAR = re.compile(r"(?:19|20)\d\d")
-
-
 def cell_answer(row: Row, question: str) -> str:
     """A row as an answer: the cells of the columns the question names ("Annual, Team:
     $150"), or the whole row when it names none (or all) of them. A year or number the
@@ -287,12 +284,12 @@ def cell_answer(row: Row, question: str) -> str:
         return row.readable()
     asked = set(content_terms(question))
     asked_nums = {w for w in words(question) if w.isdigit()}
-    asked_years = {w for w in asked_nums if _YEAR.fullmatch(w)}
+    asked_years = {w for w in asked_nums if is_year(w)}
     values = row.values()
 
     def fit(col: str) -> tuple[int, int, int]:
         nums = {w for w in words(col) if w.isdigit()}
-        years = {w for w in nums if _YEAR.fullmatch(w)}
+        years = {w for w in nums if is_year(w)}
         if asked_years and years and not years & asked_years:
             return (-1, 0, 0)  # another year's column
         return (len(years & asked_years), len(nums & asked_nums),

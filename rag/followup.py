@@ -24,12 +24,12 @@ Anything else is a standalone question and is returned unchanged.
 
 from __future__ import annotations
 
-import calendar
 import re
 
 from rag.records import Turn
 from rag.textrules import DEFINITE_ORG as _DEFINITE_ORG
 from rag.textrules import DEMONSTRATIVE as _DEMONSTRATIVE
+from rag.textrules import MONTHS as _MONTH_NAMES
 from rag.textrules import PRONOUN as _PRONOUN
 from rag.textrules import YEAR_TOKEN as _YEAR
 from rag.textrules import content_terms
@@ -72,8 +72,8 @@ _HOLDING = re.compile(r"(?i)\b(?:stake|stakes|share|shares|holding|holdings|inve
 # "in New York", "at Harvard", "for Amazon": a preposition and a name fill a place slot
 _PLACE = re.compile(r"^(?P<prep>(?i:in|at|for|from|to|with|on|near|by))\s+(?:the\s+)?"
                     r"(?P<name>[A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*)*)$")
-_MONTHS = frozenset(m.lower() for m in calendar.month_name[1:] + calendar.month_abbr[1:])
-_MONTH_WORDS = (r"(?:" + "|".join(calendar.month_name[1:] + calendar.month_abbr[1:])
+_MONTHS = frozenset(_MONTH_NAMES.split("|"))
+_MONTH_WORDS = (r"(?:" + "|".join(m.capitalize() for m in sorted(_MONTHS, key=len, reverse=True))
                 + r")\b\.?(?:\s+\d{1,2}\b)?(?:,?\s+\d{4}\b)?")
 # the two fallbacks that join rather than rewrite ("..., for: ...", "..., and what about X?"):
 # they still search well, but they are not a question to show a user

@@ -144,8 +144,8 @@ class HybridSearcher:
         extra: list[tuple[Ranking, float]] = []
         inside = when.inside(records) if when is not None else set()
         if inside and self.params.window_weight > 0:
-            ids = set().union(*(records[s].chunk_ids for s in inside))
-            extra = [([c for c in ranking if c[0] in ids], self.params.window_weight)
+            owner = self.index.chunk_sources()
+            extra = [([c for c in ranking if owner.get(c[0]) in inside], self.params.window_weight)
                      for ranking in (dense, sparse)]
         return self.read_hits(fuse(dense, sparse, self.params, extra), records, k, when)
 

@@ -162,6 +162,7 @@ class Index:
         self._lock = threading.RLock()
         self._bm25: BM25Index | None = None
         self._records: dict[str, DocRecord] | None = None
+        self._owners: tuple[dict[str, DocRecord] | None, dict[str, str]] = (None, {})
         self._records_generation = ""
         self._checked_at = 0.0
         self._generation = ""
@@ -225,6 +226,15 @@ class Index:
                                  for i, m in zip(got["ids"], got["metadatas"], strict=True)}
                 self._records_generation = generation
             return self._records
+
+    def chunk_sources(self) -> dict[str, str]:
+        """Chunk id -> the source of its document, rebuilt only when the records are."""
+        records = self.records()
+        with self._lock:
+            if self._owners[0] is not records:
+                self._owners = (records, {cid: source for source, rec in records.items()
+                                          for cid in rec.chunk_ids})
+            return self._owners[1]
 
     def aliases(self) -> dict[str, str]:
         """Acronyms the stored documents define (recorded at ingest), merged."""
