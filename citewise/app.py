@@ -171,6 +171,15 @@ class Citewise:
         answer = self.generator.generate(standalone, hits, history)
         return self._finish(answer, question, standalone, started, f"{note} {time_note}", when)
 
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None,
+               as_of: str | date | None = None) -> list[Hit]:
+        """The passages ``ask`` would answer ``query`` from, best first, with the same
+        checks, dates and time words; for tools that read the passages themselves."""
+        query = check_question(query)
+        filters, _ = self.validate(k, filters)
+        when, _ = self.as_of(query, as_of)
+        return self.retrieve(query, k, filters, when)
+
     def stream(self, question: str, history: list[Turn] | None = None, k: int | None = None,
                filters: Filters | None = None,
                as_of: str | date | None = None) -> Iterator[str | Answer]:

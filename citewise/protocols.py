@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from rag.config import Settings
-from rag.records import Answer, DocumentInfo, Filters, IngestReport, Turn
+from rag.records import Answer, DocumentInfo, Filters, Hit, IngestReport, Turn
 
 
 class CitewiseApp(Protocol):
@@ -51,6 +51,11 @@ class CitewiseApp(Protocol):
                filters: Filters | None = None,
                as_of: str | date | None = None) -> Iterator[str | Answer]:
         """Text pieces as they are ready, then the final Answer (the one ``ask`` returns)."""
+        ...
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None,
+               as_of: str | date | None = None) -> list[Hit]:
+        """The passages ``ask`` would answer from, best first (the MCP ``search`` tool)."""
         ...
 
     def claim_once(self, key: str, ttl: float = 3600.0) -> bool:

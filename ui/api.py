@@ -234,19 +234,30 @@ async def validation_error_handler(_: Request, exc: RequestValidationError) -> J
     return error_response(422, f"Invalid request: {message}", detail=details)
 
 
-async def http_error_handler(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def http_error_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
-    return JSONResponse({"error": detail}, status_code=exc.status_code,
-                        headers=getattr(exc, "headers", None))
+    response = _shaped(request.url.path, exc.status_code, detail)
+    response.headers.update(getattr(exc, "headers", None) or {})
+    return response
 
 
 async def citewise_error_handler(_: Request, exc: CitewiseError) -> JSONResponse:
     return error_response(exc.http_status, str(exc))
 
 
-async def unexpected_error_handler(_: Request, exc: Exception) -> JSONResponse:
+async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error: %s", exc)
-    return error_response(500, f"Internal error ({type(exc).__name__}); see the server log.")
+    return _shaped(request.url.path, 500,
+                   f"Internal error ({type(exc).__name__}); see the server log.")
+
+
+def _shaped(path: str, status: int, message: str) -> JSONResponse:
+    """An error body in the shape the route's clients read: OpenAI's under /v1/, ours else."""
+    from ui.openai_compat import is_openai_path, openai_error
+
+    if is_openai_path(path):
+        return openai_error(status, message)
+    return error_response(status, message)
 
 
 class BodyLimitMiddleware:
@@ -276,7 +287,7 @@ class BodyLimitMiddleware:
                 except ValueError:
                     too_big = False
                 if too_big:
-                    await error_response(413, message)(scope, receive, send)
+                    await _shaped(scope.get("path", ""), 413, message)(scope, receive, send)
                     return
         received = 0
 
@@ -445,6 +456,24 @@ def _upload_response(report: IngestReport, results: list[FileResult]) -> JSONRes
     return JSONResponse(body)
 
 
+class DocumentTextOut(DocumentOut):
+    text: str = Field(description="The stored text every citation's start/end index into")
+
+
+@router.get(
+    "/api/documents/{source:path}", tags=["documents"], response_model=DocumentTextOut,
+    responses={404: {"model": ErrorOut}},
+    summary="One document with its stored text (what citation offsets point into)",
+)
+async def get_document(source: str, citewise: CitewiseDep) -> JSONResponse:
+    def read() -> dict[str, Any]:
+        text = citewise.document_text(source)  # NotFoundError (404) names the source
+        info = next(d for d in citewise.documents() if d.source == source)
+        return {**info.to_dict(), "text": text}
+
+    return JSONResponse(await run_in_threadpool(read))
+
+
 @router.delete(
     "/api/documents/{source:path}", tags=["documents"], responses={404: {"model": ErrorOut}},
     summary="Delete a document; it is never cited again",
@@ -463,7 +492,7 @@ async def api_fallback(rest: str, request: Request) -> JSONResponse:
     """Unknown /api paths and wrong methods get a JSON answer, not the chat UI's 404."""
     methods = ALLOWED_METHODS.get(rest.strip("/"))
     if methods is None and rest.startswith("documents/"):
-        methods = "DELETE"
+        methods = "GET, PUT, DELETE"
     if methods:
         return JSONResponse(
             {"error": f"{request.method} is not allowed on /api/{rest}; use {methods}."},

@@ -1,5 +1,6 @@
-"""The one ASGI app for people: browser chat (Gradio at ``/``), Slack (``/slack/*``) and the JSON
-API (``/api/*``, ``/healthz``, docs at ``/docs``), served by ``citewise serve``.
+"""The one ASGI app: browser chat (Gradio at ``/``), Slack (``/slack/*``), the JSON API (``/api/*``,
+``/healthz``, docs at ``/docs``), an OpenAI-compatible chat API (``/v1/*``) and MCP tools
+(``/mcp``), served by ``citewise serve``.
 
 The Citewise (embedding model, index) is built once per process and shared by every request;
 its calls run in worker threads so the event loop stays responsive. Nothing here calls the
@@ -25,6 +26,7 @@ from citewise.protocols import CitewiseApp
 from rag.config import Settings
 from rag.errors import CitewiseError
 from ui import api
+from ui.openai_compat import MAX_BODY_BYTES, PREFIX, openai_router
 from ui.render import esc
 from ui.replace import replace_router
 
@@ -90,6 +92,8 @@ def _plain_docs(schema: dict[str, Any]) -> str:
 def create_app(citewise: CitewiseApp, settings: Settings) -> FastAPI:
     """The FastAPI app with the API, Slack routes and the Gradio UI mounted at ``/``."""
     from ui.chat import mount
+    from ui.mcp_tools import PATH as MCP_PATH
+    from ui.mcp_tools import build_mcp
     from ui.slack import SlackBot, slack_router
 
     bot: SlackBot | None = None
@@ -100,11 +104,16 @@ def create_app(citewise: CitewiseApp, settings: Settings) -> FastAPI:
                     "CITEWISE_SLACK_SIGNING_SECRET (webhook) or CITEWISE_SLACK_APP_TOKEN "
                     "(Socket Mode); Slack is off until then.")
 
+    tools = build_mcp(citewise)
+    tools_app = tools.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True,
+                                          json_response=True, host=settings.host)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         if bot is not None and bot.app_token:
             bot.start_socket_mode()  # outgoing WebSocket to Slack; no public URL needed
-        yield
+        async with tools.session_manager.run():  # the MCP tools' task group
+            yield
         if bot is not None:
             bot.close()
 
@@ -124,12 +133,14 @@ def create_app(citewise: CitewiseApp, settings: Settings) -> FastAPI:
     app.add_middleware(
         api.BodyLimitMiddleware,
         limits=[("/api/documents", upload_limit), ("/api/", api.MAX_JSON_BYTES),
-                ("/slack/", api.MAX_JSON_BYTES)],
+                ("/slack/", api.MAX_JSON_BYTES), (PREFIX, MAX_BODY_BYTES)],
     )
 
     _install_docs(app)
     app.include_router(replace_router(citewise, settings))  # before api's catch-all for /api/*
     app.include_router(api.api_router())
+    app.include_router(openai_router())
+    app.router.routes.extend(tools_app.routes)  # POST/GET/DELETE /mcp (Streamable HTTP)
     app.include_router(slack_router(bot))
     mount(app, citewise, settings, path="/")  # last: it catches every other path
     return app
@@ -173,7 +184,8 @@ def _serve(settings: Settings, ingest: list[Path] | None) -> None:
         for where, reason in report.failed:
             log.warning("could not ingest %s: %s", where, reason)
     app = create_app(citewise, settings)
-    log.info("citewise serving on http://%s:%s (chat /, API /docs, Slack /slack/events)",
+    log.info("citewise serving on http://%s:%s (chat /, API /docs, OpenAI-compatible /v1, "
+             "MCP /mcp, Slack /slack/events)",
              settings.host, settings.port)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
                 timeout_graceful_shutdown=5)

@@ -172,6 +172,16 @@ class FakeCitewise:
         return Answer(question, text, False, citations=cites, contexts=hits,
                       standalone_question=standalone, note=note, id="fake")
 
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None,
+               as_of: str | date | None = None) -> list[Hit]:
+        query = check_question(query)
+        check_k(k)
+        if isinstance(as_of, str):
+            parse_day(as_of, "as_of")
+        published = {d.source: d.published for d in self.docs.values()}
+        filters, _ = check_filters(filters, published)
+        return self._hits(query, k or 5, filters)
+
     def stream(self, question: str, history: list[Turn] | None = None, k: int | None = None,
                filters: Filters | None = None,
                as_of: str | date | None = None) -> Iterator[str | Answer]:

@@ -294,6 +294,17 @@ def test_concurrent_asks_do_not_block_the_event_loop(tmp_path):
 # ---- the real server ----------------------------------------------------------------------
 
 
+def test_one_document_with_the_text_citations_index_into(client, cw):
+    body = client.post("/api/ask", json={"question": QUESTION}).json()
+    c = body["citations"][0]
+    doc = client.get(f"/api/documents/{c['source']}")
+    assert doc.status_code == 200
+    assert doc.json()["text"][c["start"]:c["end"]] == c["quote"]
+    assert doc.json()["source"] == c["source"] and doc.json()["chunks"] >= 1
+    missing = client.get("/api/documents/nope.txt")
+    assert missing.status_code == 404 and "nope.txt" in missing.json()["error"]
+
+
 @pytest.mark.slow
 def test_live_ask_cites_the_sample_article(live_server):
     r = httpx.post(live_server.url + "/api/ask", json={"question": QUESTION}, timeout=60)
