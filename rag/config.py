@@ -22,6 +22,10 @@ class Settings(BaseSettings):
                         description="store directory (embedded Chroma + BM25 cache)")
     chroma_url: str | None = Field(None, description="Chroma server URL; embedded when unset")
     collection: str = Field("citewise", description="Chroma collection name")
+    feedback: bool = Field(True, description="record the answers the server shows, so "
+                           "users can rate them (chat, Slack, POST /api/feedback)")
+    feedback_db: Path | None = Field(None, description="feedback log (SQLite); default "
+                                     "STORE/feedback.sqlite3; replicas share one file")
 
     # embeddings and chunking
     embedding_model: str = Field(

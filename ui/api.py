@@ -346,10 +346,16 @@ async def healthz(citewise: CitewiseDep) -> JSONResponse:
     "/api/ask", tags=["ask"], response_model=AnswerOut, responses=ERRORS,
     summary="Answer a question with exact-quote citations (or abstain)",
 )
-async def ask(req: AskRequest, citewise: CitewiseDep) -> JSONResponse:
-    answer: Answer = await run_in_threadpool(
-        citewise.ask, req.question, req.turns() or None, req.k, req.to_filters(), req.as_of
-    )
+async def ask(req: AskRequest, citewise: CitewiseDep, request: Request) -> JSONResponse:
+    recorder = request.app.state.feedback
+
+    def answer_and_record() -> Answer:
+        answer: Answer = citewise.ask(req.question, req.turns() or None, req.k,
+                                      req.to_filters(), req.as_of)
+        recorder.record(answer, req.turns(), "api")  # its id is what /api/feedback rates
+        return answer
+
+    answer = await run_in_threadpool(answer_and_record)
     return JSONResponse(answer.to_dict())
 
 
@@ -363,21 +369,25 @@ async def ask(req: AskRequest, citewise: CitewiseDep) -> JSONResponse:
     },
     summary="Streaming variant of /api/ask (server-sent events)",
 )
-async def ask_stream(req: AskRequest, citewise: CitewiseDep) -> Any:
+async def ask_stream(req: AskRequest, citewise: CitewiseDep, request: Request) -> Any:
     it: Iterator[str | Answer] = citewise.stream(
         req.question, req.turns() or None, req.k, req.to_filters(), req.as_of
     )
     # pull the first item before answering, so a bad question is a 4xx, not a broken stream
     first = await run_in_threadpool(next, it, _END)
+    recorder = request.app.state.feedback
     return StreamingResponse(
-        _events(first, it), media_type="text/event-stream",
+        _events(first, it, lambda a: recorder.record(a, req.turns(), "api")),
+        media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _events(first: Any, rest: Iterator[str | Answer]) -> AsyncIterator[str]:
-    """The answer's pieces as server-sent events; a failure midway is reported in-band (the
-    status line is already sent)."""
+async def _events(first: Any, rest: Iterator[str | Answer],
+                  record: Callable[[Answer], Any]) -> AsyncIterator[str]:
+    """The answer's pieces as server-sent events, the final answer recorded (``record``) so
+    its ``id`` can be rated; a failure midway is reported in-band (the status line is already
+    sent)."""
 
     def items() -> Iterator[Any]:
         yield first
@@ -388,6 +398,7 @@ async def _events(first: Any, rest: Iterator[str | Answer]) -> AsyncIterator[str
             if item is _END:
                 break
             if isinstance(item, Answer):
+                await run_in_threadpool(record, item)
                 yield _sse("answer", item.to_dict())
             else:
                 yield _sse("delta", {"text": str(item)})
@@ -483,7 +494,8 @@ async def delete_document(source: str, citewise: CitewiseDep) -> JSONResponse:
     return JSONResponse({"deleted": source})
 
 
-ALLOWED_METHODS = {"ask": "POST", "ask/stream": "POST", "documents": "GET, POST"}
+ALLOWED_METHODS = {"ask": "POST", "ask/stream": "POST", "documents": "GET, POST",
+                   "feedback": "POST"}
 
 
 @router.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],

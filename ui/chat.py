@@ -28,6 +28,7 @@ from rag.config import Settings
 from rag.errors import CitewiseError
 from rag.records import Answer, Turn
 from ui import render
+from ui.feedback import Recorder
 from ui.replace_panel import build_replace_panel
 from ui.uploads import Upload, ingest_uploads
 
@@ -60,6 +61,7 @@ a.cw-cite:hover, a.cw-cite:focus-visible { background: var(--color-accent-soft);
 .dark .cw-abstain-title, .dark .cw-related-label { color: #fcd34d; }
 .cw-abstain-body { font-style: italic; }
 .cw-tagline { color: var(--cw-muted); }
+.cw-feedback-thanks { font-size: 0.85em; color: var(--cw-muted); margin-top: 4px; }
 .cw-abstain-hint { font-size: 0.85em; margin-top: 4px; color: var(--cw-muted); }
 .cw-error { border-left: 4px solid #dc2626; padding: 4px 10px; color: #b91c1c; }
 #cw-sources { max-height: 640px; overflow-y: auto; }
@@ -142,9 +144,11 @@ JS = """
 class ChatUI:
     """Event handlers, kept apart from the layout so they can be unit-tested."""
 
-    def __init__(self, citewise: CitewiseApp, settings: Settings) -> None:
+    def __init__(self, citewise: CitewiseApp, settings: Settings,
+                 recorder: Recorder | None = None) -> None:
         self.citewise = citewise
         self.settings = settings
+        self.recorder = recorder
 
     # ---- chat ---------------------------------------------------------------------------
     def _doc_text(self, source: str) -> str | None:
@@ -205,15 +209,59 @@ class ChatUI:
             yield "", list(chat), panel, state
             return
         chat[-1] = {"role": "assistant", "content": render.answer_html(final, turn_id)}
+        answer_id = self.recorder.record(final, history, "chat") if self.recorder else None
         state = {
+            **state,
             "turns": [*state["turns"], (question, final.answer)],
             "sources": [*state["sources"], render.turn_sources_html(final, turn_id, self._doc_text)],
+            # which answer each rateable message shows (its index in the chat)
+            "ids": {**state.get("ids", {}), str(len(chat) - 1): answer_id},
         }
         yield "", list(chat), render.sources_panel_html(state["sources"]), state
 
     @staticmethod
     def clear():
         return [], render.sources_panel_html([]), {"turns": [], "sources": []}
+
+    # ---- feedback -----------------------------------------------------------------------
+    def rate(self, state: dict | None, evt: gr.LikeData):
+        """A 👍/👎 on an answer: recorded at once; the comment box opens for a 👎.
+        Returns (comment row, status, state)."""
+        state = dict(state or {})
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        answer_id = state.get("ids", {}).get(str(index))
+        if evt.liked is True or evt.liked is False:
+            liked = "up" if evt.liked else "down"
+        else:
+            liked = {"like": "up", "dislike": "down"}.get(str(evt.liked).lower(), "")
+        if not liked:  # a thumb clicked again takes nothing back: the log is append-only
+            return gr.update(), "", state
+        if self.recorder is None or not answer_id:
+            return (gr.update(visible=False),
+                    render.error_html("Only answers can be rated, not this message."), state)
+        try:
+            rating_id = self.recorder.rate(answer_id, liked, channel="chat")
+        except CitewiseError as exc:
+            return gr.update(visible=False), render.error_html(str(exc)), state
+        state["rating"] = rating_id
+        thanks = (f'<div class="cw-feedback-thanks" role="status">Thanks: recorded '
+                  f'{"👍" if liked == "up" else "👎"} (feedback #{rating_id}).'
+                  + (" What was wrong? A comment helps whoever reviews it." if liked == "down"
+                     else "") + "</div>")
+        return gr.update(visible=liked == "down"), thanks, state
+
+    def comment(self, text: str, state: dict | None):
+        """The comment on the last 👎; returns (comment row, comment box, status)."""
+        rating_id = (state or {}).get("rating")
+        if self.recorder is None or self.recorder.log is None or not rating_id:
+            return gr.update(visible=False), "", ""
+        try:
+            self.recorder.log.comment(int(rating_id), text)
+        except CitewiseError as exc:
+            return gr.update(), text, render.error_html(str(exc))
+        return (gr.update(visible=False), "",
+                f'<div class="cw-feedback-thanks" role="status">Comment saved with feedback '
+                f"#{int(rating_id)}.</div>")
 
     @staticmethod
     def pick_example(evt: gr.SelectData) -> str:
@@ -285,8 +333,10 @@ class ChatUI:
         return status, table, dropdown
 
 
-def build_chat(citewise: CitewiseApp, settings: Settings) -> gr.Blocks:
-    ui = ChatUI(citewise, settings)
+def build_chat(citewise: CitewiseApp, settings: Settings,
+               recorder: Recorder | None = None) -> gr.Blocks:
+    ui = ChatUI(citewise, settings, recorder)
+    rating = recorder is not None and recorder.on
     with gr.Blocks(title="citewise", analytics_enabled=False, fill_width=True) as demo:
         state = gr.State({"turns": [], "sources": []})
         gr.HTML('<div id="cw-header"><h2 style="margin:0">citewise</h2>'
@@ -301,7 +351,8 @@ def build_chat(citewise: CitewiseApp, settings: Settings) -> gr.Blocks:
                             examples=[{"text": q} for q in EXAMPLES],
                             placeholder="Ask a question about your documents.",
                             sanitize_html=True, render_markdown=True, allow_tags=False,
-                            latex_delimiters=[], buttons=["copy"], feedback_options=None,
+                            latex_delimiters=[], buttons=["copy"],
+                            feedback_options=("Like", "Dislike") if rating else None,
                             group_consecutive_messages=False, autoscroll=True,
                         )
                         with gr.Row():
@@ -316,6 +367,14 @@ def build_chat(citewise: CitewiseApp, settings: Settings) -> gr.Blocks:
                                              scale=1, min_width=80)
                             clear = gr.Button("New chat", elem_id="cw-clear", scale=1,
                                               min_width=80)
+                        feedback_status = gr.HTML("", elem_id="cw-feedback-status",
+                                                  js_on_load=None)
+                        with gr.Row(visible=False, elem_id="cw-feedback-comment") as comment_row:
+                            comment_box = gr.Textbox(
+                                elem_id="cw-feedback-text", label="What was wrong? (optional)",
+                                max_lines=3, scale=6)
+                            comment_send = gr.Button("Send comment", elem_id="cw-feedback-send",
+                                                     scale=1, min_width=80)
                         with gr.Accordion("Answer as of a date", open=False,
                                           elem_id="cw-as-of-panel"):
                             as_of = gr.Textbox(
@@ -367,6 +426,9 @@ def build_chat(citewise: CitewiseApp, settings: Settings) -> gr.Blocks:
             ui.respond, inputs, outputs, concurrency_limit=limit, api_name=False)
         clear.click(ui.clear, None, [chatbot, sources, state], api_name=False)
         chatbot.clear(ui.clear, None, [chatbot, sources, state], api_name=False)  # its trash icon
+        chatbot.like(ui.rate, [state], [comment_row, feedback_status, state], api_name=False)
+        comment_send.click(ui.comment, [comment_box, state],
+                           [comment_row, comment_box, feedback_status], api_name=False)
 
         refresh_outputs = [table, pick, count]
         demo.load(ui.refresh, None, refresh_outputs, api_name=False)
@@ -382,9 +444,10 @@ def build_chat(citewise: CitewiseApp, settings: Settings) -> gr.Blocks:
     return demo
 
 
-def mount(app: Any, citewise: CitewiseApp, settings: Settings, path: str = "/") -> Any:
+def mount(app: Any, citewise: CitewiseApp, settings: Settings, path: str = "/",
+          recorder: Recorder | None = None) -> Any:
     """Mount the Gradio UI on ``app`` with everything that would reach the internet off."""
-    demo = build_chat(citewise, settings)
+    demo = build_chat(citewise, settings, recorder)
     demo.queue(default_concurrency_limit=8)
     return gr.mount_gradio_app(
         app, demo, path=path,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.config import Settings
-from rag.errors import CitewiseError
+from rag.errors import CitewiseError, InputError, NotFoundError
 from rag.records import Answer
 from ui.flags import add_settings_flags, settings_from
 
@@ -82,6 +82,34 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the chat, Slack webhook and JSON API")
     p.add_argument("--ingest", type=Path, action="append", help="ingest PATH before serving")
     _common(p)
+
+    p = sub.add_parser("feedback", help="ratings users gave answers: list, review, export as "
+                       "eval cases")
+    fsub = p.add_subparsers(dest="feedback_command", required=True)
+    q = fsub.add_parser("list", help="list ratings, oldest first")
+    q.add_argument("--rating", choices=["up", "down"], help="only this rating")
+    q.add_argument("--pending", action="store_true", help="only 👎 not reviewed yet")
+    q.add_argument("--json", action="store_true", help="one JSON object per rating")
+    _common(q)
+    q = fsub.add_parser("review", help="show a rating's answer and candidate sentences, or "
+                        "say what was right")
+    q.add_argument("id", type=int, help="the rating's number (`feedback list`)")
+    verdict = q.add_mutually_exclusive_group()
+    verdict.add_argument("--abstain", action="store_true",
+                         help="the documents don't answer it: citewise should have abstained")
+    verdict.add_argument("--pick", type=int, metavar="N",
+                         help="the right sentence is candidate N of the passages retrieved then")
+    verdict.add_argument("--quote", metavar="TEXT",
+                         help="the right sentence is TEXT, exactly as in document --source")
+    q.add_argument("--source", help="the document --quote is in (`citewise docs`)")
+    q.add_argument("--reviewer", default="", help="who reviewed it (kept with the review)")
+    _common(q)
+    q = fsub.add_parser("export", help="write rated answers as cases of the eval harness")
+    q.add_argument("file", type=Path, help="JSONL to write (`citewise eval FILE` runs it)")
+    q.add_argument("--gate", type=Path, metavar="BASELINE",
+                   help="also write a baseline every case must pass (`citewise eval FILE "
+                        "--baseline BASELINE` exits 1 until they do)")
+    _common(q)
 
     p = sub.add_parser("eval", help="score a question set; exit 1 on a regression")
     if command in (None, "eval"):
@@ -331,12 +359,93 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return run_from_args(args, settings)
 
 
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from citewise.feedback import FeedbackLog, case_of, gate_baseline
+    from ui.feedback import feedback_path, list_lines
+
+    path = feedback_path(settings)
+    if not path.exists():
+        raise NotFoundError(f"No feedback log at {path}: nobody has rated an answer yet "
+                            "(`citewise serve`: 👍/👎 in the chat, Slack or POST /api/feedback).")
+    fb = FeedbackLog(path)
+    if args.feedback_command == "list":
+        items = fb.items(rating={"up": 1, "down": -1}.get(args.rating or ""),
+                         unreviewed=args.pending)
+        if args.pending:
+            items = [i for i in items if i.rating < 0]
+        if args.json:
+            for it in items:
+                _out(json.dumps({"id": it.id, "rating": "up" if it.rating > 0 else "down",
+                                 "question": it.question, "comment": it.comment,
+                                 "answer": it.answer.get("answer", ""),
+                                 "review": it.review.verdict if it.review else None},
+                                ensure_ascii=False))
+        else:
+            _out("\n".join(list_lines(items)) if items else "No ratings yet.")
+        return 0
+    if args.feedback_command == "review":
+        return _review(args, settings, fb)
+    items = fb.items()
+    cases = [c for c in (case_of(i) for i in items) if c is not None]
+    args.file.parent.mkdir(parents=True, exist_ok=True)
+    args.file.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases),
+                         encoding="utf-8")
+    pending = sum(1 for i in items if i.rating < 0 and i.review is None)
+    _out(f"Wrote {len(cases)} case(s) to {args.file}"
+         + (f"; {pending} 👎 not reviewed yet (`citewise feedback list --pending`)"
+            if pending else "") + ".")
+    if args.gate and cases:
+        args.gate.parent.mkdir(parents=True, exist_ok=True)
+        args.gate.write_text(json.dumps(gate_baseline(cases), indent=2) + "\n", encoding="utf-8")
+        _out(f"Wrote {args.gate}: `citewise eval {args.file} --baseline {args.gate}` fails "
+             "until every case passes.")
+    return 0
+
+
+def _review(args: argparse.Namespace, settings: Settings, fb: Any) -> int:
+    from ui.feedback import review_lines
+
+    item = fb.get(args.id)
+    if args.source and not args.quote:
+        raise InputError("--source goes with --quote TEXT (the right sentence in that document).")
+    if args.abstain:
+        fb.review(item.id, "abstain", reviewer=args.reviewer)
+        _out(f"Feedback #{item.id}: citewise should have abstained.")
+        return 0
+    if args.pick is not None:
+        candidates = item.candidates()
+        if not 1 <= args.pick <= len(candidates):
+            raise InputError(f"--pick must be 1-{len(candidates)}; `citewise feedback review "
+                             f"{item.id}` lists the candidates.")
+        c = candidates[args.pick - 1]
+        fb.review(item.id, "sentence", c.source, c.start, c.end, c.quote, args.reviewer)
+        _out(f"Feedback #{item.id}: the right sentence is {c.source} {c.start}-{c.end}.")
+        return 0
+    if args.quote:
+        if not args.source:
+            raise InputError("--quote needs --source: the document the sentence is in.")
+        from citewise import Citewise
+
+        text = Citewise.from_settings(settings).document_text(args.source)
+        start = text.find(args.quote)
+        if start < 0:
+            raise InputError(f"{args.source} has no text {args.quote!r}; copy the sentence "
+                             "exactly as stored (GET /api/documents/SOURCE shows it).")
+        fb.review(item.id, "sentence", args.source, start, start + len(args.quote), args.quote,
+                  args.reviewer)
+        _out(f"Feedback #{item.id}: the right sentence is {args.source} {start}-"
+             f"{start + len(args.quote)}.")
+        return 0
+    _out("\n".join(review_lines(item)))
+    return 0
+
+
 def _err(text: str) -> None:
     sys.stderr.write(f"citewise: {text}\n")
 
 
 COMMANDS = {"ingest": cmd_ingest, "docs": cmd_docs, "remove": cmd_remove, "ask": cmd_ask,
-            "serve": cmd_serve, "eval": cmd_eval, "bench": cmd_bench}
+            "serve": cmd_serve, "eval": cmd_eval, "bench": cmd_bench, "feedback": cmd_feedback}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,13 +92,15 @@ def _plain_docs(schema: dict[str, Any]) -> str:
 def create_app(citewise: CitewiseApp, settings: Settings) -> FastAPI:
     """The FastAPI app with the API, Slack routes and the Gradio UI mounted at ``/``."""
     from ui.chat import mount
+    from ui.feedback import Recorder, feedback_router
     from ui.mcp_tools import PATH as MCP_PATH
     from ui.mcp_tools import build_mcp
     from ui.slack import SlackBot, slack_router
 
+    recorder = Recorder(citewise, settings)  # answers shown, so users can rate them
     bot: SlackBot | None = None
     if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):
-        bot = SlackBot(citewise, settings)
+        bot = SlackBot(citewise, settings, recorder=recorder)
     elif settings.slack_signing_secret or settings.slack_bot_token or settings.slack_app_token:
         log.warning("Slack is half-configured: set CITEWISE_SLACK_BOT_TOKEN plus "
                     "CITEWISE_SLACK_SIGNING_SECRET (webhook) or CITEWISE_SLACK_APP_TOKEN "
@@ -124,6 +126,7 @@ def create_app(citewise: CitewiseApp, settings: Settings) -> FastAPI:
     app.state.citewise = citewise
     app.state.settings = settings
     app.state.slack = bot
+    app.state.feedback = recorder
 
     app.add_exception_handler(RequestValidationError, api.validation_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, api.http_error_handler)  # type: ignore[arg-type]
@@ -138,11 +141,12 @@ def create_app(citewise: CitewiseApp, settings: Settings) -> FastAPI:
 
     _install_docs(app)
     app.include_router(replace_router(citewise, settings))  # before api's catch-all for /api/*
+    app.include_router(feedback_router())  # before api's catch-all for /api/*
     app.include_router(api.api_router())
     app.include_router(openai_router())
     app.router.routes.extend(tools_app.routes)  # POST/GET/DELETE /mcp (Streamable HTTP)
     app.include_router(slack_router(bot))
-    mount(app, citewise, settings, path="/")  # last: it catches every other path
+    mount(app, citewise, settings, path="/", recorder=recorder)  # last: it catches every other path
     return app
 
 

@@ -32,9 +32,13 @@ from citewise.protocols import CitewiseApp
 from rag.config import Settings
 from rag.errors import CitewiseError, ConfigError
 from rag.records import Answer, Turn
+from ui.feedback import Recorder
 from ui.render import slack_answer, slack_error, slack_escape, strip_mentions
 
 log = logging.getLogger(__name__)
+
+#: reactions that rate an answer (Slack's names for 👍 and 👎)
+SLACK_RATINGS = {"+1": "up", "thumbsup": "up", "-1": "down", "thumbsdown": "down"}
 
 HELP = (
     "Ask me about the documents citewise has ingested, e.g. "
@@ -96,7 +100,8 @@ class SlackBot:
     #: a DM conversation (main view) ends after this long without a message
     DM_IDLE_SECONDS = 2 * 3600.0
 
-    def __init__(self, citewise: CitewiseApp, settings: Settings, workers: int = 8) -> None:
+    def __init__(self, citewise: CitewiseApp, settings: Settings, workers: int = 8,
+                 recorder: Recorder | None = None) -> None:
         from slack_bolt import App
         from slack_sdk import WebClient
         from slack_sdk.signature import SignatureVerifier
@@ -111,6 +116,7 @@ class SlackBot:
                 "CITEWISE_SLACK_APP_TOKEN must be an app-level token starting with 'xapp-' "
                 "(Basic Information > App-Level Tokens, scope connections:write).")
         self.citewise = citewise
+        self.recorder = recorder  # answers posted, so a 👍/👎 reaction can rate them
         self.webhook_enabled = bool(settings.slack_signing_secret)
         self.app_token = settings.slack_app_token
         self.socket_handler: Any = None
@@ -175,6 +181,14 @@ class SlackBot:
                 return  # edits, joins, bot posts (including our own answers)
             self._answer_event(event)
 
+        @app.event("reaction_added")
+        def on_reaction(event: dict[str, Any]) -> None:
+            self._rate(event)
+
+        @app.event("reaction_removed")
+        def on_unreaction(event: dict[str, Any]) -> None:
+            pass  # the feedback log is append-only: a rating taken back stays recorded
+
         @app.command("/ask")
         def on_ask(ack: Any, command: dict[str, Any], respond: Any) -> None:
             question = (command.get("text") or "").strip()
@@ -236,9 +250,12 @@ class SlackBot:
         with self._conversation_lock((channel, thread_ts)):
             history = cache.get((channel, thread_ts), [])
             answer, text, blocks = self._ask(question, history)
-            self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
-                                         blocks=blocks, unfurl_links=False, unfurl_media=False)
+            resp = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
+                                                blocks=blocks, unfurl_links=False,
+                                                unfurl_media=False)
             self._remember(channel, thread_ts, question, answer)
+        self._record(answer, history, resp.get("channel") or channel, resp.get("ts"),
+                     event.get("user") or "")
 
     def _conversation_lock(self, key: tuple[str, str | None]) -> threading.Lock:
         with self._locks_lock:
@@ -270,6 +287,37 @@ class SlackBot:
         ts = resp.get("ts")
         if ts:  # follow-ups in the answer's thread continue this conversation
             self._remember(resp.get("channel") or channel, ts, question, answer)
+            self._record(answer, None, resp.get("channel") or channel, ts, user)
+
+    # ---- feedback ----------------------------------------------------------------------
+    def _record(self, answer: Answer | None, history: list[Turn] | None, channel: str,
+                ts: str | None, user: str) -> None:
+        """Record a posted answer and link it to its message, for reactions to rate."""
+        if answer is None or not ts or self.recorder is None or self.recorder.log is None:
+            return
+        answer_id = self.recorder.record(answer, history, "slack", user)
+        if answer_id:
+            try:
+                self.recorder.log.link(f"{channel}:{ts}", answer_id)
+            except CitewiseError as exc:
+                log.warning("slack: could not link message %s to its answer: %s", ts, exc)
+
+    def _rate(self, event: dict[str, Any]) -> None:
+        """A 👍 (``+1``, ``thumbsup``) or 👎 (``-1``, ``thumbsdown``) reaction on one of our
+        answers is a rating; other reactions and other messages are not."""
+        reaction = str(event.get("reaction") or "").split("::")[0]  # "+1::skin-tone-3"
+        item = event.get("item") or {}
+        if (reaction not in SLACK_RATINGS or item.get("type") != "message"
+                or self.recorder is None or self.recorder.log is None):
+            return
+        key = f"{item.get('channel')}:{item.get('ts')}"
+        try:
+            answer_id = self.recorder.log.linked(key)
+            if answer_id:
+                self.recorder.rate(answer_id, SLACK_RATINGS[reaction], user=event.get("user", ""),
+                                   channel="slack")
+        except CitewiseError as exc:
+            log.warning("slack: could not record the %s reaction on %s: %s", reaction, key, exc)
 
     # ---- HTTP --------------------------------------------------------------------------
     async def handle(self, request: Request) -> Response:

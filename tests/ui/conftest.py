@@ -260,6 +260,7 @@ class SlackAPIRecorder:
                 else:
                     out = {"ok": True, "channel": args.get("channel", ""),
                            "ts": f"{time.time():.6f}"}
+                    args["__ts"] = out["ts"]  # the posted message's ts (reactions point at it)
                 data = json.dumps(out).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

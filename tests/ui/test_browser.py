@@ -7,7 +7,9 @@ test leaves a full-page screenshot in test-output/ui/<test>/failure.png.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -527,4 +529,72 @@ def test_accessibility_wcag_aa(session, live_server, output_dir, browser):
     results["contrast"] = ratios
     (OUTPUT_DIR / "accessibility-axe.json").write_text(json.dumps(results, indent=2))
     assert violations == [], json.dumps(results, indent=2)
+    _check_local(s, live_server)
+
+
+RUMOUR = ("Harbour gossip.\n\nReaders say the old lighthouse on Gull Point will reopen as a "
+          "hotel in June 2027. The harbour council has not confirmed any plan for the "
+          "building.\n")
+
+
+def _cli(capsys, *argv: str) -> tuple[int, str]:
+    from ui.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+def test_a_thumbs_down_becomes_a_gate_case(session, live_server, output_dir, tmp_path, capsys):
+    """Ask, 👎 with a comment, review, export, `citewise eval`: the case fails on the answer the
+    user rated down and passes once the answer is fixed (here: the rumour is gone, so citewise
+    abstains, as the reviewer said it should)."""
+    s, page = session, session.page
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "gull-point.txt").write_text(RUMOUR, encoding="utf-8")
+    r = httpx.post(live_server.url + "/api/documents", timeout=120,
+                   files=[("files", ("gull-point.txt", RUMOUR.encode(), "text/plain"))])
+    assert r.status_code == 200, r.text
+    store = str(live_server.store)
+    try:
+        s.open()
+        s.ask("When will the Gull Point lighthouse reopen as a hotel?")
+        assert "June 2027" in s.last_bot().inner_text()  # the rumour, quoted as an answer
+        page.locator("#cw-chat").get_by_label("Dislike").last.click()
+        s.wait_text("#cw-feedback-status", "recorded 👎")
+        page.locator("#cw-feedback-text textarea").fill("Only a rumour; nobody confirmed it.")
+        page.locator("#cw-feedback-send").click()
+        s.wait_text("#cw-feedback-status", "Comment saved")
+        s.shot(output_dir / "rated.png")
+        rid = page.locator("#cw-feedback-status").inner_text().split("#")[1].split(".")[0]
+
+        code, out = _cli(capsys, "feedback", "list", "--pending", "--store", store)
+        assert code == 0 and "Gull Point" in out and "Only a rumour" in out
+        code, out = _cli(capsys, "feedback", "review", rid, "--store", store)
+        assert code == 0 and "gull-point.txt" in out
+        code, out = _cli(capsys, "feedback", "review", rid, "--abstain", "--store", store)
+        assert code == 0 and "should have abstained" in out
+        cases, gate = tmp_path / "cases.jsonl", tmp_path / "gate.json"
+        code, out = _cli(capsys, "feedback", "export", str(cases), "--gate", str(gate),
+                         "--store", store)
+        assert code == 0
+        case = next(json.loads(x) for x in cases.read_text().splitlines()
+                    if json.loads(x)["id"] == f"feedback-{rid}")
+        assert case["answerable"] is False and "Only a rumour" in case["notes"]
+        cases.write_text(json.dumps(case) + "\n", encoding="utf-8")
+
+        # the gate over the documents the user saw: the stored wrong answer fails it
+        shutil.copy(SAMPLE_DIR / "microsoft-openai-partnership.txt", corpus)
+        code, out = _cli(capsys, "eval", str(cases), "--ingest", str(corpus), "--baseline",
+                         str(gate), "--store", str(tmp_path / "before"), "--no-progress")
+        assert code == 1 and "abstention_recall" in out, out
+        # fixed (the rumour is retracted): the same case passes
+        (corpus / "gull-point.txt").unlink()
+        code, out = _cli(capsys, "eval", str(cases), "--ingest", str(corpus), "--baseline",
+                         str(gate), "--store", str(tmp_path / "after"), "--no-progress")
+        assert code == 0, out
+        (output_dir / "gate.txt").write_text(out, encoding="utf-8")
+    finally:
+        httpx.delete(live_server.url + "/api/documents/gull-point.txt", timeout=60)
     _check_local(s, live_server)

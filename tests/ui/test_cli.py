@@ -233,8 +233,17 @@ def _subcommands() -> dict:
 
     from ui.cli import build_parser
 
-    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(sub.choices)
+    def commands(parser: argparse.ArgumentParser, prefix: str) -> dict:
+        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)),
+                   None)
+        if sub is None:
+            return {prefix.strip(): parser}
+        out: dict = {}
+        for name, child in sub.choices.items():  # `feedback list`, ...: the leaves
+            out.update(commands(child, f"{prefix} {name}"))
+        return out
+
+    return commands(build_parser(), "")
 
 
 def test_every_setting_has_a_flag_on_every_command_and_a_readme_row():
@@ -244,7 +253,8 @@ def test_every_setting_has_a_flag_on_every_command_and_a_readme_row():
     rows = [line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
             if line.startswith("| `CITEWISE_")]
     commands = _subcommands()
-    assert set(commands) >= {"ingest", "docs", "remove", "ask", "serve", "eval", "bench"}
+    assert set(commands) >= {"ingest", "docs", "remove", "ask", "serve", "eval", "bench",
+                             "feedback list", "feedback review", "feedback export"}
     for name in Settings.model_fields:
         env, flag = Settings.env_var(name), flag_name(name)
         [row] = [r for r in rows if r.startswith(f"| `{env}` |")] or [None]
