@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -89,6 +89,32 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="server bind address")
     port: int = Field(7860, description="server port")
     max_upload_mb: float = Field(25.0, gt=0, description="largest upload accepted, per file")
+
+    # sign-in and roles (ui/auth.py, citewise/access.py)
+    auth: Literal["none", "token", "proxy"] | None = Field(
+        None, description="who may use the server: 'token' (API tokens and accounts), 'proxy' "
+        "(a trusted sign-in proxy's headers) or 'none'; unset: none on 127.0.0.1, else refuse "
+        "to start")
+    insecure_open: bool = Field(False, description="serve on a non-loopback address with "
+                                "auth=none anyway (anyone who reaches it may delete documents)")
+    auth_db: Path | None = Field(None, description="tokens, accounts, sessions and audit log "
+                                 "(SQLite); default STORE/auth.sqlite3; replicas share one file")
+    session_hours: float = Field(12.0, gt=0, description="browser sign-in lifetime")
+    proxy_ips: str = Field("127.0.0.1,::1", description="addresses or networks (comma-separated) "
+                           "the sign-in proxy connects from; its headers are ignored from others")
+    proxy_user_header: str = Field("X-Forwarded-Email", description="the proxy's header naming "
+                                   "the signed-in user (X-Forwarded-User is read when it is absent)")
+    proxy_groups_header: str = Field("X-Forwarded-Groups", description="the proxy's header "
+                                     "listing the user's groups (comma-separated)")
+    proxy_roles: str = Field("", description="group=role pairs, comma-separated, e.g. "
+                             "'admins=admin,newsroom=editor'; the highest matching role wins")
+    proxy_default_role: str = Field("reader", description="role of a proxy user in no mapped "
+                                    "group ('none' refuses them)")
+    rate_ask: str = Field("120/minute", description="asks per token, user or (open) address")
+    rate_upload: str = Field("30/minute", description="uploads, replaces and deletes per token, "
+                             "user or (open) address")
+    rate_signin: str = Field("10/minute", description="failed sign-ins per address before "
+                             "further tries are refused for a while")
 
     # Slack
     slack_signing_secret: str | None = Field(None, description="Slack signing secret (webhook)",

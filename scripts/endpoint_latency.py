@@ -1,11 +1,12 @@
-"""What recording answers for feedback costs, and the OpenAI-compatible route beside
-``/api/ask`` (BENCHMARKS.md, "Feedback and the tool endpoints").
+"""What sign-in and recording answers for feedback cost, and the OpenAI-compatible route
+beside ``/api/ask`` (BENCHMARKS.md, "Feedback and the tool endpoints", "Sign-in and roles").
 
     python scripts/endpoint_latency.py [N]
 
-One process, one real Citewise over sample_data, two apps over it (feedback recording on and
-off) asked the same questions in turn, so the ratio is measured side by side; the first 5 asks
-of each are warm-up. Prints p50/p95 per route and the cost of one ``Recorder.record`` alone.
+One process, one real Citewise over sample_data, three apps over it (plain: no sign-in, no
+feedback; feedback on; sign-in with a Bearer token on) asked the same questions in turn, in
+rotating order, so the differences are measured side by side; the first 5 asks of each are
+warm-up. Prints p50/p95 per route and the cost of one ``Recorder.record`` alone.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from citewise import Citewise
+from citewise.access import AccessStore
 from rag.config import Settings
+from ui.auth import auth_path
 from ui.feedback import Recorder
 from ui.server import create_app
 
@@ -47,16 +50,22 @@ def main(n: int = 60) -> None:
     cw = Citewise.from_settings(Settings(store=store))
     cw.ingest(["sample_data"])
     cw.warm()
-    off = TestClient(create_app(cw, Settings(store=store, feedback=False)))
-    on = TestClient(create_app(cw, Settings(store=store, feedback=True)))
-    times: dict[str, list[float]] = {"/api/ask, feedback off": [], "/api/ask, feedback on": [],
-                                     "/v1/chat/completions, feedback off": []}
-    with off, on:
+    base = Settings(store=store, rate_ask="100000/minute")  # measure, don't limit
+    off = TestClient(create_app(cw, base.updated(feedback=False)))
+    on = TestClient(create_app(cw, base.updated(feedback=True)))
+    signed = base.updated(feedback=False, auth="token")
+    token = AccessStore(auth_path(signed)).create_token("bench", "reader")[1]
+    auth = TestClient(create_app(cw, signed), headers={"Authorization": f"Bearer {token}"})
+    apps = {"feedback off": off, "feedback on": on, "sign-in (token), feedback off": auth}
+    times: dict[str, list[float]] = {f"/api/ask, {name}": [] for name in apps}
+    times["/v1/chat/completions, feedback off"] = []
+    with off, on, auth:
         for i in range(n):
             q = QUESTIONS[i % len(QUESTIONS)]
-            # which app goes first alternates, so neither always meets warm caches
-            for name, app in ((("off", off), ("on", on)) if i % 2 else (("on", on), ("off", off))):
-                times[f"/api/ask, feedback {name}"].append(_ms(
+            order = list(apps.items())
+            order = order[i % 3:] + order[:i % 3]  # none always meets the warmest caches
+            for name, app in order:
+                times[f"/api/ask, {name}"].append(_ms(
                     lambda app=app, q=q: app.post("/api/ask", json={"question": q}).raise_for_status()))
             times["/v1/chat/completions, feedback off"].append(_ms(lambda q=q: off.post(
                 "/v1/chat/completions", json={"model": "citewise", "messages": [

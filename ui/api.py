@@ -30,6 +30,7 @@ from rag.config import Settings
 from rag.errors import CitewiseError, InputError
 from rag.filters import K_MAX, K_MIN, check_filters, check_k, parse_day
 from rag.records import Answer, Filters, IngestReport, Turn
+from ui.auth import audited, user_of
 from ui.uploads import FileResult, Upload, ingest_uploads, save_upload
 
 log = logging.getLogger(__name__)
@@ -352,7 +353,8 @@ async def ask(req: AskRequest, citewise: CitewiseDep, request: Request) -> JSONR
     def answer_and_record() -> Answer:
         answer: Answer = citewise.ask(req.question, req.turns() or None, req.k,
                                       req.to_filters(), req.as_of)
-        recorder.record(answer, req.turns(), "api")  # its id is what /api/feedback rates
+        # its id is what /api/feedback rates
+        recorder.record(answer, req.turns(), "api", user_of(request))
         return answer
 
     answer = await run_in_threadpool(answer_and_record)
@@ -377,7 +379,7 @@ async def ask_stream(req: AskRequest, citewise: CitewiseDep, request: Request) -
     first = await run_in_threadpool(next, it, _END)
     recorder = request.app.state.feedback
     return StreamingResponse(
-        _events(first, it, lambda a: recorder.record(a, req.turns(), "api")),
+        _events(first, it, lambda a: recorder.record(a, req.turns(), "api", user_of(request))),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -424,6 +426,7 @@ async def upload_documents(
     files: Annotated[list[UploadFile], File(description="Files to ingest")],
     citewise: CitewiseDep,
     settings: SettingsDep,
+    request: Request,
     replace: Annotated[bool, Query(description="Let a file replace a different stored "
                                    "document of the same name (default: keep both)")] = False,
 ) -> JSONResponse:
@@ -435,8 +438,8 @@ async def upload_documents(
         uploads = await _receive(files, tmp, max_file)
         if isinstance(uploads, JSONResponse):
             return uploads
-        report, results = await run_in_threadpool(ingest_uploads, citewise, uploads, None,
-                                                  replace)
+        report, results = await run_in_threadpool(ingest_uploads, audited(request, citewise),
+                                                  uploads, None, replace)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return _upload_response(report, results)
@@ -489,8 +492,8 @@ async def get_document(source: str, citewise: CitewiseDep) -> JSONResponse:
     "/api/documents/{source:path}", tags=["documents"], responses={404: {"model": ErrorOut}},
     summary="Delete a document; it is never cited again",
 )
-async def delete_document(source: str, citewise: CitewiseDep) -> JSONResponse:
-    await run_in_threadpool(citewise.delete, source)
+async def delete_document(source: str, citewise: CitewiseDep, request: Request) -> JSONResponse:
+    await run_in_threadpool(audited(request, citewise).delete, source)
     return JSONResponse({"deleted": source})
 
 

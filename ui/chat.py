@@ -28,6 +28,7 @@ from rag.config import Settings
 from rag.errors import CitewiseError
 from rag.records import Answer, Turn
 from ui import render
+from ui.auth import Audited, Gate, gradio_user, identity_of
 from ui.feedback import Recorder
 from ui.replace_panel import build_replace_panel
 from ui.uploads import Upload, ingest_uploads
@@ -61,6 +62,11 @@ a.cw-cite:hover, a.cw-cite:focus-visible { background: var(--color-accent-soft);
 .dark .cw-abstain-title, .dark .cw-related-label { color: #fcd34d; }
 .cw-abstain-body { font-style: italic; }
 .cw-tagline { color: var(--cw-muted); }
+.cw-who { text-align: right; font-size: 0.9em; color: var(--cw-muted); }
+.cw-logout { display: inline; margin-left: 8px; }
+.cw-logout button { border: 1px solid var(--border-color-primary); border-radius: 4px;
+  padding: 2px 8px; background: transparent; color: var(--cw-link); cursor: pointer;
+  font-size: inherit; font-weight: 600; }
 .cw-feedback-thanks { font-size: 0.85em; color: var(--cw-muted); margin-top: 4px; }
 .cw-abstain-hint { font-size: 0.85em; margin-top: 4px; color: var(--cw-muted); }
 .cw-error { border-left: 4px solid #dc2626; padding: 4px 10px; color: #b91c1c; }
@@ -145,10 +151,11 @@ class ChatUI:
     """Event handlers, kept apart from the layout so they can be unit-tested."""
 
     def __init__(self, citewise: CitewiseApp, settings: Settings,
-                 recorder: Recorder | None = None) -> None:
+                 recorder: Recorder | None = None, gate: Gate | None = None) -> None:
         self.citewise = citewise
         self.settings = settings
         self.recorder = recorder
+        self.gate = gate
 
     # ---- chat ---------------------------------------------------------------------------
     def _doc_text(self, source: str) -> str | None:
@@ -157,7 +164,8 @@ class ChatUI:
         except Exception:
             return None
 
-    def respond(self, message: str, chat: list[dict], state: dict | None, as_of: str = ""):
+    def respond(self, message: str, chat: list[dict], state: dict | None, as_of: str = "",
+                request: gr.Request | None = None):
         """Stream one answer: yields (textbox, chatbot messages, sources html, state).
         ``as_of`` (YYYY-MM-DD, or empty for today) is the day the question is asked."""
         state = {"turns": [], "sources": []} if not state else state
@@ -209,7 +217,8 @@ class ChatUI:
             yield "", list(chat), panel, state
             return
         chat[-1] = {"role": "assistant", "content": render.answer_html(final, turn_id)}
-        answer_id = self.recorder.record(final, history, "chat") if self.recorder else None
+        answer_id = (self.recorder.record(final, history, "chat", _user(request))
+                     if self.recorder else None)
         state = {
             **state,
             "turns": [*state["turns"], (question, final.answer)],
@@ -224,7 +233,7 @@ class ChatUI:
         return [], render.sources_panel_html([]), {"turns": [], "sources": []}
 
     # ---- feedback -----------------------------------------------------------------------
-    def rate(self, state: dict | None, evt: gr.LikeData):
+    def rate(self, state: dict | None, evt: gr.LikeData, request: gr.Request | None = None):
         """A 👍/👎 on an answer: recorded at once; the comment box opens for a 👎.
         Returns (comment row, status, state)."""
         state = dict(state or {})
@@ -240,7 +249,7 @@ class ChatUI:
             return (gr.update(visible=False),
                     render.error_html("Only answers can be rated, not this message."), state)
         try:
-            rating_id = self.recorder.rate(answer_id, liked, channel="chat")
+            rating_id = self.recorder.rate(answer_id, liked, user=_user(request), channel="chat")
         except CitewiseError as exc:
             return gr.update(visible=False), render.error_html(str(exc)), state
         state["rating"] = rating_id
@@ -270,6 +279,34 @@ class ChatUI:
             return str(value.get("text") or value.get("display_text") or "")
         return str(value or "")
 
+    # ---- who is signed in ----------------------------------------------------------------
+    def signed_in(self, request: gr.Request | None = None):
+        """On page load: who is signed in (with a Sign out button), and the document tools
+        shown only to a role that may use them. Returns (header html, and the visibility of
+        the upload/delete and the replace tools)."""
+        if self.gate is None or self.gate.mode == "none":
+            return "", gr.update(visible=True), gr.update(visible=True)
+        who = identity_of(getattr(request, "username", None))
+        html = (f'<div class="cw-who">Signed in as <b>{render.esc(who.name)}</b> '
+                f'({render.esc(who.role)})'
+                + ('<form method="post" action="/logout" class="cw-logout">'
+                   '<button type="submit" id="cw-logout">Sign out</button></form>'
+                   if who.kind in ("user", "token") else "") + "</div>")
+        tools = gr.update(visible=who.may("editor"))
+        return html, tools, tools
+
+    def writer(self, request: gr.Request | None) -> Any:
+        """The application object writes go through, audited as the signed-in user; an
+        error message instead when their role may not change documents (a forged event)."""
+        client = getattr(getattr(request, "client", None), "host", "") or ""
+        who = identity_of(getattr(request, "username", None), client)
+        if not who.may("editor"):
+            return (f"Your role ({who.role}) may not change documents; ask an admin for the "
+                    "editor role.")
+        if self.gate is None:
+            return self.citewise
+        return Audited(self.citewise, self.gate.access, who, client)
+
     # ---- documents ----------------------------------------------------------------------
     def refresh(self):
         try:
@@ -281,10 +318,14 @@ class ChatUI:
         return (render.documents_rows(docs), gr.update(choices=sources, value=None),
                 f'<div class="cw-doc-count">{render.esc(summary)}</div>')
 
-    def upload(self, files: list[Any] | None, progress: gr.Progress | None = None):
+    def upload(self, files: list[Any] | None, request: gr.Request | None = None,
+               progress: gr.Progress | None = None):
         progress = progress or gr.Progress()
         if not files:
             return (render.ingest_result_html([]), *self.refresh()[:2], None)
+        writer = self.writer(request)
+        if isinstance(writer, str):
+            return (render.error_html(writer), *self.refresh()[:2], None)
         uploads = []
         for f in files:
             path = Path(f if isinstance(f, str) else getattr(f, "name", str(f)))
@@ -295,7 +336,7 @@ class ChatUI:
             progress((min(done, total), max(total, 1)), desc=msg)
 
         try:
-            _report, results = ingest_uploads(self.citewise, uploads, on_progress)
+            _report, results = ingest_uploads(writer, uploads, on_progress)
             rows = [(r.file, r.status,
                      r.detail or (r.source if r.source and r.source != r.file else ""))
                     for r in results]
@@ -319,12 +360,15 @@ class ChatUI:
     def cancel_delete():
         return gr.update(visible=False), "", '<div class="cw-deleted">Nothing was deleted.</div>'
 
-    def delete(self, source: str | None):
-        if not source:
+    def delete(self, source: str | None, request: gr.Request | None = None):
+        writer = self.writer(request)
+        if isinstance(writer, str):
+            status = render.error_html(writer)
+        elif not source:
             status = render.error_html("Choose a document to delete.")
         else:
             try:
-                self.citewise.delete(source)
+                writer.delete(source)
                 status = (f'<div class="cw-deleted">Deleted <b>{render.esc(source)}</b>; '
                           "it will not be cited again.</div>")
             except CitewiseError as exc:
@@ -333,15 +377,23 @@ class ChatUI:
         return status, table, dropdown
 
 
+def _user(request: gr.Request | None) -> str:
+    """The signed-in user of a chat event, for the feedback log ("" with sign-in off)."""
+    who = identity_of(getattr(request, "username", None))
+    return "" if who.kind == "open" else f"{who.kind}:{who.name}"
+
+
 def build_chat(citewise: CitewiseApp, settings: Settings,
-               recorder: Recorder | None = None) -> gr.Blocks:
-    ui = ChatUI(citewise, settings, recorder)
+               recorder: Recorder | None = None, gate: Gate | None = None) -> gr.Blocks:
+    ui = ChatUI(citewise, settings, recorder, gate)
     rating = recorder is not None and recorder.on
     with gr.Blocks(title="citewise", analytics_enabled=False, fill_width=True) as demo:
         state = gr.State({"turns": [], "sources": []})
-        gr.HTML('<div id="cw-header"><h2 style="margin:0">citewise</h2>'
-                '<div class="cw-tagline">Answers quote their sources exactly, or say the '
-                "documents don't answer.</div></div>", js_on_load=None)
+        with gr.Row(elem_id="cw-top"):
+            gr.HTML('<div id="cw-header"><h2 style="margin:0">citewise</h2>'
+                    '<div class="cw-tagline">Answers quote their sources exactly, or say the '
+                    "documents don't answer.</div></div>", js_on_load=None)
+            who = gr.HTML("", elem_id="cw-who", js_on_load=None)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 with gr.Row(equal_height=False):
@@ -396,7 +448,7 @@ def build_chat(citewise: CitewiseApp, settings: Settings,
                     # fixed widths: at 390 px the table scrolls sideways to every column
                     column_widths=["240px", "220px", "110px", "110px", "80px"],
                 )
-                with gr.Row():
+                with gr.Column(elem_id="cw-editor-tools") as editor_tools, gr.Row():
                     with gr.Column():
                         files = gr.File(file_count="multiple", label="Upload files to ingest",
                                         elem_id="cw-upload", type="filepath")
@@ -415,7 +467,9 @@ def build_chat(citewise: CitewiseApp, settings: Settings,
                                 confirm_no = gr.Button("Cancel", elem_id="cw-delete-no")
                         deleted = gr.HTML("", elem_id="cw-delete-status", js_on_load=None)
                 # "Replace…": a new version of one document, on purpose (ui/replace_panel.py)
-                build_replace_panel(citewise, table, ui.refresh, [table, pick, count])
+                with gr.Column(elem_id="cw-replace-tools") as replace_tools:
+                    build_replace_panel(citewise, table, ui.refresh, [table, pick, count],
+                                        ui.writer)
 
         outputs = [box, chatbot, sources, state]
         limit = 8
@@ -432,6 +486,7 @@ def build_chat(citewise: CitewiseApp, settings: Settings,
 
         refresh_outputs = [table, pick, count]
         demo.load(ui.refresh, None, refresh_outputs, api_name=False)
+        demo.load(ui.signed_in, None, [who, editor_tools, replace_tools], api_name=False)
         docs_tab.select(ui.refresh, None, refresh_outputs, api_name=False)
         ingest_btn.click(ui.upload, [files], [result, table, pick, files], concurrency_limit=2,
                          api_name=False).then(ui.refresh, None, refresh_outputs, api_name=False)
@@ -445,9 +500,11 @@ def build_chat(citewise: CitewiseApp, settings: Settings,
 
 
 def mount(app: Any, citewise: CitewiseApp, settings: Settings, path: str = "/",
-          recorder: Recorder | None = None) -> Any:
-    """Mount the Gradio UI on ``app`` with everything that would reach the internet off."""
-    demo = build_chat(citewise, settings, recorder)
+          recorder: Recorder | None = None, gate: Gate | None = None) -> Any:
+    """Mount the Gradio UI on ``app`` with everything that would reach the internet off;
+    with sign-in on, Gradio knows each request's identity (``request.username``)."""
+    demo = build_chat(citewise, settings, recorder, gate)
+    signed_in = gate is not None and gate.mode != "none"
     demo.queue(default_concurrency_limit=8)
     return gr.mount_gradio_app(
         app, demo, path=path,
@@ -456,6 +513,7 @@ def mount(app: Any, citewise: CitewiseApp, settings: Settings, path: str = "/",
         show_error=True,
         ssr_mode=False,
         mcp_server=False,
+        auth_dependency=gradio_user if signed_in else None,
         pwa=False,
         max_file_size=int(settings.max_upload_mb * 2**20),
         theme=THEME,

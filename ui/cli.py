@@ -111,6 +111,38 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                         "--baseline BASELINE` exits 1 until they do)")
     _common(q)
 
+    p = sub.add_parser("token", help="API tokens for a server with sign-in (CITEWISE_AUTH)")
+    tsub = p.add_subparsers(dest="token_command", required=True)
+    q = tsub.add_parser("create", help="create a token and print it (once)")
+    q.add_argument("--role", required=True, choices=["reader", "editor", "admin"])
+    q.add_argument("--name", required=True, help="who or what uses it, e.g. ci-bot")
+    _common(q)
+    q = tsub.add_parser("list", help="list tokens (never their secrets)")
+    _common(q)
+    q = tsub.add_parser("revoke", help="revoke a token by id or name")
+    q.add_argument("token", help="the token's id or name (`token list`)")
+    _common(q)
+
+    p = sub.add_parser("user", help="accounts for the browser sign-in")
+    usub = p.add_subparsers(dest="user_command", required=True)
+    q = usub.add_parser("add", help="add an account (asks for its password)")
+    q.add_argument("name")
+    q.add_argument("--role", required=True, choices=["reader", "editor", "admin"])
+    q.add_argument("--password-stdin", action="store_true",
+                   help="read the password from standard input instead of asking")
+    _common(q)
+    q = usub.add_parser("list", help="list accounts")
+    _common(q)
+    q = usub.add_parser("remove", help="remove an account (its sessions end)")
+    q.add_argument("name")
+    _common(q)
+
+    p = sub.add_parser("audit", help="who uploaded, replaced or deleted what, and token and "
+                       "account changes")
+    p.add_argument("--since", help="only entries on or after this day (YYYY-MM-DD)")
+    p.add_argument("--json", action="store_true", help="one JSON object per entry")
+    _common(p)
+
     p = sub.add_parser("eval", help="score a question set; exit 1 on a regression")
     if command in (None, "eval"):
         from eval.harness import add_arguments
@@ -182,7 +214,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         report = ray_ingest(cw.index, settings, args.paths, address=args.ray or None,
                             prune=args.prune, progress=progress)
     else:
-        report = cw.ingest(args.paths, prune=args.prune, progress=progress)
+        report = _audited(cw, settings).ingest(args.paths, prune=args.prune, progress=progress)
     bar.close()
     if args.json:
         _out(json.dumps(report.to_dict(), ensure_ascii=False))
@@ -234,7 +266,7 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     from citewise import Citewise
 
-    cw = Citewise.from_settings(settings)
+    cw = _audited(Citewise.from_settings(settings), settings)
     status = 0
     for source in args.sources:
         try:
@@ -440,12 +472,108 @@ def _review(args: argparse.Namespace, settings: Settings, fb: Any) -> int:
     return 0
 
 
+def _access(settings: Settings) -> tuple[Any, Any]:
+    """The sign-in store and the identity the CLI's changes are audited as."""
+    import getpass
+
+    from citewise.access import AccessStore, Identity
+    from ui.auth import auth_path
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return AccessStore(auth_path(settings)), Identity(user, "admin", "cli", user)
+
+
+def _audited(cw: Any, settings: Settings) -> Any:
+    """``cw`` with its writes recorded in the audit log as this machine's user."""
+    from ui.auth import Audited
+
+    store, me = _access(settings)
+    return Audited(cw, store, me, "cli")
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    import datetime as dt
+
+    store, me = _access(settings)
+    if args.token_command == "create":
+        info, secret = store.create_token(args.name, args.role)
+        store.audit(me, "token-create", f"{info.id} {info.name}", "", info.role, "cli")
+        _out(secret)
+        sys.stderr.write(f"Token {info.id} ({info.name}, {info.role}) created. This is the only "
+                         "time it is shown: send it as `Authorization: Bearer TOKEN`.\n")
+        return 0
+    if args.token_command == "revoke":
+        info = store.revoke_token(args.token)
+        store.audit(me, "token-revoke", f"{info.id} {info.name}", info.role, "revoked", "cli")
+        _out(f"Revoked token {info.id} ({info.name}); requests with it are refused now.")
+        return 0
+    tokens = store.tokens()
+    _out(f"{'ID':12}  {'NAME':20}  {'ROLE':6}  {'CREATED':16}  STATE")
+    for t in tokens:
+        when = dt.datetime.fromtimestamp(t.created).strftime("%Y-%m-%d %H:%M")
+        _out(f"{t.id:12}  {t.name[:20]:20}  {t.role:6}  {when:16}  "
+             f"{'revoked' if t.revoked else 'live'}")
+    return 0
+
+
+def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    store, me = _access(settings)
+    if args.user_command == "add":
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass(f"Password for {args.name}: ")
+            if getpass.getpass("Again: ") != password:
+                raise InputError("The passwords differ; nothing was added.")
+        store.add_user(args.name, args.role, password)
+        store.audit(me, "user-add", args.name, "", args.role, "cli")
+        _out(f"Added {args.name} ({args.role}); they sign in at /login.")
+        return 0
+    if args.user_command == "remove":
+        store.remove_user(args.name)
+        store.audit(me, "user-remove", args.name, "", "removed", "cli")
+        _out(f"Removed {args.name}; their sessions have ended.")
+        return 0
+    for name, role in store.users():
+        _out(f"{name}  {role}")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    import datetime as dt
+
+    from rag.filters import parse_day
+
+    store, _ = _access(settings)
+    since = 0.0
+    if args.since:
+        day = parse_day(args.since, "--since")
+        since = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC).timestamp()
+    entries = store.audit_log(since)
+    for e in entries:
+        if args.json:
+            _out(json.dumps(e.to_dict(), ensure_ascii=False))
+            continue
+        when = dt.datetime.fromtimestamp(e.at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        hashes = f" {e.before[:8] or '-'} -> {e.after[:8] or '-'}" if e.before or e.after else ""
+        _out(f"{when}  {e.who} ({e.role})  {e.action}  {e.target}{hashes}  from {e.client}")
+    if not entries and not args.json:
+        _out("No audit entries" + (f" since {args.since}." if args.since else "."))
+    return 0
+
+
 def _err(text: str) -> None:
     sys.stderr.write(f"citewise: {text}\n")
 
 
 COMMANDS = {"ingest": cmd_ingest, "docs": cmd_docs, "remove": cmd_remove, "ask": cmd_ask,
-            "serve": cmd_serve, "eval": cmd_eval, "bench": cmd_bench, "feedback": cmd_feedback}
+            "serve": cmd_serve, "eval": cmd_eval, "bench": cmd_bench, "feedback": cmd_feedback,
+            "token": cmd_token, "user": cmd_user, "audit": cmd_audit}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,7 @@ from citewise.protocols import CitewiseApp
 from rag.config import Settings
 from rag.errors import CitewiseError
 from rag.records import Answer, Turn
+from ui.auth import user_of
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ async def post_feedback(body: FeedbackIn, request: Request) -> JSONResponse:
     recorder: Recorder = request.app.state.feedback
     host = request.client.host if request.client else ""
     rid = await run_in_threadpool(recorder.rate, body.answer_id, body.rating, body.comment,
-                                  "", f"api {host}".strip())
+                                  user_of(request), f"api {host}".strip())
     return JSONResponse({"id": rid}, status_code=201)
 
 

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from ingest.loaders import supported_extensions
 from rag.config import Settings
 from rag.errors import InputError, LoadError, NotFoundError
+from ui.auth import audited
 from ui.uploads import save_upload
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ def replace_router(citewise: Any, settings: Settings) -> APIRouter:
     )
     async def replace_document_route(
         source: str, file: Annotated[UploadFile, File(description="The new version")],
+        request: Request,
     ) -> JSONResponse:
         name = re.split(r"[\\/]", file.filename or "")[-1] or "upload"  # never a client's folders
         tmp = Path(tempfile.mkdtemp(prefix="citewise-recv-"))
@@ -154,7 +156,8 @@ def replace_router(citewise: Any, settings: Settings) -> APIRouter:
                 return JSONResponse(
                     {"error": f"{name} is larger than {max_file / 2**20:.1f} MB."},
                     status_code=413)
-            result = await run_in_threadpool(replace_document, citewise, source, path, name)
+            result = await run_in_threadpool(replace_document, audited(request, citewise),
+                                             source, path, name)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return JSONResponse(result.to_dict())

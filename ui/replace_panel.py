@@ -31,8 +31,10 @@ def _file_name(file: Any) -> str:
 class ReplaceHandlers:
     """Event handlers, apart from the layout so they can be tested without a browser."""
 
-    def __init__(self, citewise: Any) -> None:
+    def __init__(self, citewise: Any, writer: Callable[[Any], Any] | None = None) -> None:
         self.citewise = citewise
+        # the signed-in user's audited writes, or a refusal message (ui/chat.py ChatUI.writer)
+        self.writer = writer or (lambda request: citewise)
 
     def choices(self, current: str | None):
         """The dropdown's documents, keeping the current choice while it is still stored."""
@@ -72,14 +74,17 @@ class ReplaceHandlers:
     def cancel():
         return gr.update(visible=False), "", '<div class="cw-replaced">Nothing was replaced.</div>'
 
-    def replace(self, source: str | None, file: Any):
+    def replace(self, source: str | None, file: Any, request: gr.Request | None = None):
         """Second step, after Yes: (status html, the file box emptied on success)."""
+        writer = self.writer(request)
+        if isinstance(writer, str):
+            return render.error_html(writer), file
         if not source or not file:
             return render.error_html("Choose the document to replace and its new file."), file
         name = _file_name(file)
         path = Path(file if isinstance(file, str) else getattr(file, "name", str(file)))
         try:
-            result = replace_document(self.citewise, source, path, name)
+            result = replace_document(writer, source, path, name)
         except CitewiseError as exc:
             return render.error_html(str(exc)), file
         except Exception as exc:
@@ -92,11 +97,12 @@ class ReplaceHandlers:
 
 def build_replace_panel(
     citewise: Any, table: gr.Dataframe, refresh: Callable[..., Any], refresh_outputs: list[Any],
+    writer: Callable[[Any], Any] | None = None,
 ) -> None:
     """Lay out "Replace…" where it is called (inside the Documents tab) and wire it to the
     table: its choices follow the table, and after a replace the tab is refreshed with
     ``refresh`` -> ``refresh_outputs``."""
-    h = ReplaceHandlers(citewise)
+    h = ReplaceHandlers(citewise, writer)
     gr.Markdown("### Replace a document with a new version", elem_id="cw-replace-heading")
     with gr.Row(elem_id="cw-replace-panel"):
         with gr.Column():

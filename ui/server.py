@@ -26,6 +26,7 @@ from citewise.protocols import CitewiseApp
 from rag.config import Settings
 from rag.errors import CitewiseError
 from ui import api
+from ui.auth import AuthMiddleware, Gate, auth_mode, auth_router, install_security_scheme
 from ui.openai_compat import MAX_BODY_BYTES, PREFIX, openai_router
 from ui.render import esc
 from ui.replace import replace_router
@@ -97,6 +98,7 @@ def create_app(citewise: CitewiseApp, settings: Settings) -> FastAPI:
     from ui.mcp_tools import build_mcp
     from ui.slack import SlackBot, slack_router
 
+    gate = Gate.from_settings(settings)  # who may do what (refuses an open public server)
     recorder = Recorder(citewise, settings)  # answers shown, so users can rate them
     bot: SlackBot | None = None
     if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):
@@ -127,6 +129,7 @@ def create_app(citewise: CitewiseApp, settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.slack = bot
     app.state.feedback = recorder
+    app.state.gate = gate
 
     app.add_exception_handler(RequestValidationError, api.validation_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, api.http_error_handler)  # type: ignore[arg-type]
@@ -138,15 +141,18 @@ def create_app(citewise: CitewiseApp, settings: Settings) -> FastAPI:
         limits=[("/api/documents", upload_limit), ("/api/", api.MAX_JSON_BYTES),
                 ("/slack/", api.MAX_JSON_BYTES), (PREFIX, MAX_BODY_BYTES)],
     )
+    app.add_middleware(AuthMiddleware, gate=gate)  # outermost: nothing runs before it
 
     _install_docs(app)
     app.include_router(replace_router(citewise, settings))  # before api's catch-all for /api/*
+    app.include_router(auth_router())  # /login, /logout, admin routes: before /api/* catch-all
     app.include_router(feedback_router())  # before api's catch-all for /api/*
     app.include_router(api.api_router())
     app.include_router(openai_router())
     app.router.routes.extend(tools_app.routes)  # POST/GET/DELETE /mcp (Streamable HTTP)
     app.include_router(slack_router(bot))
-    mount(app, citewise, settings, path="/", recorder=recorder)  # last: it catches every other path
+    install_security_scheme(app)
+    mount(app, citewise, settings, path="/", recorder=recorder, gate=gate)  # last: it catches every other path
     return app
 
 
@@ -179,6 +185,16 @@ def _serve(settings: Settings, ingest: list[Path] | None) -> None:
 
     from citewise import Citewise
 
+    mode = auth_mode(settings)  # refuse an open public server before loading anything
+    if mode == "none":
+        (log.warning if settings.host not in ("127.0.0.1", "localhost", "::1") else log.info)(
+            "sign-in is off (CITEWISE_AUTH=none): anyone who reaches %s:%s may upload and "
+            "delete documents", settings.host, settings.port)
+    if settings.chroma_url and (mode != "none" and not settings.auth_db
+                                or settings.feedback and not settings.feedback_db):
+        log.warning("on a Chroma server, replicas share tokens, sessions, the audit log and "
+                    "feedback only through CITEWISE_AUTH_DB and CITEWISE_FEEDBACK_DB on a volume "
+                    "they all mount; now each replica keeps its own under %s", settings.store)
     citewise = Citewise.from_settings(settings)
     citewise.warm()
     if ingest:
@@ -191,5 +207,6 @@ def _serve(settings: Settings, ingest: list[Path] | None) -> None:
     log.info("citewise serving on http://%s:%s (chat /, API /docs, OpenAI-compatible /v1, "
              "MCP /mcp, Slack /slack/events)",
              settings.host, settings.port)
+    # X-Forwarded-* are read by ui/auth.py, and only from CITEWISE_PROXY_IPS
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
-                timeout_graceful_shutdown=5)
+                timeout_graceful_shutdown=5, proxy_headers=False)

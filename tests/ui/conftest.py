@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -114,7 +115,7 @@ class FakeCitewise:
     def documents(self) -> list[DocumentInfo]:
         return [
             DocumentInfo(d.source, d.title, d.url, d.published, [], max(1, len(d.text) // 500),
-                         d.ingested_at, "h")
+                         d.ingested_at, hashlib.sha256(d.text.encode()).hexdigest()[:32])
             for d in sorted(self.docs.values(), key=lambda d: d.source)
         ]
 
@@ -464,11 +465,14 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 
     raise RuntimeError(f"server did not become healthy:\n{log.read_text()[-4000:]}")
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory, slack_api) -> Iterator[LiveServer]:
-    """The real server (ui.server.serve) with the sample article ingested, on a free port."""
-    store = tmp_path_factory.mktemp("live-store")
-    corpus = tmp_path_factory.mktemp("live-corpus")
+def start_server(tmp_path_factory, slack_api: SlackAPIRecorder, name: str = "live",
+                 env_extra: dict[str, str] | None = None,
+                 before_start: Callable[[Path], None] | None = None) -> LiveServer:
+    """The real server (ui.server.serve) with the sample article and a hostile document
+    ingested, on a free port; ``env_extra`` adds settings, ``before_start(store)`` runs first
+    (e.g. to create tokens). Stop it with :func:`stop_server`."""
+    store = tmp_path_factory.mktemp(f"{name}-store")
+    corpus = tmp_path_factory.mktemp(f"{name}-corpus")
     shutil.copytree(SAMPLE_DIR, corpus, dirs_exist_ok=True)
     # a document whose text tries to run a script in the browser and to ping everyone in Slack
     (corpus / "hostile.txt").write_text(
@@ -477,6 +481,8 @@ def live_server(tmp_path_factory, slack_api) -> Iterator[LiveServer]:
         "zebra mascot says <img src=x onerror=\"window.__pwned=1\"> hello <!channel>.\n",
         encoding="utf-8",
     )
+    if before_start is not None:
+        before_start(store)
     port = free_port()
     netlog = store / "netlog.jsonl"
     log = store / "server.log"
@@ -496,6 +502,7 @@ def live_server(tmp_path_factory, slack_api) -> Iterator[LiveServer]:
         "TRANSFORMERS_OFFLINE": "1",
         "ANONYMIZED_TELEMETRY": "False",
         "TOKENIZERS_PARALLELISM": "false",
+        **(env_extra or {}),
     }
     env.pop("GRADIO_ANALYTICS_ENABLED", None)  # the server must turn analytics off itself
     with open(log, "wb") as out:
@@ -504,14 +511,29 @@ def live_server(tmp_path_factory, slack_api) -> Iterator[LiveServer]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log)
-        yield LiveServer(url, store, netlog, log, proc, slack_api)
+    except BaseException:
+        stop_server(proc)
+        raise
+    return LiveServer(url, store, netlog, log, proc, slack_api)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, slack_api) -> Iterator[LiveServer]:
+    """The real server (ui.server.serve) with the sample article ingested, on a free port."""
+    server = start_server(tmp_path_factory, slack_api)
+    try:
+        yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(server.proc)
 
 
 @pytest.fixture

@@ -254,7 +254,8 @@ def test_every_setting_has_a_flag_on_every_command_and_a_readme_row():
             if line.startswith("| `CITEWISE_")]
     commands = _subcommands()
     assert set(commands) >= {"ingest", "docs", "remove", "ask", "serve", "eval", "bench",
-                             "feedback list", "feedback review", "feedback export"}
+                             "feedback list", "feedback review", "feedback export",
+                             "token create", "user add", "audit"}
     for name in Settings.model_fields:
         env, flag = Settings.env_var(name), flag_name(name)
         [row] = [r for r in rows if r.startswith(f"| `{env}` |")] or [None]

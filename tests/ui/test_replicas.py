@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from citewise import Citewise
+from citewise.access import AccessStore
 from rag.config import Settings
 from rag.retriever import FusionParams
 from tests.citewise.test_server_mode import _chroma_bin, _free_port
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 # What README promises: a replica sees another's write within the generation poll (0.5 s)
 # plus one keyword-index rebuild and one answer. Generous for a busy 2-core CI machine.
 REPLICA_LAG = 10.0
+ADMIN: dict[str, str] = {}  # the admin token's header, made by the fixture
 
 DOC_NAME = "zephyrine-observatory.txt"
 DOC_TEXT = ("Zephyrine Observatory\n\nThe Zephyrine Observatory was founded in 1987 by the "
@@ -89,7 +91,13 @@ def replicas(tmp_path_factory, slack_api):
                  "--port", str(port)], stdout=out, stderr=subprocess.STDOUT))
         chroma = f"http://127.0.0.1:{port}"
         _wait_http(f"{chroma}/api/v2/heartbeat", procs[0], chroma_log, 60)
-        env = {**os.environ, "CITEWISE_CHROMA_URL": chroma,
+        # sign-in on, with one token/account/audit store every replica shares (README)
+        auth_db = tmp / "shared" / "auth.sqlite3"
+        ADMIN["Authorization"] = "Bearer " + AccessStore(auth_db).create_token(
+            "replica-admin", "admin")[1]
+        env = {**os.environ, "CITEWISE_CHROMA_URL": chroma, "CITEWISE_AUTH": "token",
+               "CITEWISE_AUTH_DB": str(auth_db),
+               "CITEWISE_FEEDBACK_DB": str(tmp / "shared" / "feedback.sqlite3"),
                "CITEWISE_SLACK_SIGNING_SECRET": SIGNING_SECRET,
                "CITEWISE_SLACK_BOT_TOKEN": BOT_TOKEN, "CITEWISE_SLACK_API_URL": slack_api.url}
         urls, logs = [], []
@@ -111,7 +119,7 @@ def replicas(tmp_path_factory, slack_api):
 
 
 def _ask(url: str, question: str) -> dict:
-    r = httpx.post(f"{url}/api/ask", json={"question": question}, timeout=60)
+    r = httpx.post(f"{url}/api/ask", json={"question": question}, timeout=60, headers=ADMIN)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -122,6 +130,7 @@ def _cites(answer: dict, source: str) -> bool:
 
 def _upload(url: str, name: str, text: str) -> None:
     r = httpx.post(f"{url}/api/documents", files={"files": (name, text.encode(), "text/plain")},
+                   headers=ADMIN,
                    timeout=120)
     assert r.status_code == 200, r.text
     assert r.json()["files"][0]["status"] == "added", r.text
@@ -157,7 +166,7 @@ def test_write_on_one_replica_is_read_on_the_other(replicas, tmp_path, embedder)
                                       for h in reader.retrieve("Quillmere plateau telescope")),
                           REPLICA_LAG)
 
-    r = httpx.delete(f"{a}/api/documents/{DOC_NAME}", timeout=60)
+    r = httpx.delete(f"{a}/api/documents/{DOC_NAME}", timeout=60, headers=ADMIN)
     assert r.status_code == 200, r.text
     gone_from_b = _until(lambda: not _cites(_ask(b, QUESTION), DOC_NAME), REPLICA_LAG)
     gone_from_bm25 = _until(lambda: not reader.retrieve("Quillmere plateau telescope"),
@@ -174,7 +183,8 @@ def test_simultaneous_writes_through_both_replicas_keep_both(replicas) -> None:
                       [(a, "one-" + OTHER_NAME, OTHER_TEXT),
                        (b, "two-" + DOC_NAME, DOC_TEXT)]))
     for url in (a, b):
-        docs = {d["source"]: d["chunks"] for d in httpx.get(f"{url}/api/documents").json()}
+        docs = {d["source"]: d["chunks"]
+                for d in httpx.get(f"{url}/api/documents", headers=ADMIN).json()}
         assert docs.get("one-" + OTHER_NAME, 0) >= 1 and docs.get("two-" + DOC_NAME, 0) >= 1
     _until(lambda: _cites(_ask(a, QUESTION), "two-" + DOC_NAME), REPLICA_LAG)
     _until(lambda: _cites(_ask(b, "How many passengers does the Brackwater ferry carry?"),
@@ -199,3 +209,31 @@ def test_slack_retry_on_the_other_replica_gets_no_second_reply(replicas, slack_a
     assert len(slack_api.wait_posts(1, timeout=60)) == 1
     time.sleep(3)  # room for a second (wrong) reply to arrive
     assert len(slack_api.posts()) == 1, slack_api.posts()
+
+
+def test_tokens_revocations_and_the_audit_log_are_shared(replicas) -> None:
+    """A token made on one replica works on the other; revoked on one, it is refused by the
+    other at once (every request reads the shared store); the audit log holds both replicas'
+    changes."""
+    _, (a, b) = replicas
+    made = httpx.post(f"{a}/api/tokens", json={"name": "desk", "role": "editor"},
+                      headers=ADMIN, timeout=30)
+    assert made.status_code == 201, made.text
+    desk = {"Authorization": f"Bearer {made.json()['token']}"}
+    assert httpx.get(f"{b}/api/documents", headers=desk, timeout=30).status_code == 200
+    for url, name in ((a, "audit-a.txt"), (b, "audit-b.txt")):
+        r = httpx.post(f"{url}/api/documents", headers=desk, timeout=120, files={
+            "files": (name, f"Replica note {name}: the count was 3.".encode(), "text/plain")})
+        assert r.status_code == 200, r.text
+    revoked = httpx.delete(f"{b}/api/tokens/{made.json()['id']}", headers=ADMIN, timeout=30)
+    assert revoked.status_code == 200
+    started = time.monotonic()
+    assert httpx.get(f"{a}/api/documents", headers=desk, timeout=30).status_code == 401
+    log.info("revocation on b honoured by a after %.3f s", time.monotonic() - started)
+    entries = httpx.get(f"{a}/api/audit", headers=ADMIN, timeout=30).json()
+    seen = [(e["who"], e["action"], e["target"]) for e in entries]
+    assert ("token:desk", "upload", "audit-a.txt") in seen
+    assert ("token:desk", "upload", "audit-b.txt") in seen
+    assert ("token:replica-admin", "token-revoke", f"{made.json()['id']} desk") in seen
+    for name in ("audit-a.txt", "audit-b.txt"):
+        httpx.delete(f"{a}/api/documents/{name}", headers=ADMIN, timeout=60)
