@@ -270,7 +270,8 @@ class Index:
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
         """Exclusive write session: bumps the generation first, so a crash mid-way leaves a
-        generation no BM25 file matches (it is rebuilt), and saves BM25 at the end."""
+        generation no BM25 file matches (it is rebuilt), and again when done, so what any
+        process cached during the write is stale; saves BM25 at the end."""
         lock_file = None
         if self.cache_dir is not None:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -293,6 +294,11 @@ class Index:
                     self._bm25 = None
                     self._records = None
                     raise
+                # and again at the end: a replica that read the records mid-write (under the
+                # first stamp, without this write's documents) must see a change to re-read
+                generation = uuid.uuid4().hex
+                self._set_generation(generation)
+                bm25.generation = generation
                 self._records = None
                 self._save_bm25(bm25)
         finally:
