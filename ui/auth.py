@@ -13,7 +13,8 @@ Routes and the role they need (``required_role``):
 ``/api/documents*``: editor. ``/api/audit``, ``/api/tokens*``: admin. Everything else (the chat,
 ``/api/ask``, ``/api/documents`` GET, ``/api/feedback``, ``/v1/*``, ``/mcp``, ``/docs``):
 reader. The chat's upload, replace and delete handlers check the editor role themselves
-(:func:`role_of`), as Gradio's events all arrive on the same routes.
+(``ChatUI.writer`` with :func:`identity_of`), as Gradio's events all arrive on the same
+routes.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 COOKIE = "cw_session"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+LOOPBACK_NETS = [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")]
 
 
 def auth_path(settings: Settings) -> Path:
@@ -294,6 +296,9 @@ class AuthMiddleware:
         if need is None:
             await self.app(scope, receive, send)
             return
+        if scope["type"] == "websocket" and (who is None or not who.may(need)):
+            await send({"type": "websocket.close", "code": 1008})  # policy violation
+            return
         peer = self.gate.peer(scope)
         if who is None:
             if how == "bad-token":  # guessing tokens counts like failed sign-ins
@@ -315,7 +320,9 @@ class AuthMiddleware:
                          "session must come from this site's own pages.")(scope, receive, send)
             return
         kind = _kind_of_request(method, path)
-        if kind is not None:
+        # open on this machine (the default), there is nobody to tell apart: no limits
+        local = who.kind == "open" and _in(peer, LOOPBACK_NETS)
+        if kind is not None and not local:
             wait = self.gate.limits.hit(kind, who.key if who.kind != "open" else f"ip:{peer}")
             if wait is not None:
                 await _too_many(path, wait, f"Too many {kind}s")(scope, receive, send)

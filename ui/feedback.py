@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from citewise.feedback import MAX_COMMENT_CHARS, FeedbackLog, Rated, fingerprint
 from citewise.protocols import CitewiseApp
 from rag.config import Settings
-from rag.errors import CitewiseError
+from rag.errors import CitewiseError, InputError
 from rag.records import Answer, Turn
 from ui.auth import user_of
 
@@ -61,8 +61,6 @@ class Recorder:
     def rate(self, answer_id: str, rating: Any, comment: str = "", user: str = "",
              channel: str = "") -> int:
         if self.log is None:
-            from rag.errors import InputError
-
             raise InputError("Feedback is off on this server (CITEWISE_FEEDBACK=false).")
         return self.log.rate(answer_id, rating, comment, user, channel)
 

@@ -109,8 +109,16 @@ def create_app(citewise: CitewiseApp, settings: Settings) -> FastAPI:
                     "(Socket Mode); Slack is off until then.")
 
     tools = build_mcp(citewise)
+    # the SDK's DNS-rebinding guard (Host must be 127.0.0.1) protects an open local server;
+    # with sign-in every call needs a token, and a reverse proxy's Host must pass
+    guard = None
+    if gate.mode != "none":
+        from mcp.server.transport_security import TransportSecuritySettings
+
+        guard = TransportSecuritySettings(enable_dns_rebinding_protection=False)
     tools_app = tools.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True,
-                                          json_response=True, host=settings.host)
+                                          json_response=True, host=settings.host,
+                                          transport_security=guard)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
