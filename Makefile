@@ -22,6 +22,8 @@ $(STAMP): pyproject.toml
 	# torch is pinned to the CPU build; install it first so nothing pulls a CUDA one.
 	$(PIP) install torch==2.13.0
 	$(PIP) install -e ".[test,ray,train]"
+	# the embedding model on onnxruntime, exported once from its local weights (no download)
+	$(PY) -m rag.embeddings_onnx
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -21,9 +21,12 @@ SAMPLE_ARTICLE = SAMPLE_DIR / "microsoft-openai-partnership.txt"
 
 @pytest.fixture(scope="session")
 def embedder():
-    from rag.embeddings import load_embedder
+    """The embedder the default settings give (onnxruntime; tests/rag/test_embeddings_onnx.py
+    checks it against sentence-transformers on torch)."""
+    from rag.config import Settings
+    from rag.embeddings import make_embedder
 
-    return load_embedder()
+    return make_embedder(Settings())
 
 
 @pytest.fixture

@@ -150,9 +150,11 @@ def serve() -> None:
     import citewise.app  # noqa: F401
     import ingest.pipeline  # noqa: F401
     import ui.cli  # noqa: F401
-    from rag.embeddings import load_embedder
+    from rag.config import Settings
+    from rag.embeddings import make_embedder
 
-    load_embedder(MODEL, BATCH).load()  # it loads lazily otherwise: each child would load it
+    # it loads lazily otherwise: each child would load it (cached on the model and batch)
+    make_embedder(Settings(embedding_model=MODEL, embed_batch_size=BATCH)).load()
     reply = sys.stdout
     sys.stdout = sys.stderr  # nothing but replies on the protocol stream
     reply.write(json.dumps({"ready": os.getpid()}) + "\n")
