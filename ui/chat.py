@@ -35,12 +35,15 @@ from ui.uploads import Upload, ingest_uploads
 
 log = logging.getLogger(__name__)
 
+#: example questions about the sample article, offered only while it is stored: questions about
+#: documents the store lacks would only teach a new user that citewise abstains
+SAMPLE_SOURCE = "microsoft-openai-partnership.txt"
 EXAMPLES = [
     "What stake does Microsoft hold in OpenAI Group PBC?",
     "Until when does Microsoft keep its IP rights for models and products?",
-    "How much Azure capacity has OpenAI contracted to purchase?",
     "Who verifies when OpenAI declares AGI?",
 ]
+PLACEHOLDER = "Ask a question about your documents."
 
 #: seconds between UI updates while an answer streams (coalesces tiny pieces)
 STREAM_INTERVAL = 0.05
@@ -93,6 +96,11 @@ table.cw-ingest-result td, table.cw-ingest-result th { border-bottom: 1px solid 
   padding: 4px 6px; text-align: left; }
 tr.cw-status-failed td, tr.cw-status-skipped td { color: #b91c1c; }
 #cw-docs .table-wrap, #cw-docs .table-container { overflow-x: auto; }
+/* the Documents table in the page's own font, across the whole width (it scrolls sideways
+   below its minimum on a phone) */
+#cw-docs table { width: 100% !important; min-width: 760px; }
+#cw-docs table, #cw-docs td, #cw-docs th, #cw-docs .cell-wrap, #cw-docs span {
+  font-family: var(--font) !important; }
 #cw-delete-confirm { border: 1px solid #b91c1c; border-radius: 6px; padding: 6px 10px; }
 button[role="tab"][aria-selected="true"] { color: var(--cw-link-accent) !important; }
 /* Gradio fades chat text to 80% opacity, which takes muted text below 4.5:1 */
@@ -227,6 +235,18 @@ class ChatUI:
             "ids": {**state.get("ids", {}), str(len(chat) - 1): answer_id},
         }
         yield "", list(chat), render.sources_panel_html(state["sources"]), state
+
+    def welcome(self):
+        """The empty chat's examples and placeholder, from what is stored now: the sample
+        article's questions while it is there, else none (the placeholder names a few stored
+        titles instead, which costs no tab stop on the way to the question box)."""
+        try:
+            docs = self.citewise.documents()
+        except CitewiseError:
+            docs = []
+        examples = ([{"text": q} for q in EXAMPLES]
+                    if any(d.source == SAMPLE_SOURCE for d in docs) else None)
+        return gr.update(examples=examples, placeholder=render.chat_placeholder(docs))
 
     @staticmethod
     def clear():
@@ -400,8 +420,7 @@ def build_chat(citewise: CitewiseApp, settings: Settings,
                     with gr.Column(scale=3):
                         chatbot = gr.Chatbot(
                             elem_id="cw-chat", label="Chat", height=560,
-                            examples=[{"text": q} for q in EXAMPLES],
-                            placeholder="Ask a question about your documents.",
+                            examples=None, placeholder=PLACEHOLDER,  # ui.welcome fills them
                             sanitize_html=True, render_markdown=True, allow_tags=False,
                             latex_delimiters=[], buttons=["copy"],
                             feedback_options=("Like", "Dislike") if rating else None,
@@ -446,7 +465,7 @@ def build_chat(citewise: CitewiseApp, settings: Settings,
                     interactive=False, elem_id="cw-docs", wrap=True,
                     column_count=len(render.DOCUMENT_COLUMNS), label="Documents",
                     # fixed widths: at 390 px the table scrolls sideways to every column
-                    column_widths=["240px", "220px", "110px", "110px", "80px"],
+                    column_widths=["32%", "29%", "15%", "15%", "9%"],
                 )
                 with gr.Column(elem_id="cw-editor-tools") as editor_tools, gr.Row():
                     with gr.Column():
@@ -486,6 +505,7 @@ def build_chat(citewise: CitewiseApp, settings: Settings,
 
         refresh_outputs = [table, pick, count]
         demo.load(ui.refresh, None, refresh_outputs, api_name=False)
+        demo.load(ui.welcome, None, chatbot, api_name=False)
         demo.load(ui.signed_in, None, [who, editor_tools, replace_tools], api_name=False)
         docs_tab.select(ui.refresh, None, refresh_outputs, api_name=False)
         ingest_btn.click(ui.upload, [files], [result, table, pick, files], concurrency_limit=2,

@@ -283,6 +283,28 @@ def sources_panel_html(turn_htmls: list[str]) -> str:
 DOCUMENT_COLUMNS = ("Title", "Source", "Published", "Ingested", "Chunks")
 
 
+def chat_placeholder(docs: list[DocumentInfo], shown: int = 3) -> str:
+    """The empty chat's prompt: how many documents are stored and the newest titles (Markdown,
+    escaped: titles are document text)."""
+    if not docs:
+        return ("No documents are stored yet: add some in the **Documents** tab, then ask "
+                "about them here.")
+    newest = sorted(docs, key=lambda d: (d.published or "", d.ingested_at or ""), reverse=True)
+    titles = [display_title(d.title, d.source) for d in newest[:shown]]
+    named = ", ".join(f"“{_md_escape(_truncate(t, 100))}”" for t in titles)
+    n = len(docs)
+    return (f"Ask a question about your {n} document{'s' if n != 1 else ''}, such as "
+            f"{named}{' and more' if n > shown else ''}.")
+
+
+def _md_escape(text: str) -> str:
+    """Markdown and HTML characters of a title shown as themselves."""
+    out = esc(text)
+    for ch in "\\`*_[]#|!":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
 def documents_rows(docs: list[DocumentInfo]) -> list[list[Any]]:
     """Rows for the Documents table (plain text cells; the table renders them as text).
 

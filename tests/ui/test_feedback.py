@@ -243,3 +243,17 @@ def test_live_slack_reaction_becomes_a_gate_case(live_server, capsys, tmp_path):
     code, out, _ = _cli(capsys, Settings(store=tmp_path / "s2"), "eval", *eval_args)
     assert code == 0, out
     assert live_server.outbound() == []
+
+
+def test_examples_only_while_the_sample_article_is_stored(setup):
+    from ui.chat import EXAMPLES, ChatUI
+
+    ui = ChatUI(setup.fake, setup.settings)
+    update = ui.welcome()
+    assert [e["text"] for e in update["examples"]] == EXAMPLES
+    other = sample_fake()
+    other.docs = {"notes.md": type(next(iter(other.docs.values())))(
+        "notes.md", "The heron census counted 412 herons.", "Heron census")}
+    update = ChatUI(other, setup.settings).welcome()
+    assert update["examples"] is None
+    assert "your 1 document, such as “Heron census”" in update["placeholder"]

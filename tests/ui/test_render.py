@@ -360,3 +360,21 @@ def test_an_abstention_does_not_say_where_the_passages_are():
     assert "No passage matched" in Answer.abstention("Who?", []).answer
     html = render.answer_html(Answer.abstention("Who?", [hit]), "t1")
     assert "The closest passage is under Sources" in html
+
+
+def test_the_empty_chat_names_stored_titles_escaped():
+    from rag.records import DocumentInfo
+    from ui.render import chat_placeholder
+
+    assert "Documents" in chat_placeholder([])
+    docs = [DocumentInfo("a.md", "Board *minutes* <script>x</script>", "", "2024-02-14", [], 1,
+                         "2025-01-01", "h1"),
+            DocumentInfo("b.txt", "", "", "", [], 1, "2025-01-02", "h2"),
+            DocumentInfo("c.md", "Policy [draft](http://x)", "", "2023-01-01", [], 1,
+                         "2025-01-03", "h3"),
+            DocumentInfo("d.md", "Old memo", "", "2020-01-01", [], 1, "2025-01-04", "h4")]
+    text = chat_placeholder(docs)
+    assert text.startswith("Ask a question about your 4 documents, such as “Board")
+    assert "<script>" not in text and "&lt;script&gt;" in text and "\\*minutes\\*" in text
+    assert "\\[draft\\]" in text and "Old memo" in text and "and more" in text
+    assert "b.txt" not in text  # the three newest by publication date; undated ones last
