@@ -98,6 +98,18 @@ def check_role(role: str) -> str:
     return role
 
 
+def day_start(day: str, what: str = "since") -> float:
+    """The first second (UTC) of ``day`` (YYYY-MM-DD), 0 for none: where an audit listing
+    starts."""
+    import datetime as dt
+
+    from rag.filters import parse_day
+
+    if not day:
+        return 0.0
+    return dt.datetime.fromisoformat(parse_day(day, what)).replace(tzinfo=dt.UTC).timestamp()
+
+
 def _digest(salt: str, secret: str) -> str:
     return hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
 

@@ -31,6 +31,7 @@ from rag.errors import CitewiseError, InputError
 from rag.filters import K_MAX, K_MIN, check_filters, check_k, parse_day
 from rag.records import Answer, Filters, IngestReport, Turn
 from ui.auth import audited, user_of
+from ui.openai_compat import error_for
 from ui.uploads import FileResult, Upload, ingest_uploads, save_upload
 
 log = logging.getLogger(__name__)
@@ -237,7 +238,7 @@ async def validation_error_handler(_: Request, exc: RequestValidationError) -> J
 
 async def http_error_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
-    response = _shaped(request.url.path, exc.status_code, detail)
+    response = error_for(request.url.path, exc.status_code, detail)
     response.headers.update(getattr(exc, "headers", None) or {})
     return response
 
@@ -248,17 +249,8 @@ async def citewise_error_handler(_: Request, exc: CitewiseError) -> JSONResponse
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error: %s", exc)
-    return _shaped(request.url.path, 500,
+    return error_for(request.url.path, 500,
                    f"Internal error ({type(exc).__name__}); see the server log.")
-
-
-def _shaped(path: str, status: int, message: str) -> JSONResponse:
-    """An error body in the shape the route's clients read: OpenAI's under /v1/, ours else."""
-    from ui.openai_compat import is_openai_path, openai_error
-
-    if is_openai_path(path):
-        return openai_error(status, message)
-    return error_response(status, message)
 
 
 class BodyLimitMiddleware:
@@ -288,7 +280,7 @@ class BodyLimitMiddleware:
                 except ValueError:
                     too_big = False
                 if too_big:
-                    await _shaped(scope.get("path", ""), 413, message)(scope, receive, send)
+                    await error_for(scope.get("path", ""), 413, message)(scope, receive, send)
                     return
         received = 0
 

@@ -33,12 +33,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from citewise.access import RANK, ROLES, AccessStore, Identity
+from citewise.access import RANK, ROLES, AccessStore, Identity, day_start
 from rag.config import Settings
 from rag.errors import ConfigError
 from rag.records import IngestReport
+from ui.openai_compat import error_for
 from ui.render import esc
 
 log = logging.getLogger(__name__)
@@ -207,7 +209,7 @@ class Gate:
             if user:
                 role = self._proxy_role(headers)
                 return (Identity(user, role, "proxy", user), "proxy") if role else (None, "")
-        cookie = _cookies(headers).get(COOKIE)
+        cookie = cookie_parser(headers.get("cookie", "")).get(COOKIE)
         if cookie:
             who = self.access.session(cookie)
             return (who, "cookie") if who else (None, "bad-session")
@@ -221,15 +223,6 @@ class Gate:
             return max(roles, key=lambda r: RANK[r])
         default = self.settings.proxy_default_role
         return None if default == "none" else default
-
-
-def _cookies(headers: dict[str, str]) -> dict[str, str]:
-    out = {}
-    for part in headers.get("cookie", "").split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep:
-            out[name] = value
-    return out
 
 
 def _same_origin(headers: dict[str, str]) -> bool:
@@ -309,14 +302,14 @@ class AuthMiddleware:
             await self._unauthenticated(scope, receive, send, path, method, headers, how)
             return
         if not who.may(need):
-            await _error(path, 403, f"Your role ({who.role}) may not do this; it needs {need}. "
+            await error_for(path, 403, f"Your role ({who.role}) may not do this; it needs {need}. "
                          "Ask an admin for a token or account with that role.")(
                              scope, receive, send)
             return
         # a browser's write (its cookie travels, ours or the proxy's) must come from our pages
         browser = how == "cookie" or (how == "proxy" and "cookie" in headers)
         if method in UNSAFE and browser and not _same_origin(headers):
-            await _error(path, 403, "Cross-site request refused: writes signed in with a browser "
+            await error_for(path, 403, "Cross-site request refused: writes signed in with a browser "
                          "session must come from this site's own pages.")(scope, receive, send)
             return
         kind = _kind_of_request(method, path)
@@ -346,22 +339,14 @@ class AuthMiddleware:
                    "bad-session": "Your sign-in has expired or ended; sign in again at /login.",
                    }.get(how, "Sign in first: send `Authorization: Bearer TOKEN` (`citewise "
                               "token create`), or sign in at /login in a browser.")
-        response = _error(path, 401, message)
+        response = error_for(path, 401, message)
         response.headers["WWW-Authenticate"] = 'Bearer realm="citewise"'
         await response(scope, receive, send)
 
 
-def _error(path: str, status: int, message: str) -> JSONResponse:
-    from ui.openai_compat import is_openai_path, openai_error
-
-    if is_openai_path(path):
-        return openai_error(status, message)
-    return JSONResponse({"error": message}, status_code=status)
-
-
 def _too_many(path: str, wait: float, what: str) -> JSONResponse:
     seconds = int(wait + 0.999)
-    response = _error(path, 429, f"{what}; try again in {seconds} s.")
+    response = error_for(path, 429, f"{what}; try again in {seconds} s.")
     response.headers["Retry-After"] = str(seconds)
     return response
 
@@ -522,22 +507,11 @@ async def post_logout(request: Request) -> Response:
     return response
 
 
-def _when(since: str) -> float:
-    if not since:
-        return 0.0
-    import datetime as dt
-
-    from rag.filters import parse_day
-
-    day = parse_day(since, "since")
-    return dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC).timestamp()
-
-
 @router.get("/api/audit", tags=["admin"], summary="The audit log (admin): every upload, "
             "replace, delete, token and account change")
 async def get_audit(request: Request, since: str = "") -> JSONResponse:
     gate: Gate = request.app.state.gate
-    entries = await run_in_threadpool(gate.access.audit_log, _when(since))
+    entries = await run_in_threadpool(gate.access.audit_log, day_start(since))
     return JSONResponse([e.to_dict() for e in entries])
 
 

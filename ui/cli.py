@@ -547,14 +547,10 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     import datetime as dt
 
-    from rag.filters import parse_day
+    from citewise.access import day_start
 
     store, _ = _access(settings)
-    since = 0.0
-    if args.since:
-        day = parse_day(args.since, "--since")
-        since = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC).timestamp()
-    entries = store.audit_log(since)
+    entries = store.audit_log(day_start(args.since or "", "--since"))
     for e in entries:
         if args.json:
             _out(json.dumps(e.to_dict(), ensure_ascii=False))

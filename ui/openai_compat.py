@@ -59,6 +59,14 @@ def openai_error(status: int, message: str, param: str | None = None,
                                    "code": code}}, status_code=status)
 
 
+def error_for(path: str, status: int, message: str) -> JSONResponse:
+    """An error in the shape the route's clients read: OpenAI's under /v1/, citewise's
+    ``{"error": message}`` everywhere else."""
+    if is_openai_path(path):
+        return openai_error(status, message)
+    return JSONResponse({"error": message}, status_code=status)
+
+
 # --------------------------------------------------------------------------------------------
 # the request
 # --------------------------------------------------------------------------------------------
