@@ -33,9 +33,10 @@ class Settings(BaseSettings):
         description="'all-MiniLM-L6-v2' (bundled, verified) or any sentence-transformers name/path",
     )
     embed_batch_size: int = Field(64, ge=1, description="texts per embedding batch")
-    embedding_backend: Literal["onnx", "torch"] = Field(
+    embedding_backend: Literal["onnx", "onnx-int8", "torch"] = Field(
         "onnx", description="run the embedding model on onnxruntime (same vectors, no torch at "
-        "ask time; exported once from the local weights) or on torch (sentence-transformers); "
+        "ask time; exported once from the local weights), on onnxruntime quantized to int8 "
+        "(faster, other vectors: a store of its own), or on torch (sentence-transformers); "
         "models onnxruntime cannot run stay on torch")
     # embedding server (OpenAI-compatible /v1/embeddings); in process when unset. The model name
     # sent is embedding_model; chunking counts tokens with its tokenizer, loaded locally.

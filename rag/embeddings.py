@@ -313,20 +313,22 @@ def make_embedder(settings: Settings) -> Embedder:
             settings.embed_batch_size, settings.embeddings_concurrency,
             settings.embeddings_timeout, settings.embeddings_max_retries,
             settings.embeddings_tokenizer)
-    if settings.embedding_backend == "onnx":
+    if settings.embedding_backend in ("onnx", "onnx-int8"):
         from rag.embeddings_onnx import exportable, model_location
 
         if exportable(model_location(settings.embedding_model)[1]):
-            return load_onnx_embedder(settings.embedding_model, settings.embed_batch_size)
+            return load_onnx_embedder(settings.embedding_model, settings.embed_batch_size,
+                                      settings.embedding_backend == "onnx-int8")
     return load_embedder(settings.embedding_model, settings.embed_batch_size)
 
 
 @lru_cache(maxsize=4)
-def load_onnx_embedder(model: str = BUNDLED_MODEL, batch_size: int = 64) -> Embedder:
+def load_onnx_embedder(model: str = BUNDLED_MODEL, batch_size: int = 64,
+                       int8: bool = False) -> Embedder:
     """The onnxruntime embedder of ``model``, once per process (loads on first use)."""
     from rag.embeddings_onnx import OnnxEmbedder
 
-    return OnnxEmbedder(model, batch_size=batch_size)
+    return OnnxEmbedder(model, batch_size=batch_size, int8=int8)
 
 
 def embeddings_endpoint(url: str) -> str:

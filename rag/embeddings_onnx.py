@@ -154,14 +154,41 @@ def export(model: str) -> Path:
     return out
 
 
+INT8 = "model-int8.onnx"
+
+
+def export_int8(model: str) -> Path:
+    """The fp32 export quantized to int8 (dynamic, per channel) beside it; its sha256 is
+    recorded in ``int8.json``. Needs the ``onnx`` package (``pip install citewise[train]``)."""
+    out = export(model)
+    if (out / "int8.json").exists():
+        return out
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:
+        raise ModelError("The int8 embedding model is made with the onnx package: pip install "
+                         "'citewise[train]', or use CITEWISE_EMBEDDING_BACKEND=onnx.") from exc
+    with tempfile.TemporaryDirectory(dir=out) as tmp:
+        staged = Path(tmp) / INT8
+        quantize_dynamic(str(out / "model.onnx"), str(staged), per_channel=True,
+                         weight_type=QuantType.QInt8)
+        os.replace(staged, out / INT8)
+    (out / "int8.json").write_text(json.dumps({"onnx": INT8, "sha256": sha256_file(out / INT8)})
+                                   + "\n", encoding="utf-8")
+    return out
+
+
 class OnnxEmbedder(_LocalTokens):
     """A sentence-transformers model (Transformer, mean pooling, normalize) on onnxruntime."""
 
     backend = "onnx"
 
-    def __init__(self, model: str = "", batch_size: int = 64) -> None:
+    def __init__(self, model: str = "", batch_size: int = 64, int8: bool = False) -> None:
         super().__init__()
         self.name, self.folder = model_location(model)
+        self.int8 = int8
+        if int8:  # other vectors: a store made with fp32 (or torch) refuses it, and back
+            self.name += "@int8"
         self.batch_size = batch_size
         config = json.loads((self.folder / "sentence_bert_config.json").read_text("utf-8"))
         pooling = json.loads((self.folder / "1_Pooling" / "config.json").read_text("utf-8"))
@@ -189,8 +216,11 @@ class OnnxEmbedder(_LocalTokens):
         from tokenizers import Tokenizer
 
         started = time.perf_counter()
-        out = export(self.name if self.name == model_location("")[0] else str(self.folder))
+        source = "" if self.folder == model_location("")[1] else str(self.folder)
+        out = export_int8(source) if self.int8 else export(source)
         manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        if self.int8:
+            manifest.update(json.loads((out / "int8.json").read_text(encoding="utf-8")))
         if sha256_file(out / manifest["onnx"]) != manifest["sha256"]:
             raise ModelError(f"{out / manifest['onnx']} does not match its recorded sha256; "
                              f"delete {out} and it is exported again.")

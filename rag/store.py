@@ -187,11 +187,16 @@ class Index:
         if model is None:
             return
         if model != self.embedder.name or int(dim or 0) != self.embedder.dimension:
+            same = f"CITEWISE_EMBEDDING_MODEL={model}"
+            if str(model).endswith("@int8") != self.embedder.name.endswith("@int8"):
+                # the int8 variant's vectors differ: the backend is what to set
+                same = ("CITEWISE_EMBEDDING_BACKEND="
+                        + ("onnx-int8" if str(model).endswith("@int8") else "onnx"))
             raise IndexMismatchError(
                 f"The collection {self.name!r} was built with embedding model {model!r} "
                 f"(dimension {dim}), but {self.embedder.name!r} (dimension "
                 f"{self.embedder.dimension}) is configured. Use the same model "
-                f"(CITEWISE_EMBEDDING_MODEL={model}), or re-index into a new collection or store: "
+                f"({same}), or re-index into a new collection or store: "
                 "`citewise ingest PATH --collection NEW` (or delete the store directory and "
                 "ingest again)."
             )

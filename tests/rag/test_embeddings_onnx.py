@@ -98,3 +98,23 @@ def test_a_served_ask_never_imports_torch(tmp_path):
                          cwd=ROOT, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_int8_variant_is_a_model_of_its_own(tmp_path):
+    """Quantized vectors are close but not the same: a store keeps the variant it was built
+    with and says which backend to set."""
+    import chromadb
+
+    from rag.errors import IndexMismatchError
+    from rag.store import Index
+
+    fp32, int8 = load_onnx_embedder("", 64), load_onnx_embedder("", 64, True)
+    assert int8.name == "all-MiniLM-L6-v2@int8" and int8.dimension == 384
+    a, b = fp32.embed_documents(TEXTS), int8.embed_documents(TEXTS)
+    cos = np.sum(a * b, axis=1)
+    assert cos.min() > 0.95 and cos.min() < 0.99999  # close, and not the same vectors
+    assert fp32.count_tokens(TEXTS) == int8.count_tokens(TEXTS)
+    client = chromadb.PersistentClient(path=str(tmp_path / "chroma"))
+    Index(client=client, embedder=fp32, cache_dir=tmp_path)
+    with pytest.raises(IndexMismatchError, match="CITEWISE_EMBEDDING_BACKEND=onnx\\)"):
+        Index(client=client, embedder=int8, cache_dir=tmp_path)
