@@ -26,6 +26,8 @@ from rag.text import quote_spans
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (documents seen, chunks embedded)
+#: a batch with its chunk vectors and token counts, ready to write
+Embedded = tuple[list[tuple[Document, list[Chunk]]], list[np.ndarray], list[int]]
 
 
 class Ingestor:
@@ -40,32 +42,56 @@ class Ingestor:
 
     def run(self, items: Iterable[Document | LoadFailure], report: IngestReport,
             progress: Progress | None = None) -> set[str]:
-        """Index every loaded document; returns the source ids seen (for pruning)."""
+        """Index every loaded document; returns the source ids seen (for pruning).
+
+        Pipelined: while one batch is embedded on a worker thread (the model's forward pass
+        releases the GIL), the next documents are loaded, cleaned and chunked here; batches are
+        written here, in order, under the store's write lock. At most one batch is embedding
+        while the next one fills, so memory is bounded by two batches."""
+        from concurrent.futures import Future, ThreadPoolExecutor
+
         stored = {s: r.content_hash for s, r in self.index.records().items()}
         seen: set[str] = set()
         pending: list[tuple[Document, list[Chunk]]] = []
         pending_chunks = 0
-        for item in items:
-            doc = admit(item, stored, seen, report)
-            if doc is not None:
-                chunks = chunk_document(doc, self.index.embedder, self.chunk_tokens,
-                                        self.overlap_tokens)
-                pending.append((doc, chunks))
-                pending_chunks += len(chunks)
-                if pending_chunks >= self.batch_chunks:
-                    self._flush(pending, report)
-                    pending, pending_chunks = [], 0
-            if progress and not isinstance(item, LoadFailure):
-                progress(len(seen), report.chunks_embedded)
-        self._flush(pending, report)
+        in_flight: Future[Embedded] | None = None
+        # an embedder whose tokenizer one thread may use while another encodes
+        # (OnnxEmbedder.parallel_tokens); others embed each batch here, in turn
+        pipelined = bool(getattr(self.index.embedder, "parallel_tokens", False))
+        # leaving the block waits for the batch embedding, also on an error or ^C
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="citewise-embed") as worker:
+            for item in items:
+                doc = admit(item, stored, seen, report)
+                if doc is not None:
+                    chunks = chunk_document(doc, self.index.embedder, self.chunk_tokens,
+                                            self.overlap_tokens)
+                    pending.append((doc, chunks))
+                    pending_chunks += len(chunks)
+                    if pending_chunks >= self.batch_chunks:
+                        if in_flight is not None:
+                            self._write(in_flight.result(), report)
+                            in_flight = None
+                        if pipelined:
+                            in_flight = worker.submit(self._embed, pending)
+                        else:
+                            self._write(self._embed(pending), report)
+                        pending, pending_chunks = [], 0
+                if progress and not isinstance(item, LoadFailure):
+                    progress(len(seen), report.chunks_embedded)
+            if in_flight is not None:
+                self._write(in_flight.result(), report)
+        if pending:
+            self._write(self._embed(pending), report)
         if progress:
             progress(len(seen), report.chunks_embedded)
         return seen
 
-    def _flush(self, pending: list[tuple[Document, list[Chunk]]], report: IngestReport) -> None:
-        if not pending:
-            return
+    def _embed(self, pending: list[tuple[Document, list[Chunk]]]) -> Embedded:
         vectors, tokens = embed_chunks(self.index.embedder, [chunks for _, chunks in pending])
+        return pending, vectors, tokens
+
+    def _write(self, embedded: Embedded, report: IngestReport) -> None:
+        pending, vectors, tokens = embedded
         report.chunks_embedded += sum(len(chunks) for _, chunks in pending)
         report.tokens_embedded += sum(tokens)
         self.index.write_documents([(doc, chunks, v) for (doc, chunks), v

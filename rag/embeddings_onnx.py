@@ -182,6 +182,8 @@ class OnnxEmbedder(_LocalTokens):
     """A sentence-transformers model (Transformer, mean pooling, normalize) on onnxruntime."""
 
     backend = "onnx"
+    #: chunking's token counts (one tokenizer) may run while a batch encodes (another one)
+    parallel_tokens = True
 
     def __init__(self, model: str = "", batch_size: int = 64, int8: bool = False) -> None:
         super().__init__()
