@@ -17,15 +17,14 @@ import hmac
 import json
 import secrets
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.errors import InputError, NotFoundError, StoreError
+from citewise.sqlite_file import SqliteFile
+from rag.errors import InputError, NotFoundError
 
 ROLES = ("reader", "editor", "admin")
 RANK = {role: n for n, role in enumerate(ROLES)}
@@ -119,32 +118,11 @@ class AccessStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._ready = False
-        self._lock = threading.Lock()
+        self._file = SqliteFile(self.path, SCHEMA, "the sign-in store", "CITEWISE_AUTH_DB")
         self._hasher: Any = None
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        try:
-            if not self._ready:
-                with self._lock:
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                    with sqlite3.connect(self.path, timeout=30) as con:
-                        con.execute("PRAGMA journal_mode=WAL")
-                        con.executescript(SCHEMA)
-                    self._ready = True
-            con = sqlite3.connect(self.path, timeout=30)
-            con.execute("PRAGMA synchronous=NORMAL")
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"Cannot open the sign-in store {self.path} ({exc}); check that the "
-                             "folder is writable, or set CITEWISE_AUTH_DB.") from exc
-        try:
-            with con:
-                yield con
-        except sqlite3.Error as exc:
-            raise StoreError(f"The sign-in store {self.path} failed ({exc}).") from exc
-        finally:
-            con.close()
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._file.db()
 
     # ---- tokens ------------------------------------------------------------------------------
     def create_token(self, name: str, role: str) -> tuple[TokenInfo, str]:

@@ -19,16 +19,16 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.errors import InputError, NotFoundError, StoreError
+from citewise.sqlite_file import SqliteFile
+from rag.errors import InputError, NotFoundError
 from rag.records import Answer, DocumentInfo, Turn
 from rag.text import sentence_spans
 
@@ -153,33 +153,10 @@ class FeedbackLog:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._ready = False
-        self._lock = threading.Lock()
+        self._file = SqliteFile(self.path, SCHEMA, "the feedback log", "CITEWISE_FEEDBACK_DB")
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        try:
-            if not self._ready:
-                with self._lock:
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                    with sqlite3.connect(self.path, timeout=30) as con:
-                        con.execute("PRAGMA journal_mode=WAL")
-                        con.executescript(SCHEMA)
-                    self._ready = True
-            con = sqlite3.connect(self.path, timeout=30)
-            # WAL with NORMAL sync: a crash of the process loses nothing; a power cut may lose
-            # the last commits, never the file (an fsync per answer cost 2 ms of every ask)
-            con.execute("PRAGMA synchronous=NORMAL")
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"Cannot open the feedback log {self.path} ({exc}); check that "
-                             "the folder is writable, or set CITEWISE_FEEDBACK_DB.") from exc
-        try:
-            with con:  # one transaction: committed on success, rolled back on an error
-                yield con
-        except sqlite3.Error as exc:
-            raise StoreError(f"The feedback log {self.path} failed ({exc}).") from exc
-        finally:
-            con.close()
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._file.db()
 
     # ---- writing -----------------------------------------------------------------------------
     def record(self, answer: Answer, history: Sequence[Turn] | None, print_: dict[str, Any],

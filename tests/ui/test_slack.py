@@ -24,6 +24,7 @@ from tests.ui.conftest import (
     SlackAPIRecorder,
     sample_fake,
     slack_sign,
+    stop_server,
 )
 from ui.server import create_app
 from ui.slack import TTLCache
@@ -477,11 +478,6 @@ def test_live_socket_mode_with_the_real_server(tmp_path):
         r = httpx.post(url + "/slack/events", json={"type": "url_verification"}, timeout=10)
         assert r.status_code == 503
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
         ws.close()
         rec.close()
