@@ -47,6 +47,8 @@ PLACEHOLDER = "Ask a question about your documents."
 
 #: seconds between UI updates while an answer streams (coalesces tiny pieces)
 STREAM_INTERVAL = 0.05
+# an output left as it is (the question box after an answer has started)
+KEEP = gr.skip()
 
 CSS = """
 /* text colours with at least 4.5:1 contrast on the light and the dark theme (WCAG AA) */
@@ -193,6 +195,8 @@ class ChatUI:
         chat.append({"role": "user", "content": render.question_html(question)})
         chat.append({"role": "assistant", "content": render.streaming_html("…")})
         panel = render.sources_panel_html(state["sources"])
+        # the box is cleared once, here: later steps leave it alone, so a follow-up typed
+        # while this answer streams is not wiped
         yield "", list(chat), panel, state
 
         history = [Turn(q, a) for q, a in state["turns"]]
@@ -209,20 +213,20 @@ class ChatUI:
                 if now - last >= STREAM_INTERVAL:
                     last = now
                     chat[-1] = {"role": "assistant", "content": render.streaming_html(text)}
-                    yield "", list(chat), panel, state
+                    yield KEEP, list(chat), panel, state
         except CitewiseError as exc:
             chat[-1] = {"role": "assistant", "content": render.error_html(str(exc))}
-            yield "", list(chat), panel, state
+            yield KEEP, list(chat), panel, state
             return
         except Exception as exc:
             log.exception("chat: answering failed")
             chat[-1] = {"role": "assistant",
                         "content": render.error_html(f"Something went wrong ({type(exc).__name__}).")}
-            yield "", list(chat), panel, state
+            yield KEEP, list(chat), panel, state
             return
         if final is None:
             chat[-1] = {"role": "assistant", "content": render.error_html("No answer was produced.")}
-            yield "", list(chat), panel, state
+            yield KEEP, list(chat), panel, state
             return
         chat[-1] = {"role": "assistant", "content": render.answer_html(final, turn_id)}
         answer_id = (self.recorder.record(final, history, "chat", _user(request))
@@ -234,7 +238,7 @@ class ChatUI:
             # which answer each rateable message shows (its index in the chat)
             "ids": {**state.get("ids", {}), str(len(chat) - 1): answer_id},
         }
-        yield "", list(chat), render.sources_panel_html(state["sources"]), state
+        yield KEEP, list(chat), render.sources_panel_html(state["sources"]), state
 
     def welcome(self):
         """The empty chat's examples and placeholder, from what is stored now: the sample
@@ -493,8 +497,11 @@ def build_chat(citewise: CitewiseApp, settings: Settings,
         outputs = [box, chatbot, sources, state]
         limit = 8
         inputs = [box, chatbot, state, as_of]
-        box.submit(ui.respond, inputs, outputs, concurrency_limit=limit, api_name=False)
-        send.click(ui.respond, inputs, outputs, concurrency_limit=limit, api_name=False)
+        # "always_last": a question sent while the previous answer is still finishing runs
+        # right after it (Gradio's default for submit drops it silently)
+        ask = {"concurrency_limit": limit, "api_name": False, "trigger_mode": "always_last"}
+        box.submit(ui.respond, inputs, outputs, **ask)
+        send.click(ui.respond, inputs, outputs, **ask)
         chatbot.example_select(ui.pick_example, None, box, api_name=False).then(
             ui.respond, inputs, outputs, concurrency_limit=limit, api_name=False)
         clear.click(ui.clear, None, [chatbot, sources, state], api_name=False)

@@ -166,6 +166,27 @@ def test_chat_streams_an_answer_with_citations_linked_to_sources(session, live_s
     _check_local(s, live_server)
 
 
+def test_a_question_sent_while_an_answer_streams_is_answered_too(session, live_server):
+    """Asked back to back, without waiting: the second question is neither dropped (Gradio's
+    default for a pending submit) nor wiped from the box by the first answer's stream."""
+    s = session
+    s.open()
+    before = s.final_count()
+    box = s.page.locator("#cw-question textarea")
+    box.fill("What stake does Microsoft hold in OpenAI Group PBC?")
+    box.press("Enter")
+    # typed once the first question shows in the chat, while its answer is still on the way
+    s.page.wait_for_selector("#cw-chat .cw-question", timeout=ANSWER_TIMEOUT)
+    box.fill("Who verifies when OpenAI declares AGI?")
+    box.press("Enter")
+    s.wait_answer(before + 1)
+    assert s.final_count() == before + 2
+    asked = s.page.locator("#cw-chat .cw-question").all_inner_texts()
+    assert [q.strip() for q in asked[-2:]] == ["What stake does Microsoft hold in OpenAI Group "
+                                              "PBC?", "Who verifies when OpenAI declares AGI?"]
+    assert "panel" in s.last_bot().inner_text().lower()
+
+
 def test_follow_up_uses_the_conversation(session, live_server, output_dir):
     s = session
     s.open()

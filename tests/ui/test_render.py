@@ -6,6 +6,7 @@ import json
 
 from rag.records import Answer, Chunk, Citation, DocumentInfo, Hit
 from ui import render
+from ui.chat import KEEP
 
 HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="alert(1)"> & <!channel> <@U1>'
 DOC = "Intro line.\n\nMicrosoft holds 27 per cent. <script>x()</script> More text follows here."
@@ -252,7 +253,8 @@ def test_chat_respond_streams_then_links_citations():
     assert "writing…" in steps[1][1][-1]["content"]  # visible while the answer streams
     box, chat, panel, state = steps[-1]
     assert "writing…" not in chat[-1]["content"]
-    assert box == "" and [m["role"] for m in chat] == ["user", "assistant"]
+    assert steps[0][0] == "" and box == KEEP  # cleared as it starts, then left alone
+    assert [m["role"] for m in chat] == ["user", "assistant"]
     assert 'href="#cw-t1-src-1"' in chat[-1]["content"]
     assert 'id="cw-t1-src-1"' in panel and "<mark" in panel
     assert len(state["turns"]) == 1
@@ -298,7 +300,10 @@ def test_chat_refuses_an_over_long_question_with_a_message():
     assert "cw-error" in chat[-1]["content"] and f"{MAX_QUESTION_CHARS:,}" in chat[-1]["content"]
     assert cw.calls == [] and state["turns"] == []
     at_limit = "q" * (MAX_QUESTION_CHARS - 1) + "?"
-    assert list(ui.respond(at_limit, [], None))[-1][0] == ""  # accepted
+    steps = list(ui.respond(at_limit, [], None))
+    assert steps[0][0] == ""  # accepted: the box is cleared once, as the answer starts
+    # ...and left alone after that, so a follow-up typed during the answer survives it
+    assert len(steps) > 1 and all(step[0] == KEEP for step in steps[1:])
 
 
 def test_chat_delete_asks_first():
