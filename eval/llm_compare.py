@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
-from rag.records import Answer
+from rag.records import FALLBACK_NOTE, Answer
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def summarize(run: Any, timed: Timed) -> dict[str, Any]:
     out["answered"] = sum(not r.abstained and not r.error for r in records)
     out["errors"] = sum(bool(r.error) for r in records)
     out["removed_sentences"] = sum(r.removed_sentences for r in records)
-    out["llm_fallbacks"] = sum(r.note.startswith("The LLM") for r in records)
+    out["llm_fallbacks"] = sum(FALLBACK_NOTE in r.note for r in records)
     for name, values in (("answer_s", timed.total), ("first_sentence_s", timed.first)):
         for q in (50, 95):
             v = percentile(values, q)
@@ -89,7 +89,7 @@ def _shown(run: Any) -> str:
     """Every LLM-written answer (not fallbacks, not abstentions) with quotes and references."""
     lines = ["# Answers the LLM wrote (read and count the wrong sentences)", ""]
     for r in run.records:
-        if r.abstained or r.error or r.note.startswith("The LLM"):
+        if r.abstained or r.error or FALLBACK_NOTE in r.note:
             continue
         lines.append(f"## {r.id} ({'answerable' if r.answerable else 'UNANSWERABLE'})")
         lines.append(f"- question: {r.question}")
@@ -155,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval.llm_compare", description=__doc__)
     p.add_argument("dataset", type=Path)
     p.add_argument("--ingest", type=Path, action="append", default=[])
+    p.add_argument("--store", type=Path,
+                   help="an existing store to answer from (an external set's), instead of a "
+                        "new one in a temporary folder")
     p.add_argument("--report", type=Path, default=Path("reports/eval-llm"))
     p.add_argument("--limit", type=int)
     p.add_argument("--k", type=int, default=5)
@@ -163,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
 
     dataset = load_dataset(args.dataset)
     with tempfile.TemporaryDirectory(prefix="citewise-eval-llm-") as tmp:
-        settings = Settings(store=Path(tmp) / "store", chroma_url=None, k=args.k)
+        settings = Settings(store=args.store or Path(tmp) / "store", chroma_url=None, k=args.k)
         base = Citewise.from_settings(settings)
         if args.ingest:
             base.ingest(args.ingest)

@@ -51,6 +51,7 @@ import numpy as np
 
 from eval.records import EvalCitation, EvalContext, EvalSample
 from rag.plugins import Registry
+from rag.records import FALLBACK_NOTE
 from rag.text import normalize, sentence_spans
 from rag.textrules import (
     MARKER,
@@ -545,7 +546,7 @@ def counts(records: Sequence[EvalSample]) -> dict[str, int]:
         "errors": sum(bool(r.error) for r in records),
         # LLM mode: sentences the verifier removed, answers that fell back to extractive
         "removed_sentences": sum(r.removed_sentences for r in records),
-        "llm_fallbacks": sum(r.note.startswith("The LLM") for r in records),
+        "llm_fallbacks": sum(FALLBACK_NOTE in r.note for r in records),
     }
 
 

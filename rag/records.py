@@ -209,6 +209,11 @@ def abstention_text(question: str, hits: list[Hit] | None = None) -> str:
     return f"The {noun} don't answer “{q}?”." if q else f"The {noun} don't answer that."
 
 
+# In every note of an LLM-mode answer given without the model's text (a failure, a timeout,
+# nothing supported): what eval counts as a fallback.
+FALLBACK_NOTE = "this answer quotes the documents directly"
+
+
 @dataclass
 class Answer:
     """What every front end renders: the answer text with [n] markers and its citations."""
@@ -221,7 +226,7 @@ class Answer:
     related: list[Hit] = field(default_factory=list)  # closest passages shown on abstention
     latency_ms: float = 0.0
     standalone_question: str = ""  # the question after follow-up resolution
-    note: str = ""  # e.g. "LLM timed out; extractive answer shown"
+    note: str = ""  # for the user, e.g. why the model's text isn't shown (see FALLBACK_NOTE)
     id: Any = None
     # generated sentences the citation verifier removed (LLM answers; the note says so too)
     removed_sentences: int = 0

@@ -21,7 +21,7 @@ from rag.extractive import ExtractiveGenerator
 from rag.followup import is_followup, resolve_followup
 from rag.llm.prompt import answer_prompt, condense_prompt, pack_sentences, small_prompt
 from rag.llm.verify import Verifier, is_instruction, split_complete
-from rag.records import Answer, Hit, Turn
+from rag.records import FALLBACK_NOTE, Answer, Hit, Turn
 from rag.textrules import content_terms
 
 log = logging.getLogger(__name__)
@@ -135,14 +135,21 @@ class LLMGenerator:
         status = getattr(exc, "status_code", None) or getattr(
             getattr(exc, "response", None), "status_code", None
         )
+        # the note says what happened in the user's words and what to do; the details
+        # (backend, model, exception) go to the log
         if isinstance(exc, TimeoutError) or "timeout" in type(exc).__name__.lower():
             reason = "timed out"
+            note = (f"The language model took too long, so {FALLBACK_NOTE} (CITEWISE_LLM_TIMEOUT "
+                    "sets how long to wait).")
         elif isinstance(status, int):
             reason = f"failed (HTTP {status} from the server, {type(exc).__name__})"
+            note = (f"The language model's server answered with an error (HTTP {status}), so "
+                    f"{FALLBACK_NOTE}; its log says why.")
         else:
             reason = f"failed ({type(exc).__name__})"
+            note = (f"The language model could not be used, so {FALLBACK_NOTE}; check that its "
+                    "server is running (details in citewise's log).")
         log.warning("LLM %s %s: %s; answering extractively", self.label, reason, exc)
-        note = f"The LLM ({self.label}) {reason}; this is the extractive answer."
         for piece in self.fallback.stream(question, hits, history):
             if isinstance(piece, Answer):
                 piece.note = f"{note} {piece.note}".strip()
@@ -163,18 +170,19 @@ class LLMGenerator:
 
     def _answering(self, question: str, hits: list[Hit], chosen: list[Any]
                    ) -> tuple[set[tuple[str, int, int]], set[tuple[str, int, int]]]:
-        """Document spans a small model's sentence may rest on: those the extractive answerer
-        would quote for this question (its constraints and answer type hold, not a headline,
-        scored within its margin of the best). The constraints alone let a sentence about the
-        question's names through that answers another question ("What is OpenAI's role?" with
-        "Microsoft's IP rights now exclude OpenAI's consumer hardware"); the answerer's own
-        scoring is what tells the answer from a sentence that only shares the names. Second:
-        the sentences that may stand beside one of them in a two-sentence span (constraints
-        hold, no headline)."""
-        best = max(c.score for c in chosen)
-        floor = max(self.fallback.threshold, best - self.fallback.margin)
+        """Document spans a small model's sentence may rest on: those the answer scorer (the
+        reader's score with the rule checks as features) judges to answer the question: its
+        constraints and answer type hold, not a headline, scored above the abstention
+        threshold. Not only the extractive answer's own picks: a model that cites another
+        sentence that answers ("David Chen voted against the project") keeps its sentence.
+        The constraints alone let a sentence about the question's names through that answers
+        another question ("What is OpenAI's role?" with "Microsoft's IP rights now exclude
+        OpenAI's consumer hardware"); the learned score is what tells the answer from a
+        sentence that only shares the names. Second: the sentences that may stand beside one
+        of them in a two-sentence span (constraints hold, no headline)."""
         cands = self.fallback.candidates(question, hits)
-        keep = [*chosen, *(c for c in cands if c.typed and not c.headline and c.score >= floor)]
+        answering = self.fallback.answering
+        keep = [*chosen, *(c for c in cands if answering(c))]
         beside = [c for c in cands if c.check.ok and not c.headline]
         return ({(c.hit.chunk.source, c.start, c.end) for c in keep},
                 {(c.hit.chunk.source, c.start, c.end) for c in beside})
@@ -231,13 +239,12 @@ class LLMGenerator:
             # The extractive answerer found an answer here (it would have abstained above), so
             # the model's abstention or unsupported text doesn't get the last word.
             k = len(verifier.removed)
-            why = (f"wrote {k} sentence{'s' if k != 1 else ''} the sources don't support"
-                   if k else "gave no answer")
+            why = (f"wrote {k} sentence{'s' if k != 1 else ''} the sources don't support: "
+                   f"{verifier.removed}" if k else "gave no answer")
             log.info("LLM %s %s; answering extractively", self.label, why)
-            yield from self._extractive(
-                question, hits, history,
-                f"The LLM ({self.label}) {why}; this is the extractive answer.",
-            )
+            note = (f"The generated answer was not supported by the documents, so {FALLBACK_NOTE}."
+                    if k else f"The language model gave no answer, so {FALLBACK_NOTE}.")
+            yield from self._extractive(question, hits, history, note)
             return
         answer = verifier.answer()
         log.info(

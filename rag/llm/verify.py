@@ -70,6 +70,16 @@ class Claim:
         return m.group(1) if m else None
 
     @property
+    def shown(self) -> str:
+        """The claim as the answer shows it: a whole-sentence quote without its wrapping
+        quotation marks (the citation already says whose words they are)."""
+        m = _QUOTED.match(self.text)
+        if m is None:
+            return self.text
+        stop = re.search(r"[.!?…]", self.text[m.start(1) + len(m.group(1)):])
+        return m.group(1).strip() + (stop.group() if stop else ".")
+
+    @property
     def is_abstention(self) -> bool:
         return bool(_ABSTAIN.search(normalize(self.text)))
 
@@ -329,7 +339,7 @@ class Verifier:
             n = self._numbers[key] = len(self._numbers) + 1
             self.citations.append(
                 Citation.from_span(n, span.hit, span.start, span.end, span.quote))
-        piece = f"{claim.text} [{n}]"
+        piece = f"{claim.shown} [{n}]"
         self.kept.append(piece)
         return piece
 
@@ -339,15 +349,14 @@ class Verifier:
 
     def answer(self) -> Answer:
         """The verified Answer; an abstention (with related passages) when nothing was kept."""
-        notes = []
+        # what a user can act on; which sentences went, and why, is in the log
+        note = ""
         if self.removed:
-            k = len(self.removed)
-            notes.append(
-                f"{k} generated sentence{'s' if k != 1 else ''} not supported by the "
-                f"sources {'were' if k != 1 else 'was'} removed."
-            )
+            note = ("Part of the generated answer was not supported by the documents and was "
+                    "left out." if self.kept else
+                    "The generated answer was not supported by the documents and was left out.")
         if not self.kept:
-            return Answer.abstention(self.question, self.hits, note=" ".join(notes),
+            return Answer.abstention(self.question, self.hits, note=note,
                                      removed_sentences=len(self.removed))
         return Answer(
             question=self.question,
@@ -355,7 +364,7 @@ class Verifier:
             abstained=False,
             citations=list(self.citations),
             contexts=list(self.hits),
-            note=" ".join(notes),
+            note=note,
             removed_sentences=len(self.removed),
         )
 

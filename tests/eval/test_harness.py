@@ -135,7 +135,8 @@ class LLMModePipeline(FakePipeline):
         if not answer.abstained:
             answer.removed_sentences = 2
         if question.startswith("Who will verify"):
-            answer.note = "The LLM (llamacpp:gemma) timed out; this is the extractive answer."
+            answer.note = ("The language model took too long, so this answer quotes the documents "
+                           "directly (CITEWISE_LLM_TIMEOUT sets how long to wait).")
         return answer
 
 

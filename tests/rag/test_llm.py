@@ -169,7 +169,9 @@ def test_unsupported_sentences_are_removed_and_counted(embedder):
         "The deal was signed in Paris [1]."
     )
     a = verify("Tell me about the deal", text, HITS, embedder)
-    assert a.removed_sentences == 2 and "2 generated sentences" in a.note
+    assert a.removed_sentences == 2  # counted; the note says it in words a user can act on
+    assert a.note == ("Part of the generated answer was not supported by the documents and "
+                      "was left out.")
     assert "49" not in a.answer and "Paris" not in a.answer
     assert [c.quote[:20] for c in a.citations] == [BEGAN.chunk.text[:20]]
     assert_exact(a)
@@ -340,14 +342,18 @@ def test_backend_error_falls_back_to_the_extractive_answer(embedder, caplog):
     expected = ExtractiveGenerator(embedder).generate("When did the partnership begin?", HITS)
     _, answer = run(g, "When did the partnership begin?", HITS)
     assert answer.answer == expected.answer and answer.citations == expected.citations
-    assert answer.note.startswith("The LLM (LLM) failed (ConnectionError); this is the extractive")
+    assert answer.note.startswith("The language model could not be used, so this answer quotes "
+                                  "the documents directly; check that its server is running")
+    assert "LLM (LLM)" not in answer.note  # internals go to the log
+    assert "LLM failed (ConnectionError)" in caplog.text or "ConnectionError" in caplog.text
     assert "answering extractively" in caplog.text
 
 
 def test_timeout_falls_back_with_a_note(embedder):
     g = gen(SlowModel(messages=iter([])), embedder, timeout=0.25)
     _, answer = run(g, "When did the partnership begin?", HITS)
-    assert "timed out" in answer.note and "extractive answer" in answer.note
+    assert answer.note.startswith("The language model took too long, so this answer quotes the "
+                                  "documents directly (CITEWISE_LLM_TIMEOUT")
     assert_exact(answer)
 
 
