@@ -30,7 +30,9 @@ from rag.text import looks_non_english
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
 
+    from citewise.feeds import FeedInfo, FeedState
     from citewise.protocols import CitewiseApp
+    from ingest.feeds import FeedRun
     from rag.langchain_retriever import CitewiseRetriever
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,49 @@ class Citewise:
             return ingest_paths(self.index, [Path(p) for p in paths], prune=prune,
                                 max_bytes=int(s.max_file_mb * 2**20), chunk_tokens=s.chunk_tokens,
                                 overlap_tokens=s.chunk_overlap, progress=progress)
+
+    # ---- feeds (ingest/feeds.py reads them, citewise/feeds.py remembers) ---------------------
+    def feed_state(self) -> FeedState:
+        from citewise.feeds import FeedState
+
+        if getattr(self, "_feed_state", None) is None:
+            s = self.settings
+            self._feed_state = FeedState(s.feeds_db or Path(s.store) / "feeds.sqlite3")
+        return self._feed_state
+
+    def ingest_feeds(self, urls: Sequence[str], prune: bool = False,
+                     progress: Callable[[int, int], None] | None = None) -> FeedRun:
+        """Follow ``urls`` (RSS, Atom, sitemap.xml) and poll them now, failing ones included."""
+        state = self.feed_state()
+        for url in urls:
+            state.add(url)
+        return self._poll(list(urls), prune, progress)
+
+    def refresh_feeds(self, prune: bool = False,
+                      progress: Callable[[int, int], None] | None = None) -> FeedRun:
+        """Poll the followed feeds that are due (a failing one waits out its backoff)."""
+        return self._poll(self.feed_state().due(), prune, progress)
+
+    def feeds(self) -> list[FeedInfo]:
+        return self.feed_state().feeds()
+
+    def unfollow_feed(self, url: str) -> None:
+        """Stop polling ``url``; its documents stay (`citewise remove` deletes them)."""
+        if not self.feed_state().remove(url):
+            raise NotFoundError(f"No feed {url!r} is followed; `citewise feeds` lists them.")
+
+    def _poll(self, urls: list[str], prune: bool,
+              progress: Callable[[int, int], None] | None) -> FeedRun:
+        from ingest.feeds import FeedOptions, poll_feeds
+
+        s = self.settings
+        options = FeedOptions(timeout=s.feed_timeout, max_bytes=int(s.feed_max_mb * 2**20),
+                              max_items=s.feed_max_items, max_redirects=s.feed_max_redirects,
+                              allow_private=s.feed_allow_private)
+        with self._write_lock:
+            return poll_feeds(self.index, self.feed_state(), urls, options, prune=prune,
+                              chunk_tokens=s.chunk_tokens, overlap_tokens=s.chunk_overlap,
+                              progress=progress)
 
     def documents(self) -> list[DocumentInfo]:
         return self.index.documents()

@@ -12,10 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rag.config import Settings
 from rag.records import Answer, DocumentInfo, Filters, Hit, IngestReport, Turn
+
+if TYPE_CHECKING:
+    from citewise.feeds import FeedInfo
+    from ingest.feeds import FeedRun
 
 
 class CitewiseApp(Protocol):
@@ -27,6 +31,15 @@ class CitewiseApp(Protocol):
                progress: Callable[[int, int], None] | None = None) -> IngestReport:
         """Add or update the documents under ``paths``; ``prune`` drops those whose files are
         gone. Failures are reported per file, not raised."""
+        ...
+
+    def ingest_feeds(self, urls: Sequence[str], prune: bool = False,
+                     progress: Callable[[int, int], None] | None = None) -> FeedRun:
+        """Follow these feeds and poll them now; failures are reported per feed and item."""
+        ...
+
+    def feeds(self) -> list[FeedInfo]:
+        """The followed feeds and how their last polls went."""
         ...
 
     def documents(self) -> list[DocumentInfo]:

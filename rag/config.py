@@ -27,6 +27,20 @@ class Settings(BaseSettings):
     feedback_db: Path | None = Field(None, description="feedback log (SQLite); default "
                                      "STORE/feedback.sqlite3; replicas share one file")
 
+    # news feeds (ingest/feeds.py, citewise/feeds.py)
+    feeds_db: Path | None = Field(None, description="the feeds followed and what their polls "
+                                  "learned (SQLite); default STORE/feeds.sqlite3")
+    refresh_feeds: str | None = Field(None, description="serve: poll the followed feeds this "
+                                      "often, e.g. 30m (one replica at a time does)")
+    feed_timeout: float = Field(20.0, gt=0, description="seconds per feed or page request")
+    feed_max_mb: float = Field(5.0, gt=0, description="larger feeds and pages are skipped")
+    feed_max_items: int = Field(100, ge=1, description="items read per feed and poll")
+    feed_max_redirects: int = Field(5, ge=0, description="redirects followed per request")
+    feed_allow_private: str = Field("", description="hosts or networks (comma-separated) that "
+                                    "feeds may reach on loopback, private or link-local "
+                                    "addresses, e.g. 127.0.0.1 or intranet.example; none by "
+                                    "default")
+
     # embeddings and chunking
     embedding_model: str = Field(
         BUNDLED_MODEL,

@@ -343,12 +343,15 @@ class Index:
                 col.delete(ids=[key], where={"owner": str(meta.get("owner", ""))})
         return None
 
-    def renew_claim(self, key: str, token: str, ttl: float) -> None:
+    def renew_claim(self, key: str, token: str, ttl: float) -> bool:
+        """Extend a claim ``token`` still holds; False when it lapsed to another owner."""
         with _chroma_errors("renewing a claim"):
             got = self._claims().get(ids=[key], include=["metadatas"])
             if got["ids"] and got["metadatas"][0].get("owner") == token:
                 self._claims().update(ids=[key], metadatas=[{"owner": token,
                                                              "expires": time.time() + ttl}])
+                return True
+        return False
 
     def release_claim(self, key: str, token: str) -> None:
         with _chroma_errors("releasing a claim"):

@@ -489,8 +489,46 @@ async def delete_document(source: str, citewise: CitewiseDep, request: Request) 
     return JSONResponse({"deleted": source})
 
 
+class FeedIn(BaseModel):
+    url: str = Field(description="An RSS 2.0, Atom or sitemap.xml URL (http or https)",
+                     min_length=1, max_length=2000)
+    prune: bool = Field(False, description="Delete documents whose items left the feed")
+
+
+class FeedOut(BaseModel):
+    url: str
+    added_at: str
+    polled_at: str
+    ok_at: str = Field(description="Last poll that read the feed (UTC); empty if none did")
+    failures: int = Field(description="Failed polls in a row (retried with backoff)")
+    next_try: str
+    last_error: str
+    items: int
+
+
+@router.get("/api/feeds", tags=["feeds"], response_model=list[FeedOut],
+            summary="The followed feeds and how their last polls went")
+async def list_feeds(citewise: CitewiseDep) -> JSONResponse:
+    feeds = await run_in_threadpool(citewise.feeds)
+    return JSONResponse([f.to_dict() for f in feeds])
+
+
+@router.post(
+    "/api/feeds", tags=["feeds"], responses=ERRORS,
+    summary="Follow a feed and poll it now: what was added, updated, unchanged or failed",
+)
+async def add_feed(feed: FeedIn, citewise: CitewiseDep, request: Request) -> JSONResponse:
+    run = await run_in_threadpool(audited(request, citewise).ingest_feeds, [feed.url],
+                                  feed.prune)
+    body = run.to_dict()
+    if run.polls and run.polls[0].error:  # the feed itself could not be read
+        return JSONResponse({"error": f"{feed.url}: {run.polls[0].error}", **body},
+                            status_code=422)
+    return JSONResponse(body)
+
+
 ALLOWED_METHODS = {"ask": "POST", "ask/stream": "POST", "documents": "GET, POST",
-                   "feedback": "POST"}
+                   "feedback": "POST", "feeds": "GET, POST"}
 
 
 @router.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],

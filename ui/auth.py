@@ -75,7 +75,7 @@ def required_role(method: str, path: str) -> str | None:
         return None
     if path.startswith(("/api/audit", "/api/tokens")):
         return "admin"
-    if path.startswith("/api/documents") and method in UNSAFE:
+    if path.startswith(("/api/documents", "/api/feeds")) and method in UNSAFE:
         return "editor"
     return "reader"
 
@@ -376,6 +376,24 @@ class Audited:
                progress: Callable[[int, int], None] | None = None) -> IngestReport:
         before = self._hashes()
         report: IngestReport = self._citewise.ingest(paths, prune=prune, progress=progress)
+        self._record(before, report)
+        return report
+
+    def ingest_feeds(self, urls: Sequence[str], prune: bool = False,
+                     progress: Callable[[int, int], None] | None = None) -> Any:
+        before = self._hashes()
+        run = self._citewise.ingest_feeds(urls, prune=prune, progress=progress)
+        self._record(before, run.report)
+        return run
+
+    def refresh_feeds(self, prune: bool = False,
+                      progress: Callable[[int, int], None] | None = None) -> Any:
+        before = self._hashes()
+        run = self._citewise.refresh_feeds(prune=prune, progress=progress)
+        self._record(before, run.report)
+        return run
+
+    def _record(self, before: dict[str, str], report: IngestReport) -> None:
         if report.added or report.updated or report.removed:
             after = self._hashes()
             for action, sources in (("upload", report.added), ("replace", report.updated),
@@ -383,7 +401,6 @@ class Audited:
                 for s in sources:
                     self._access.audit(self._who, action, s, before.get(s, ""),
                                        after.get(s, ""), self._client)
-        return report
 
     def delete(self, source: str) -> None:
         before = self._hashes().get(source, "")

@@ -30,6 +30,7 @@ from rag.records import Answer, Turn
 from ui import render
 from ui.auth import Audited, Gate, gradio_user, identity_of
 from ui.feedback import Recorder
+from ui.feeds_panel import build_feeds_panel
 from ui.replace_panel import build_replace_panel
 from ui.uploads import Upload, ingest_uploads
 
@@ -307,9 +308,9 @@ class ChatUI:
     def signed_in(self, request: gr.Request | None = None):
         """On page load: who is signed in (with a Sign out button), and the document tools
         shown only to a role that may use them. Returns (header html, and the visibility of
-        the upload/delete and the replace tools)."""
+        the upload/delete, the replace and the feed tools)."""
         if self.gate is None or self.gate.mode == "none":
-            return "", gr.update(visible=True), gr.update(visible=True)
+            return "", gr.update(visible=True), gr.update(visible=True), gr.update(visible=True)
         who = identity_of(getattr(request, "username", None))
         html = (f'<div class="cw-who">Signed in as <b>{render.esc(who.name)}</b> '
                 f'({render.esc(who.role)})'
@@ -317,7 +318,7 @@ class ChatUI:
                    '<button type="submit" id="cw-logout">Sign out</button></form>'
                    if who.kind in ("user", "token") else "") + "</div>")
         tools = gr.update(visible=who.may("editor"))
-        return html, tools, tools
+        return html, tools, tools, tools
 
     def writer(self, request: gr.Request | None) -> Any:
         """The application object writes go through, audited as the signed-in user; an
@@ -493,6 +494,10 @@ def build_chat(citewise: CitewiseApp, settings: Settings,
                 with gr.Column(elem_id="cw-replace-tools") as replace_tools:
                     build_replace_panel(citewise, table, ui.refresh, [table, pick, count],
                                         ui.writer)
+                # "News feeds": follow RSS, Atom or sitemap.xml (ui/feeds_panel.py)
+                with gr.Column(elem_id="cw-feed-tools") as feed_tools:
+                    feeds, feeds_listing = build_feeds_panel(citewise, ui.writer, ui.refresh,
+                                                             [table, pick, count])
 
         outputs = [box, chatbot, sources, state]
         limit = 8
@@ -513,8 +518,10 @@ def build_chat(citewise: CitewiseApp, settings: Settings,
         refresh_outputs = [table, pick, count]
         demo.load(ui.refresh, None, refresh_outputs, api_name=False)
         demo.load(ui.welcome, None, chatbot, api_name=False)
-        demo.load(ui.signed_in, None, [who, editor_tools, replace_tools], api_name=False)
+        demo.load(ui.signed_in, None, [who, editor_tools, replace_tools, feed_tools],
+                  api_name=False)
         docs_tab.select(ui.refresh, None, refresh_outputs, api_name=False)
+        docs_tab.select(feeds_listing, None, feeds, api_name=False)
         ingest_btn.click(ui.upload, [files], [result, table, pick, files], concurrency_limit=2,
                          api_name=False).then(ui.refresh, None, refresh_outputs, api_name=False)
         delete_btn.click(ui.confirm_delete, [pick], [confirm, confirm_text, deleted],

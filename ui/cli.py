@@ -10,13 +10,14 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.config import Settings
 from rag.errors import CitewiseError, InputError, NotFoundError
-from rag.records import Answer
+from rag.records import Answer, IngestReport
 from ui.flags import add_settings_flags, settings_from
 
 if TYPE_CHECKING:
@@ -49,13 +50,34 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         "shows a command's flags.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", help="ingest files and folders into the store")
-    p.add_argument("paths", nargs="+", type=Path)
+    p = sub.add_parser("ingest", help="ingest files, folders and news feeds into the store")
+    p.add_argument("paths", nargs="*", type=Path)
+    p.add_argument("--feed", action="append", default=[], metavar="URL",
+                   help="follow an RSS, Atom or sitemap.xml feed and ingest its items' pages "
+                   "now (repeatable; `citewise watch` keeps them fresh)")
     p.add_argument("--prune", action="store_true",
-                   help="remove stored documents whose files under PATHS are gone")
+                   help="remove stored documents whose files under PATHS are gone, or whose "
+                   "items left their --feed")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS", help="run on a Ray cluster "
                    "(default: RAY_ADDRESS or a local one) into a Chroma server; citewise[ray]")
+    _common(p)
+
+    p = sub.add_parser("watch", help="poll the followed feeds every interval and ingest "
+                       "what is new (one process per store refreshes at a time)")
+    p.add_argument("--every", default="30m", metavar="INTERVAL",
+                   help="how often: 30m, 2h, 90s, 1d (default 30m)")
+    p.add_argument("--feed", action="append", default=[], metavar="URL",
+                   help="follow this feed too (repeatable)")
+    p.add_argument("--prune", action="store_true",
+                   help="remove stored documents whose items left their feed")
+    p.add_argument("--once", action="store_true", help="poll once and exit (for cron)")
+    _common(p)
+
+    p = sub.add_parser("feeds", help="list the followed feeds and how their polls went")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--remove", metavar="URL", action="append", default=[],
+                   help="stop following a feed (its documents stay)")
     _common(p)
 
     p = sub.add_parser("docs", help="list stored documents")
@@ -194,6 +216,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     from citewise import Citewise
 
+    if not args.paths and not args.feed:
+        raise InputError("Name files or folders to ingest, or a feed with --feed URL.")
+    if args.feed and args.ray is not None:
+        raise InputError("--ray ingests files; ingest feeds without it.")
     if args.ray is not None:
         from ingest.ray_pipeline import preflight
 
@@ -208,24 +234,100 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         bar.set_postfix(chunks_embedded=chunks, refresh=False)
         bar.refresh()
 
+    run = None
     if args.ray is not None:
         from ingest.ray_pipeline import ray_ingest
 
         report = ray_ingest(cw.index, settings, args.paths, address=args.ray or None,
                             prune=args.prune, progress=progress)
     else:
-        report = _audited(cw, settings).ingest(args.paths, prune=args.prune, progress=progress)
+        writer = _audited(cw, settings)
+        report = IngestReport()
+        if args.paths:
+            report = writer.ingest(args.paths, prune=args.prune, progress=progress)
+        if args.feed:
+            run = writer.ingest_feeds(args.feed, prune=args.prune, progress=progress)
+            report = _merged(report, run.report) if args.paths else run.report
     bar.close()
     if args.json:
-        _out(json.dumps(report.to_dict(), ensure_ascii=False))
+        _out(json.dumps(run.to_dict() if run and not args.paths else report.to_dict(),
+                        ensure_ascii=False))
     else:
-        _out(f"added {len(report.added)}, updated {len(report.updated)}, unchanged "
-             f"{len(report.unchanged)}, removed {len(report.removed)}, failed {len(report.failed)}"
-             f" — {report.chunks_embedded} chunk{'' if report.chunks_embedded == 1 else 's'}"
-             f" embedded in {report.seconds:.1f}s")
-        for where, reason in report.failed:
-            _out(f"  FAILED {where}: {reason}")
+        _print_report(report, run.requests if run else None)
     return 0 if report.ok else 1
+
+
+def _merged(a: IngestReport, b: IngestReport) -> IngestReport:
+    return IngestReport(a.added + b.added, a.updated + b.updated, a.unchanged + b.unchanged,
+                        a.removed + b.removed, a.failed + b.failed,
+                        a.chunks_embedded + b.chunks_embedded,
+                        a.tokens_embedded + b.tokens_embedded, a.seconds + b.seconds)
+
+
+def _print_report(report: IngestReport, requests: int | None = None) -> None:
+    fetched = f", {requests} request{'' if requests == 1 else 's'}" if requests is not None else ""
+    _out(f"added {len(report.added)}, updated {len(report.updated)}, unchanged "
+         f"{len(report.unchanged)}, removed {len(report.removed)}, failed {len(report.failed)}"
+         f" — {report.chunks_embedded} chunk{'' if report.chunks_embedded == 1 else 's'}"
+         f" embedded in {report.seconds:.1f}s{fetched}")
+    for where, reason in report.failed:
+        _out(f"  FAILED {where}: {reason}")
+
+
+def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
+    """Poll the followed feeds until interrupted (or once); a failing feed is logged and
+    retried with backoff, and does not stop the others."""
+    from citewise import Citewise
+    from citewise.feeds import Refresher, parse_every
+
+    every = parse_every(args.every)
+    cw = Citewise.from_settings(settings)
+    writer = _audited(cw, settings)
+    if args.feed:
+        _print_report(writer.ingest_feeds(args.feed, prune=args.prune).report)
+        if args.once:
+            return 0
+    if not cw.feeds():
+        raise InputError("No feed is followed yet; add one with --feed URL (or `citewise "
+                         "ingest --feed URL`).")
+    refresher = Refresher(writer, every, prune=args.prune)
+    if args.once:
+        run = refresher.run_once()
+        if run is None:
+            _err("another process is refreshing this store's feeds; nothing polled.")
+            return 1
+        _print_report(run.report, run.requests)
+        return 0 if run.report.ok else 1
+    _err(f"watching {len(cw.feeds())} feed(s) every {args.every}; Ctrl-C stops")
+    refresher.start()
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        refresher.stop()
+
+
+def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
+    from citewise import Citewise
+
+    cw = Citewise.from_settings(settings)
+    for url in args.remove:
+        cw.unfollow_feed(url)
+        _out(f"stopped following {url} (its documents stay; `citewise remove` deletes them)")
+    if args.remove:
+        return 0
+    feeds = cw.feeds()
+    if args.json:
+        _out(json.dumps([f.to_dict() for f in feeds], ensure_ascii=False))
+        return 0
+    if not feeds:
+        _out("No feed is followed; add one with: citewise ingest --feed URL")
+        return 0
+    _out("URL\tITEMS\tLAST OK\tFAILURES\tLAST ERROR")
+    for f in feeds:
+        d = f.to_dict()
+        _out(f"{f.url}\t{f.items}\t{d['ok_at'] or '-'}\t{f.failures}\t{f.last_error or '-'}")
+    return 0
 
 
 def _store_missing(settings: Settings) -> str:
@@ -567,7 +669,7 @@ def _err(text: str) -> None:
     sys.stderr.write(f"citewise: {text}\n")
 
 
-COMMANDS = {"ingest": cmd_ingest, "docs": cmd_docs, "remove": cmd_remove, "ask": cmd_ask,
+COMMANDS = {"ingest": cmd_ingest, "watch": cmd_watch, "feeds": cmd_feeds, "docs": cmd_docs, "remove": cmd_remove, "ask": cmd_ask,
             "serve": cmd_serve, "eval": cmd_eval, "bench": cmd_bench, "feedback": cmd_feedback,
             "token": cmd_token, "user": cmd_user, "audit": cmd_audit}
 

@@ -192,8 +192,11 @@ def _serve(settings: Settings, ingest: list[Path] | None) -> None:
     import uvicorn
 
     from citewise import Citewise
+    from citewise.feeds import Refresher, parse_every
 
-    mode = auth_mode(settings)  # refuse an open public server before loading anything
+    # refuse a bad interval or an open public server before loading anything
+    every = parse_every(settings.refresh_feeds) if settings.refresh_feeds else None
+    mode = auth_mode(settings)
     if mode == "none":
         (log.warning if settings.host not in ("127.0.0.1", "localhost", "::1") else log.info)(
             "sign-in is off (CITEWISE_AUTH=none): anyone who reaches %s:%s may upload and "
@@ -212,9 +215,15 @@ def _serve(settings: Settings, ingest: list[Path] | None) -> None:
         for where, reason in report.failed:
             log.warning("could not ingest %s: %s", where, reason)
     app = create_app(citewise, settings)
+    # polls on its own thread; asks never wait for it
+    refresher = Refresher(citewise, every).start() if every else None
     log.info("citewise serving on http://%s:%s (chat /, API /docs, OpenAI-compatible /v1, "
              "MCP /mcp, Slack /slack/events)",
              settings.host, settings.port)
     # X-Forwarded-* are read by ui/auth.py, and only from CITEWISE_PROXY_IPS
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
-                timeout_graceful_shutdown=5, proxy_headers=False)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
+                    timeout_graceful_shutdown=5, proxy_headers=False)
+    finally:
+        if refresher is not None:
+            refresher.stop()

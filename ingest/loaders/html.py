@@ -70,14 +70,19 @@ _BLOCK_MARK = "\ue000"  # private-use character marking HTML block boundaries
 
 def load_html(path: Path, source: str, max_bytes: int) -> Document:
     """Main text only (no menus, scripts or footers), with the page's own metadata."""
-    data = path.read_bytes()
+    return html_document(path.read_bytes(), source, str(path))
+
+
+def html_document(data: bytes, source: str, where: str) -> Document:
+    """An HTML page's Document (a file's, or a feed item's page): ``where`` names it in
+    errors."""
     if looks_binary(data):
-        raise LoadError(str(path), "binary file, not HTML")
-    meta, text = _trafilatura(data, str(path))
+        raise LoadError(where, "binary file, not HTML")
+    meta, text = _trafilatura(data, where)
     if not text or len(text) < _HTML_MIN_TRUSTED:
         # On short pages trafilatura falls back to a baseline that splits inline tags
         # ("Hello <b>bold</b>" becomes three lines); our block-aware text is better there.
-        text = _html_fallback(data, str(path)) or text or ""
+        text = _html_fallback(data, where) or text or ""
     title, text = clean_article(text)
     title = one_line(getattr(meta, "title", None)) or title
     published = iso_date(getattr(meta, "date", None))  # the page's own metadata, not guessed

@@ -32,6 +32,8 @@ from urllib.parse import parse_qs
 import pytest
 
 from citewise import CitewiseApp, check_question
+from citewise.feeds import FeedInfo
+from ingest.feeds import FeedPoll, FeedRun
 from rag.bm25 import BM25Index
 from rag.config import Settings
 from rag.errors import NotFoundError
@@ -79,6 +81,7 @@ class FakeCitewise:
     as_of_seen: list[str] = field(default_factory=list)  # each ask's as_of ("" = today)
     lock: threading.Lock = field(default_factory=threading.Lock)
     settings: Settings = field(default_factory=Settings)
+    followed: dict[str, FeedInfo] = field(default_factory=dict)
 
     def add(self, source: str, text: str, title: str = "", url: str = "", published: str = "") -> None:
         self.docs[source] = _Doc(source, text, title, url, published)
@@ -131,6 +134,16 @@ class FakeCitewise:
 
     def claim_once(self, key: str, ttl: float = 3600.0) -> bool:
         return True  # as an embedded store: one process owns it, so no replica claimed first
+
+    def ingest_feeds(self, urls: Sequence[str], prune: bool = False,
+                     progress: Callable[[int, int], None] | None = None) -> FeedRun:
+        """Follows the URLs and reads nothing (tests/citewise/test_feeds.py polls for real)."""
+        for url in urls:
+            self.followed.setdefault(url, FeedInfo(url, time.time(), 0, 0, 0, 0, "", 0))
+        return FeedRun(IngestReport(), [FeedPoll(url) for url in urls], 0)
+
+    def feeds(self) -> list[FeedInfo]:
+        return list(self.followed.values())
 
     # ---- answering ---------------------------------------------------------------------
     def _hits(self, question: str, k: int, filters: Filters | None) -> list[Hit]:

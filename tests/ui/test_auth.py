@@ -86,6 +86,8 @@ ROUTES = [  # (method, path, request kwargs, least role)
      {"files": {"file": ("note.txt", b"The zebra count was 13.", "text/plain")}}, "editor"),
     ("DELETE", "/api/documents/note.txt", {}, "editor"),
     ("POST", "/api/feedback", {"json": {"answer_id": "0" * 32, "rating": "up"}}, "reader"),
+    ("GET", "/api/feeds", {}, "reader"),
+    ("POST", "/api/feeds", {"json": {"url": "https://news.example/rss"}}, "editor"),
     ("GET", "/v1/models", {}, "reader"),
     ("POST", "/v1/chat/completions",
      {"json": {"model": "citewise", "messages": [{"role": "user", "content": QUESTION}]}},
@@ -388,9 +390,10 @@ def test_chat_hides_and_refuses_document_tools_by_role(env, tmp_path):
         host="10.0.0.1"))
     editor = SimpleNamespace(username="user:ana-editor (editor)", client=SimpleNamespace(
         host="10.0.0.2"))
-    html, tools, replace = ui.signed_in(reader)
+    html, tools, replace, feeds = ui.signed_in(reader)
     assert "ana-reader" in html and "Sign out" in html and tools["visible"] is False
-    assert ui.signed_in(editor)[1]["visible"] is True
+    assert replace["visible"] is False and feeds["visible"] is False
+    assert all(t["visible"] is True for t in ui.signed_in(editor)[1:])
     before = _snapshot(env)
     status, *_ = ui.delete(SOURCE, reader)
     assert "may not change documents" in status and _snapshot(env) == before
@@ -404,6 +407,15 @@ def test_chat_hides_and_refuses_document_tools_by_role(env, tmp_path):
     assert (last.action, last.target, last.who, last.client) == (
         "upload", "chat-upload.txt", "user:ana-editor", "10.0.0.2")
     ui.delete("chat-upload.txt", editor)
+    # following a feed is a write too
+    from ui.feeds_panel import FeedHandlers
+
+    feeds = FeedHandlers(env.fake, ui.writer)
+    url = "https://news.example/chat-feed.xml"
+    status, _listing, box = feeds.follow(url, reader)
+    assert "may not change documents" in status and box == url and url not in env.fake.followed
+    status, listing, box = feeds.follow(url, editor)
+    assert "Following" in status and url in listing and box == ""
 
 
 def test_slack_still_works_with_sign_in_on(tmp_path_factory):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -619,3 +620,54 @@ def test_a_thumbs_down_becomes_a_gate_case(session, live_server, output_dir, tmp
     finally:
         httpx.delete(live_server.url + "/api/documents/gull-point.txt", timeout=60)
     _check_local(s, live_server)
+
+
+def test_follow_a_feed_in_the_documents_tab_and_the_server_keeps_it_fresh(
+        browser, tmp_path_factory, slack_api, output_dir):
+    """A feed on 127.0.0.1 (allowed by name), followed from the Documents tab of a server
+    started with --refresh-feeds: its item is listed and answerable, and an item added to the
+    feed later is ingested by the server's refresher without anyone asking."""
+    from tests.ingest.feed_server import FeedServer, Route, page, rss
+    from tests.ui.conftest import start_server, stop_server
+
+    feed = FeedServer().start()
+    items = [{"link": feed.url("/news/fares"), "title": "Ferry fares rise",
+              "date": "Mon, 02 Mar 2026 08:00:00 GMT"}]
+    feed.routes["/news/fares"] = Route(page("Ferry fares rise", (
+        "The harbour ferry fare rises to 4.20 euros on 1 April, the transport board said. "
+        "Commuters with a monthly pass keep the old price until June.")))
+    feed.routes["/news/kiosk"] = Route(page("Kiosk reopens", (
+        "The pier kiosk reopens on 9 May under a new owner, Marta Lind. She plans to sell "
+        "smoked herring and lemonade.")))
+    feed.routes["/rss"] = Route(rss(items), content_type="application/rss+xml")
+    server = start_server(tmp_path_factory, slack_api, name="feeds", env_extra={
+        "CITEWISE_FEED_ALLOW_PRIVATE": "127.0.0.1", "CITEWISE_REFRESH_FEEDS": "1s"})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        s = Session(context.new_page(), server.url)
+        s.open()
+        s.tab("Documents")
+        s.page.locator("#cw-feed-url input, #cw-feed-url textarea").first.fill(feed.url("/rss"))
+        s.page.locator("#cw-feed-follow").click()
+        s.wait_text("#cw-feed-status", "1 added", timeout=120_000)
+        s.wait_text("#cw-feeds", feed.url("/rss"))
+        s.wait_text("#cw-docs", "Ferry fares rise")
+        s.shot(output_dir / "feeds.png")
+
+        feed.routes["/rss"] = Route(rss([{"link": feed.url("/news/kiosk"),
+                                          "title": "Kiosk reopens"}, *items]),
+                                    content_type="application/rss+xml")
+        for _ in range(120):  # the refresher polls every second
+            sources = [d["source"] for d in httpx.get(server.url + "/api/documents").json()]
+            if feed.url("/news/kiosk") in sources:
+                break
+            time.sleep(0.5)
+        assert feed.url("/news/kiosk") in sources
+        s.tab("Chat")
+        s.ask("Who is the new owner of the pier kiosk?")
+        assert "Marta Lind" in s.last_bot().inner_text()
+        assert "refreshing every 1s" in server.log.read_text()
+    finally:
+        context.close()
+        stop_server(server.proc)
+        feed.stop()
