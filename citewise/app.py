@@ -131,10 +131,10 @@ class Citewise:
         options = FeedOptions(timeout=s.feed_timeout, max_bytes=int(s.feed_max_mb * 2**20),
                               max_items=s.feed_max_items, max_redirects=s.feed_max_redirects,
                               allow_private=s.feed_allow_private)
-        with self._write_lock:
-            return poll_feeds(self.index, self.feed_state(), urls, options, prune=prune,
-                              chunk_tokens=s.chunk_tokens, overlap_tokens=s.chunk_overlap,
-                              progress=progress)
+        # the write lock is taken for the writing only: uploads don't wait for slow feeds
+        return poll_feeds(self.index, self.feed_state(), urls, options, prune=prune,
+                          chunk_tokens=s.chunk_tokens, overlap_tokens=s.chunk_overlap,
+                          progress=progress, write_lock=self._write_lock)
 
     def documents(self) -> list[DocumentInfo]:
         return self.index.documents()

@@ -19,6 +19,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -268,9 +269,11 @@ class FeedReader:
 def poll_feeds(index: Any, state: FeedMemory, urls: list[str], options: FeedOptions, *,
                prune: bool = False, chunk_tokens: int = 200, overlap_tokens: int = 30,
                progress: Callable[[int, int], None] | None = None,
-               fetcher: Fetcher | None = None) -> FeedRun:
+               fetcher: Fetcher | None = None,
+               write_lock: AbstractContextManager[Any] | None = None) -> FeedRun:
     """Poll ``urls``, ingest what is new or changed, remember what was learned. With
-    ``prune``, documents of items that left a (completely read) feed are deleted."""
+    ``prune``, documents of items that left a (completely read) feed are deleted.
+    ``write_lock`` (the application's) is held only while writing, not while fetching."""
     from ingest.pipeline import Ingestor
 
     started = time.perf_counter()
@@ -286,7 +289,7 @@ def poll_feeds(index: Any, state: FeedMemory, urls: list[str], options: FeedOpti
             report.failed.append((p.url, p.error))
         report.unchanged.extend(p.unchanged)
 
-    with index.writing():
+    with write_lock or nullcontext(), index.writing():
         Ingestor(index, chunk_tokens, overlap_tokens).run(
             (d for p in polls for d in p.documents), report, progress)
         if prune:
