@@ -595,12 +595,6 @@ class ExtractiveGenerator(RuleBasedCondense):
             seen.update(c.terms)
         return self._with_listing(question, cands, chosen)
 
-    def answering(self, c: ScoredSentence) -> bool:
-        """Whether ``c`` answers the question by the scorer's own cut, though it may not be
-        among the sentences quoted: the right kind of answer, no headline, a score at or above
-        the abstention threshold (the LLM verifier's test of a span a model cites)."""
-        return c.typed and not c.headline and c.score >= self._threshold(c)
-
     def _threshold(self, c: ScoredSentence) -> float:
         """The abstention threshold; a table row has its own (see ROW_THRESHOLD)."""
         return self.threshold if c.row is None else self.row_threshold

@@ -242,32 +242,3 @@ def test_a_two_sentence_span_needs_both_sentences_on_the_question():
     alone = Verifier(question, [hit], allowed={first}, usable=set())
     assert not alone.add_text(claim) and alone.removed
 
-
-COUNCIL = ("The city council approved the Riverside housing project on Tuesday by a vote of six "
-           "to one. Council member David Chen voted against the project, citing traffic on Mill "
-           "Road. Mayor Ana Ruiz said construction would begin in March.")
-
-
-def _council() -> list[Hit]:
-    chunk = Chunk(id="council.txt:0", source="council.txt", ordinal=0, start=0,
-                  end=len(COUNCIL), text=COUNCIL)
-    return [Hit(chunk=chunk, score=1.0, title="Council approves Riverside housing project")]
-
-
-def test_a_model_sentence_resting_on_another_answering_span_is_kept():
-    """The verifier asks whether the cited span answers the question (the answer scorer's own
-    cut), not whether the extractive answerer would quote it first: here that answerer prefers
-    the sentence about the vote, and the model's correct sentence stays."""
-    question = "Who voted against the Riverside housing project?"
-    g = small(fake('"Council member David Chen voted against the project." [1]'))
-    _, ans = run(g, question, _council())
-    assert not ans.abstained and not ans.note
-    assert ans.answer == "Council member David Chen voted against the project. [1]"
-    (c,) = ans.citations
-    assert c.quote.startswith("Council member David Chen") and COUNCIL[c.start:c.end] == c.quote
-    # a cited sentence that does not answer (the mayor's) is still left out
-    g = small(fake("Mayor Ana Ruiz voted against the project [1]."))
-    _, ans = run(g, question, _council())
-    assert "Ruiz" not in ans.answer
-    assert ans.note == ("The generated answer was not supported by the documents, so this "
-                        "answer quotes the documents directly.")
