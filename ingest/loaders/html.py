@@ -13,7 +13,7 @@ from lxml import etree
 from ingest.clean import clean_article
 from ingest.loaders.meta import (
     authors,
-    first_line,
+    date_lines,
     iso_date,
     one_line,
     short_error,
@@ -88,7 +88,7 @@ def html_document(data: bytes, source: str, where: str) -> Document:
     published = iso_date(getattr(meta, "date", None))  # the page's own metadata, not guessed
     dated_by = "metadata" if published else ""
     if not published:
-        published = stated_date(title, first_line(text))
+        published = stated_date(*date_lines(title, text))
         dated_by = "title or first line" if published else ""
     return Document(source=source, text=text, title=title,
                     url=one_line(getattr(meta, "url", None)), published=published,

@@ -89,6 +89,21 @@ def stated_date(*lines: str) -> str:
     return ""
 
 
+DATELINE_CHARS = 80  # a line under the headline this short may be its dateline
+
+
+def date_lines(title: str, text: str) -> list[str]:
+    """Where a document states its own date: its title, its first line and, when the first
+    line is the headline, the short line under it (a dateline: "Harbour Gazette, 14 February
+    2024")."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()][:2]
+    out = [title, *lines[:1]]
+    if len(lines) == 2 and " ".join(lines[0].split()) == " ".join(title.split()) \
+            and len(lines[1]) <= DATELINE_CHARS:
+        out.append(lines[1])
+    return out
+
+
 def first_line(text: str) -> str:
     return next((line for line in text.splitlines() if line.strip()), "")
 

@@ -14,7 +14,7 @@ from docx.table import Table
 from ingest.clean import clean_article
 from ingest.loaders.meta import (
     MB,
-    first_line,
+    date_lines,
     human_size,
     one_line,
     real_authors,
@@ -58,7 +58,7 @@ def load_docx(path: Path, source: str, max_bytes: int) -> Document:
     title = one_line(props.title) or title
     # the core "created" date is when the file was made (python-docx's template says
     # 2013-12-23): only a date the document states is its published date
-    published = stated_date(title, first_line(text))
+    published = stated_date(*date_lines(title, text))
     return Document(source=source, text=text, title=title, published=published,
                     authors=real_authors(props.author),
                     dated_by="title or first line" if published else "")

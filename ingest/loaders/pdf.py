@@ -16,7 +16,7 @@ from typing import Any
 from pypdf import PasswordType, PdfReader
 
 from ingest.clean import clean_pages
-from ingest.loaders.meta import first_line, one_line, real_authors, short_error, stated_date
+from ingest.loaders.meta import date_lines, one_line, real_authors, short_error, stated_date
 from rag.errors import LoadError
 from rag.records import Document
 from rag.tables import pipe_rows
@@ -52,7 +52,7 @@ def load_pdf(path: Path, source: str, max_bytes: int) -> Document:
     title, text, starts = clean_pages(pages, reflow=True)
     title = one_line(_safe_attr(meta, "title")) or title
     # the creation date is when the PDF was generated: only a date it states is "published"
-    published = stated_date(title, first_line(text))
+    published = stated_date(*date_lines(title, text))
     return Document(source=source, text=text, title=title, published=published,
                     authors=real_authors(_safe_attr(meta, "author")), pages=starts,
                     dated_by="title or first line" if published else "")

@@ -10,7 +10,7 @@ from pathlib import Path
 import charset_normalizer
 
 from ingest.clean import clean_article
-from ingest.loaders.meta import first_line, stated_date
+from ingest.loaders.meta import date_lines, stated_date
 from rag.errors import LoadError
 from rag.records import Document
 
@@ -77,7 +77,7 @@ def load_text(path: Path, source: str, max_bytes: int) -> Document:
     if path.suffix.lower() in {".md", ".markdown"}:
         text, sections = markdown_sections(text)
         title = sections[0][1] if sections else title
-    published = stated_date(title, first_line(text))  # "Board minutes, 14 February 2024"
+    published = stated_date(*date_lines(title, text))  # "Board minutes, 14 February 2024"
     return Document(source=source, text=text, title=title, sections=sections,
                     published=published, dated_by="title or first line" if published else "")
 

@@ -518,6 +518,25 @@ def test_a_date_is_published_only_when_the_document_states_it(tmp_path: Path) ->
     assert got["notes.md"].published == "2025-01-12"
 
 
+def test_a_dateline_under_the_headline_dates_the_article(tmp_path: Path) -> None:
+    """News puts its date on the line under the headline; a long second line (a sentence that
+    mentions a date) says nothing about when the document was written."""
+    story = tmp_path / "story.txt"
+    story.write_text("Ferry fares rise\nHarbour Gazette, 14 February 2025\n\nThe fare rises.\n",
+                     encoding="utf-8")
+    noted = tmp_path / "noted.md"
+    noted.write_text("# Ferry fares rise\n\nBy Ana Ruiz - 3 March 2025\n\nThe fare rises.\n",
+                     encoding="utf-8")
+    told = tmp_path / "told.txt"
+    told.write_text("Ferry fares rise\nThe board said on 14 February 2025 that the ferry fare "
+                    "rises to 4.20 euros from April, after two years without a change.\n",
+                    encoding="utf-8")
+    got = {f.name: one_doc(f) for f in (story, noted, told)}
+    assert got["story.txt"].published == "2025-02-14"
+    assert got["noted.md"].published == "2025-03-03"
+    assert got["told.txt"].published == ""
+
+
 def test_not_a_zip_named_docx_fails(tmp_path: Path) -> None:
     f = tmp_path / "fake.docx"
     f.write_text("plain text pretending to be a document")
