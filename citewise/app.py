@@ -22,6 +22,7 @@ from rag.config import Settings
 from rag.embeddings import Embedder, make_embedder
 from rag.errors import InputError, NotFoundError
 from rag.generator import Generator
+from rag.newer import stale_note
 from rag.records import Answer, DocumentInfo, Filters, Hit, IngestReport, Turn
 from rag.retriever import HybridSearcher
 from rag.store import Index
@@ -253,6 +254,8 @@ class Citewise:
         if when is not None:
             answer.as_of = when.day.isoformat()
             answer.window = when.window.describe() if when.window else ""
+            if not answer.abstained:  # "now" answered from old articles: say how old
+                note = f"{note} {stale_note(standalone, [c.published for c in answer.citations], answer.as_of)}"
         note = note.strip()
         if note:
             answer.note = f"{answer.note} {note}".strip()

@@ -38,6 +38,7 @@ from rag.errors import ConfigError
 from rag.fields import field_lines
 from rag.generator import RuleBasedCondense
 from rag.informal import tidy
+from rag.newer import asked_year, prefer_newer, without_time
 from rag.reader import Reader, bundled_reader, pair_text
 from rag.records import Answer, Chunk, Citation, Hit, Turn
 from rag.scorer import AnswerScorer, feature_vector, has_bundled
@@ -566,7 +567,37 @@ class ExtractiveGenerator(RuleBasedCondense):
     # ---- selection ----------------------------------------------------------------------------
     def select(self, question: str, hits: list[Hit]) -> list[ScoredSentence]:
         """The sentences to quote, in reading order; empty means abstain."""
+        return self.select_dated(question, hits)[0]
+
+    def select_dated(self, question: str, hits: list[Hit]) -> tuple[list[ScoredSentence], str]:
+        """``select``'s sentences, from the newest of dated documents that disagree on the
+        answer (or the older one, asked for the earlier value; rag/newer.py), with the note
+        that names the other document."""
         cands = self.candidates(question, hits)
+        chosen = self._select(question, cands)
+        plain = without_time(question)
+        if plain != question:
+            # "What was the fare originally?": an old article says "the fare is", so the
+            # earlier value is found as the plain question's, then chosen by its date; when no
+            # dated documents disagree, the question is answered as asked
+            p_cands = self.candidates(plain, hits)
+            p_chosen = self._select(plain, p_cands)
+            picked, note = prefer_newer(question, p_chosen, p_cands, self._answers)
+            if note:
+                return picked, note
+            # "What did a pass cost in 2024?" from an article published in 2024 that says
+            # what it costs: its date says the year its present tense means
+            year = asked_year(question)
+            if year and p_chosen and all((c.hit.published or "")[:4] == year for c in p_chosen):
+                return p_chosen, ""
+        return prefer_newer(question, chosen, cands, self._answers)
+
+    def _answers(self, c: ScoredSentence) -> bool:
+        """May ``c`` answer on its own: the right kind, its constraints hold, no headline,
+        scored at or above the threshold."""
+        return c.typed and c.check.ok and not c.headline and c.score >= self._threshold(c)
+
+    def _select(self, question: str, cands: list[ScoredSentence]) -> list[ScoredSentence]:
         typed = [c for c in cands if c.typed]
         if not typed or typed[0].score < self._threshold(typed[0]):
             if cands:
@@ -621,7 +652,7 @@ class ExtractiveGenerator(RuleBasedCondense):
 
     # ---- Generator protocol -------------------------------------------------------------------
     def _build(self, question: str, hits: list[Hit]) -> tuple[list[str], Answer]:
-        chosen = self.select(question, hits)
+        chosen, note = self.select_dated(question, hits)
         if not chosen:
             answer = Answer.abstention(question, hits)
             return [answer.answer], answer
@@ -634,7 +665,7 @@ class ExtractiveGenerator(RuleBasedCondense):
                 citation.table = c.row.table.heading_line()
             citations.append(citation)
         answer = Answer(question=question, answer="".join(pieces).rstrip(), abstained=False,
-                        citations=citations, contexts=list(hits))
+                        citations=citations, contexts=list(hits), note=note)
         return pieces, answer
 
     def generate(self, question: str, hits: list[Hit], history: list[Turn] | None = None) -> Answer:
