@@ -585,10 +585,13 @@ class ExtractiveGenerator(RuleBasedCondense):
             picked, note = prefer_newer(question, p_chosen, p_cands, self._answers)
             if note:
                 return picked, note
-            # "What did a pass cost in 2024?" from an article published in 2024 that says
-            # what it costs: its date says the year its present tense means
+            # "What did a pass cost in 2024?" with no sentence that names 2024: an article
+            # published in 2024 that says what it costs answers, its date says the year its
+            # present tense means (a sentence naming the year, as a report's table row does,
+            # is preferred: it was chosen above)
             year = asked_year(question)
-            if year and p_chosen and all((c.hit.published or "")[:4] == year for c in p_chosen):
+            if year and not chosen and p_chosen \
+                    and all((c.hit.published or "")[:4] == year for c in p_chosen):
                 return p_chosen, ""
         return prefer_newer(question, chosen, cands, self._answers)
 
