@@ -289,9 +289,14 @@ def poll_feeds(index: Any, state: FeedMemory, urls: list[str], options: FeedOpti
             report.failed.append((p.url, p.error))
         report.unchanged.extend(p.unchanged)
 
+    # embedded before the write session: asks that read the store wait for the writes only
+    ingestor = Ingestor(index, chunk_tokens, overlap_tokens)
+    batches = ingestor.embed_all((d for p in polls for d in p.documents), report, progress)
     with write_lock or nullcontext(), index.writing():
-        Ingestor(index, chunk_tokens, overlap_tokens).run(
-            (d for p in polls for d in p.documents), report, progress)
+        ingestor.write_all(batches, report)
+        if progress:
+            progress(len(report.added) + len(report.updated) + len(report.unchanged),
+                     report.chunks_embedded)
         if prune:
             _prune(index, state, polls, report)
     state.save(polls, reader.fetcher.robots)

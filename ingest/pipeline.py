@@ -86,6 +86,38 @@ class Ingestor:
             progress(len(seen), report.chunks_embedded)
         return seen
 
+    def embed_all(self, items: Iterable[Document | LoadFailure], report: IngestReport,
+                  progress: Progress | None = None) -> list[Embedded]:
+        """Admit, chunk and embed every item, writing nothing: for a caller that holds the
+        store's write session only while writing (a feed poll: asks that read the store meanwhile
+        wait for the writes, not for the model)."""
+        stored = {s: r.content_hash for s, r in self.index.records().items()}
+        seen: set[str] = set()
+        batches, pending, pending_chunks = [], [], 0
+        embedded = 0
+        for item in items:
+            doc = admit(item, stored, seen, report)
+            if doc is None:
+                continue
+            chunks = chunk_document(doc, self.index.embedder, self.chunk_tokens,
+                                    self.overlap_tokens)
+            pending.append((doc, chunks))
+            pending_chunks += len(chunks)
+            if pending_chunks >= self.batch_chunks:
+                batches.append(self._embed(pending))
+                embedded += pending_chunks
+                pending, pending_chunks = [], 0
+            if progress:
+                progress(len(seen), embedded)
+        if pending:
+            batches.append(self._embed(pending))
+        return batches
+
+    def write_all(self, batches: list[Embedded], report: IngestReport) -> None:
+        """Write what ``embed_all`` made; call inside ``Index.writing()``."""
+        for batch in batches:
+            self._write(batch, report)
+
     def _embed(self, pending: list[tuple[Document, list[Chunk]]]) -> Embedded:
         vectors, tokens = embed_chunks(self.index.embedder, [chunks for _, chunks in pending])
         return pending, vectors, tokens

@@ -1,6 +1,6 @@
 """What a feed refresh costs the people asking meanwhile (BENCHMARKS.md, "Feeds").
 
-    python scripts/feed_refresh_latency.py [PAGES] [--squad ../shared/datasets/squad-v1.1-dev/dev-v1.1.json]
+    PYTHONPATH=. python scripts/feed_refresh_latency.py [PAGES] [--squad ../shared/datasets/squad-v1.1-dev/dev-v1.1.json]
 
 One process, one real Citewise over sample_data (as `citewise serve --refresh-feeds` is), a feed
 of PAGES new pages (SQuAD v1.1 dev paragraphs of its non-reserved articles, one page each)
