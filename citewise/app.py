@@ -255,7 +255,8 @@ class Citewise:
             answer.as_of = when.day.isoformat()
             answer.window = when.window.describe() if when.window else ""
             if not answer.abstained:  # "now" answered from old articles: say how old
-                note = f"{note} {stale_note(standalone, [c.published for c in answer.citations], answer.as_of)}"
+                dates = [c.published for c in answer.citations]
+                note = f"{note} {stale_note(standalone, dates, answer.as_of)}"
         note = note.strip()
         if note:
             answer.note = f"{answer.note} {note}".strip()

@@ -15,7 +15,6 @@ import logging
 import re
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -159,15 +158,14 @@ class FeedState:
 
 
 class Refresher:
-    """Polls the store's feeds every ``every`` seconds on a daemon thread, while this process
-    holds the store's refresher claim. ``poll`` is the Citewise's ``refresh_feeds``."""
+    """Polls the store's feeds (``citewise.refresh_feeds``) every ``every`` seconds on a daemon
+    thread, while this process holds the store's refresher claim."""
 
     def __init__(self, citewise: Any, every: float, prune: bool = False) -> None:
         self.citewise = citewise
         self.every = every
         self.prune = prune
         self.ttl = every * 2 + 120  # a claim outlives one missed poll, not two
-        self.name = f"{REFRESHER_CLAIM}:{uuid.uuid4().hex[:8]}"
         self._token: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -6,6 +6,9 @@ non-public address is refused unless the user allows it by name (``feed_allow_pr
 redirect hop is checked the same way and counted; robots.txt is honoured; a body larger than the
 cap or slower than the timeout is abandoned. Conditional GET (ETag / Last-Modified) makes an
 unchanged feed or page cost one small request and no download.
+
+Not covered: a host whose DNS answer changes between the check and the connection (DNS
+rebinding); the check resolves the name, the HTTP client resolves it again.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -50,38 +50,23 @@ class Ingestor:
         while the next one fills, so memory is bounded by two batches."""
         from concurrent.futures import Future, ThreadPoolExecutor
 
-        stored = {s: r.content_hash for s, r in self.index.records().items()}
         seen: set[str] = set()
-        pending: list[tuple[Document, list[Chunk]]] = []
-        pending_chunks = 0
         in_flight: Future[Embedded] | None = None
         # an embedder whose tokenizer one thread may use while another encodes
         # (OnnxEmbedder.parallel_tokens); others embed each batch here, in turn
         pipelined = bool(getattr(self.index.embedder, "parallel_tokens", False))
         # leaving the block waits for the batch embedding, also on an error or ^C
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="citewise-embed") as worker:
-            for item in items:
-                doc = admit(item, stored, seen, report)
-                if doc is not None:
-                    chunks = chunk_document(doc, self.index.embedder, self.chunk_tokens,
-                                            self.overlap_tokens)
-                    pending.append((doc, chunks))
-                    pending_chunks += len(chunks)
-                    if pending_chunks >= self.batch_chunks:
-                        if in_flight is not None:
-                            self._write(in_flight.result(), report)
-                            in_flight = None
-                        if pipelined:
-                            in_flight = worker.submit(self._embed, pending)
-                        else:
-                            self._write(self._embed(pending), report)
-                        pending, pending_chunks = [], 0
-                if progress and not isinstance(item, LoadFailure):
-                    progress(len(seen), report.chunks_embedded)
+            for pending in self._batches(items, report, seen, progress):
+                if in_flight is not None:
+                    self._write(in_flight.result(), report)
+                    in_flight = None
+                if pipelined:
+                    in_flight = worker.submit(self._embed, pending)
+                else:
+                    self._write(self._embed(pending), report)
             if in_flight is not None:
                 self._write(in_flight.result(), report)
-        if pending:
-            self._write(self._embed(pending), report)
         if progress:
             progress(len(seen), report.chunks_embedded)
         return seen
@@ -91,27 +76,30 @@ class Ingestor:
         """Admit, chunk and embed every item, writing nothing: for a caller that holds the
         store's write session only while writing (a feed poll: asks that read the store meanwhile
         wait for the writes, not for the model)."""
+        return [self._embed(pending) for pending in self._batches(items, report, set(), progress)]
+
+    def _batches(self, items: Iterable[Document | LoadFailure], report: IngestReport,
+                 seen: set[str], progress: Progress | None
+                 ) -> Iterator[list[tuple[Document, list[Chunk]]]]:
+        """The documents to (re-)embed, chunked, in batches of about ``batch_chunks`` chunks
+        (admit records failures, duplicates and unchanged ones in ``report``)."""
         stored = {s: r.content_hash for s, r in self.index.records().items()}
-        seen: set[str] = set()
-        batches, pending, pending_chunks = [], [], 0
-        embedded = 0
+        pending: list[tuple[Document, list[Chunk]]] = []
+        pending_chunks = 0
         for item in items:
             doc = admit(item, stored, seen, report)
-            if doc is None:
-                continue
-            chunks = chunk_document(doc, self.index.embedder, self.chunk_tokens,
-                                    self.overlap_tokens)
-            pending.append((doc, chunks))
-            pending_chunks += len(chunks)
-            if pending_chunks >= self.batch_chunks:
-                batches.append(self._embed(pending))
-                embedded += pending_chunks
-                pending, pending_chunks = [], 0
-            if progress:
-                progress(len(seen), embedded)
+            if doc is not None:
+                chunks = chunk_document(doc, self.index.embedder, self.chunk_tokens,
+                                        self.overlap_tokens)
+                pending.append((doc, chunks))
+                pending_chunks += len(chunks)
+                if pending_chunks >= self.batch_chunks:
+                    yield pending
+                    pending, pending_chunks = [], 0
+            if progress and not isinstance(item, LoadFailure):
+                progress(len(seen), report.chunks_embedded)
         if pending:
-            batches.append(self._embed(pending))
-        return batches
+            yield pending
 
     def write_all(self, batches: list[Embedded], report: IngestReport) -> None:
         """Write what ``embed_all`` made; call inside ``Index.writing()``."""
