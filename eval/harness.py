@@ -214,6 +214,18 @@ def corpus_of(dataset: Dataset, pipeline: Any, samples: Sequence[EvalSample]) ->
     return texts
 
 
+def published_of(dataset: Dataset, pipeline: Any) -> dict[str, str]:
+    """Source id -> published date (YYYY-MM-DD) of the dated documents, for the ``stale``
+    near misses: the dataset's own, else the store's."""
+    if dataset.feed:
+        return {str(d["source"]): str(d.get("published") or "")[:10] for d in dataset.feed
+                if d.get("published")}
+    try:
+        return {d.source: d.published[:10] for d in pipeline.documents() if d.published}
+    except AttributeError:
+        return {}
+
+
 def run_eval(
     dataset: Dataset,
     pipeline: Any,
@@ -235,7 +247,8 @@ def run_eval(
         if dataset.retrieval_only:
             raise DatasetError(f"{dataset.path}: --near-miss needs questions with answers "
                                "(citewise JSONL or SQuAD), not a retrieval-only BEIR set")
-        variants = make_near_misses(samples, corpus_of(dataset, pipeline, samples), seed)
+        variants = make_near_misses(samples, corpus_of(dataset, pipeline, samples), seed,
+                                    published=published_of(dataset, pipeline))
         if not variants:
             log.warning("--near-miss: no variant could be made from these questions")
     started = time.perf_counter()

@@ -12,7 +12,10 @@ is what separates "answers the question asked" from "finds a similar sentence". 
 * ``time_qualifier`` - "first"/"last", "before"/"after", "now"/"previously", "began"/"ended"...
   is flipped;
 * ``missing_when`` / ``missing_count`` - the question is turned into a "When ..." /
-  "How many times ..." question about a gold passage that holds no date / no number at all.
+  "How many times ..." question about a gold passage that holds no date / no number at all;
+* ``stale`` - the same question asked as of the day before its gold document was published
+  (dated corpora only): nothing known then says it, so an answer would come from the future or
+  from an older document that does not hold the answer (issue 26).
 
 A variant is kept only when it is unanswerable by construction: the new token (and, for
 qualifiers, its synonyms) does not occur in the gold passage, the gold evidence or the reference
@@ -35,13 +38,14 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 
 from eval.metrics import answer_contains, hit_at_k, wrong_subject
 from eval.records import EvalSample
 
 log = logging.getLogger(__name__)
 
-KINDS = ("entity", "number", "date", "time_qualifier", "missing_when", "missing_count")
+KINDS = ("entity", "number", "date", "time_qualifier", "missing_when", "missing_count", "stale")
 SWAP_KINDS = ("entity", "number", "date", "time_qualifier")  # keep the answer type
 ELSEWHERE_SHARE = 0.6  # content words a paragraph must share with a variant to maybe answer it
 MAX_TRIES = 25  # candidates checked per variant before giving up
@@ -350,6 +354,7 @@ class Corpus:
     """Paragraphs of the corpus with the names, numbers and dates they hold, indexed once."""
 
     texts: dict[str, str]
+    published: dict[str, str] = field(default_factory=dict)  # source -> YYYY-MM-DD (dated ones)
     paragraphs: list[tuple[str, str]] = field(default_factory=list)  # (source, text)
     folded: list[str] = field(default_factory=list)
     index: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
@@ -361,8 +366,8 @@ class Corpus:
     _kinds: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def build(cls, texts: Mapping[str, str]) -> Corpus:
-        corpus = cls(dict(texts))
+    def build(cls, texts: Mapping[str, str], published: Mapping[str, str] | None = None) -> Corpus:
+        corpus = cls(dict(texts), {s: d[:10] for s, d in (published or {}).items() if d})
         for source in sorted(texts):
             group = _group(source)
             for para in _paragraphs(texts[source]):
@@ -706,6 +711,11 @@ def variants_of(sample: EvalSample, corpus: Corpus, seed: int = 0,
         if kind not in KINDS:
             raise ValueError(f"unknown near-miss kind {kind!r}; known: {', '.join(KINDS)}")
         rng = random.Random(f"{seed}:{sample.id}:{kind}")
+        if kind == "stale":
+            stale = _stale(sample, corpus)
+            if stale is not None:
+                out.append(stale)
+            continue
         if kind in _SWAPPERS:
             swap = _SWAPPERS[kind](sample, gold, corpus, groups, rng)
         else:
@@ -735,13 +745,41 @@ def variants_of(sample: EvalSample, corpus: Corpus, seed: int = 0,
     return out
 
 
+def _stale(sample: EvalSample, corpus: Corpus) -> EvalSample | None:
+    """The sample asked as of the day before its (first) gold document was published; None
+    when a gold source is undated, or a document dated before that day (or undated) holds a
+    reference answer: then the variant might be answerable."""
+    gold = [s for w in sample.sources if (s := corpus.source_of(w))]
+    if not gold or not sample.references or any(s not in corpus.published for s in gold):
+        return None
+    first = min(corpus.published[s] for s in gold)
+    try:
+        day = (date.fromisoformat(first) - timedelta(days=1)).isoformat()
+    except ValueError:
+        return None
+    refs = [_fold(r) for r in sample.references if r.strip()]
+    for source, text in corpus.texts.items():
+        known = corpus.published.get(source, "")
+        if (not known or known <= day) and any(r in _fold(text) for r in refs):
+            return None
+    return replace(
+        sample, id=f"{sample.id}~stale", as_of=day, references=[], answerable=False,
+        sources=[], evidence=[], relevance={},
+        tags=["near_miss", "near_miss:stale", "unanswerable"],
+        near_miss={"kind": "stale", "original_id": sample.id,
+                   "original_question": sample.question,
+                   "replaced": sample.as_of or "today", "replacement": day})
+
+
 def make_near_misses(samples: Sequence[EvalSample], corpus: Mapping[str, str] | Corpus,
-                     seed: int = 0, kinds: Sequence[str] = KINDS) -> list[EvalSample]:
+                     seed: int = 0, kinds: Sequence[str] = KINDS,
+                     published: Mapping[str, str] | None = None) -> list[EvalSample]:
     """Near-miss variants of every answerable sample (in sample order, kinds in ``kinds`` order).
 
-    ``corpus`` maps source ids to document text (a dataset's feed, or the store's documents).
+    ``corpus`` maps source ids to document text (a dataset's feed, or the store's documents);
+    ``published`` their dates, where known (the ``stale`` kind needs them).
     """
-    index = corpus if isinstance(corpus, Corpus) else Corpus.build(corpus)
+    index = corpus if isinstance(corpus, Corpus) else Corpus.build(corpus, published)
     out: list[EvalSample] = []
     for sample in samples:
         out.extend(variants_of(sample, index, seed, kinds))

@@ -168,3 +168,28 @@ def test_variants_are_deterministic_per_seed_and_per_sample(article_run):
     # another seed draws other replacements for some questions
     questions = {s: [v.question for v in N.make_near_misses(samples, corpus, seed=s)] for s in range(4)}
     assert len({tuple(q) for q in questions.values()}) > 1
+
+
+def test_stale_asks_the_day_before_the_gold_document_was_published():
+    texts = {"fares-2025.txt": "A single ferry ticket costs 4.20 euros from March.",
+             "fares-2024.txt": "A single ferry ticket costs 3.80 euros.",
+             "undated.txt": "Ferries leave every hour."}
+    published = {"fares-2025.txt": "2025-02-14", "fares-2024.txt": "2024-02-14"}
+    fare = EvalSample("fare", "What does a single ferry ticket cost?", ["4.20 euros"],
+                      sources=["fares-2025.txt"], as_of="2025-06-01")
+    old = EvalSample("old", "What did a single ferry ticket cost?", ["3.80 euros"],
+                     sources=["fares-2024.txt"])
+    (v,) = [x for x in N.make_near_misses([fare], texts, published=published)
+            if x.near_miss["kind"] == "stale"]
+    assert (v.id, v.question, v.as_of, v.answerable) == (
+        "fare~stale", fare.question, "2025-02-13", False)
+    assert v.near_miss["replaced"] == "2025-06-01" and v.tags[-2:] == ["near_miss:stale",
+                                                                      "unanswerable"]
+    # an earlier (or undated) document that holds the answer: maybe answerable, so no variant
+    later = EvalSample("later", "What does a single ferry ticket cost?", ["3.80 euros"],
+                       sources=["fares-2024.txt"])
+    assert not [x for x in N.make_near_misses([later, old], {**texts, "copy.txt": "3.80 euros"},
+                                              published=published)
+                if x.near_miss["kind"] == "stale"]
+    # no dates, no stale variants
+    assert not [x for x in N.make_near_misses([fare], texts) if x.near_miss["kind"] == "stale"]
