@@ -520,8 +520,9 @@ def build_chat(citewise: CitewiseApp, settings: Settings,
         demo.load(ui.welcome, None, chatbot, api_name=False)
         demo.load(ui.signed_in, None, [who, editor_tools, replace_tools, feed_tools],
                   api_name=False)
-        docs_tab.select(ui.refresh, None, refresh_outputs, api_name=False)
-        docs_tab.select(feeds_listing, None, feeds, api_name=False)
+        # quiet refreshes: no progress overlay flashes over the tab as it opens
+        docs_tab.select(ui.refresh, None, refresh_outputs, api_name=False, show_progress="hidden")
+        docs_tab.select(feeds_listing, None, feeds, api_name=False, show_progress="hidden")
         ingest_btn.click(ui.upload, [files], [result, table, pick, files], concurrency_limit=2,
                          api_name=False).then(ui.refresh, None, refresh_outputs, api_name=False)
         delete_btn.click(ui.confirm_delete, [pick], [confirm, confirm_text, deleted],

@@ -523,6 +523,7 @@ def test_accessibility_wcag_aa(session, live_server, output_dir, browser):
 
     s.tab("Documents")
     s.wait_text("#cw-docs", "microsoft-openai-partnership.txt")
+    s.wait_text("#cw-feeds", "No feed is followed")  # the tab's refreshes are done
     headers = page.locator("#cw-docs thead").inner_text()
     assert "Published" in headers and "Ingested" in headers
     violations += _axe(page, "documents", results)
@@ -536,7 +537,9 @@ def test_accessibility_wcag_aa(session, live_server, output_dir, browser):
         violations += _axe(p, "chat-390px", results)
         p.get_by_role("tab", name="Documents").click()
         p.wait_for_function("() => (document.querySelector('#cw-docs') || {}).innerText"
-                            "?.includes('microsoft-openai-partnership.txt')", timeout=30_000)
+                            "?.includes('microsoft-openai-partnership.txt') && "
+                            "(document.querySelector('#cw-feeds') || {}).innerText"
+                            "?.includes('No feed is followed')", timeout=30_000)
         for column in ("Chunks", "Ingested", "Published", "Source"):
             cell = p.locator("#cw-docs thead th", has_text=column).first
             cell.scroll_into_view_if_needed()
