@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install --upgrade pip >/dev/null
 	# torch is pinned to the CPU build; install it first so nothing pulls a CUDA one.
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e ".[test,ray,train]"
+	$(PIP) install -e ".[test,ray,train,peer]"
 	# the embedding model on onnxruntime, exported once from its local weights (no download)
 	$(PY) -m rag.embeddings_onnx
 	touch $(STAMP)

@@ -102,6 +102,20 @@ def squad_corpus(path: Path, paragraphs: int | None, questions: int, seed: int,
     return feed_path, qs[:questions], len(feed)
 
 
+def feed_corpus(feed: Path, questions: Path | None, n: int, seed: int
+                ) -> tuple[Path, list[tuple[str, str]], int]:
+    """(feed path, [(question, gold source)], documents) for a JSONL corpus of one's own (a
+    news feed: `id`, `text`), with questions (JSONL: `question`, `sources`) when given."""
+    docs = sum(1 for line in feed.open(encoding="utf-8") if line.strip())
+    qs: list[tuple[str, str]] = []
+    if questions is not None:
+        for line in questions.read_text(encoding="utf-8").splitlines():
+            if line.strip() and (row := json.loads(line)).get("sources"):
+                qs.append((row["question"], str(row["sources"][0])))
+    random.Random(seed).shuffle(qs)
+    return feed, qs[:n], docs
+
+
 # ---------------------------------------------------------------------------------- steps
 
 
@@ -112,74 +126,34 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def measure_encode_limit(embedder: Any, texts: list[str], res: BenchResult) -> float:
-    """Raw model.encode over exactly our chunks, with citewise's batch size."""
-    model = embedder._model  # the SentenceTransformer itself: this is the limit we compare to
-    model.encode(texts[:64], batch_size=embedder.batch_size)  # warm-up
-    _, secs = _timed(lambda: model.encode(texts, batch_size=embedder.batch_size,
-                                          normalize_embeddings=True, show_progress_bar=False))
-    res.add("encode_chunks_per_s", "1. raw `model.encode`: chunks/s", len(texts) / secs)
-    res.add("encode_tokens_per_s", "1. raw `model.encode`: tokens/s", res.tokens / secs, "{:.0f}")
-    res.add("encode_secs", "1. raw `model.encode`: wall time (s)", secs)
+    """The backend's own batch encode over exactly our chunks, with citewise's batch size (for
+    the torch backend SentenceTransformer.encode, for onnx the session run): the limit an ingest
+    with that backend is compared to."""
+    embedder.embed_documents(texts[:64])  # warm-up
+    _, secs = _timed(lambda: embedder.embed_documents(texts))
+    res.add("encode_chunks_per_s", "1. raw encode (same backend): chunks/s", len(texts) / secs)
+    res.add("encode_tokens_per_s", "1. raw encode (same backend): tokens/s", res.tokens / secs,
+            "{:.0f}")
+    res.add("encode_secs", "1. raw encode (same backend): wall time (s)", secs)
     return secs
 
 
 def tutorial_pipeline(model_path: str, feed: Path, questions: list[tuple[str, str]],
-                      workdir: Path, res: BenchResult) -> None:
-    """The LangChain RAG tutorial's ingest and retrieval on the same documents and questions."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-    from langchain_chroma import Chroma
-    from langchain_core.documents import Document as LCDocument
-    from langchain_core.embeddings import Embeddings
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-    from sentence_transformers import SentenceTransformer
+                      workdir: Path, res: BenchResult) -> float:
+    """The LangChain RAG tutorial's ingest and retrieval on the same documents and questions
+    (eval/peer.py); returns its ingest wall time."""
+    from eval.peer import run_peer
 
-    class HFEmbeddings(Embeddings):
-        """What langchain-huggingface's HuggingFaceEmbeddings does with default kwargs."""
-
-        def __init__(self) -> None:
-            self.client = SentenceTransformer(model_path, device="cpu")
-
-        def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            return self.client.encode(texts, show_progress_bar=False).tolist()
-
-        def embed_query(self, text: str) -> list[float]:
-            return self.embed_documents([text])[0]
-
-    emb = HFEmbeddings()
-
-    def ingest() -> tuple[Any, list[LCDocument]]:
-        docs = []
-        with feed.open(encoding="utf-8") as fh:
-            for line in fh:
-                obj = json.loads(line)
-                docs.append(LCDocument(page_content=obj["text"], metadata={"source": obj["id"]}))
-        splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
-        client = chromadb.PersistentClient(path=str(workdir / "tutorial"),
-                                           settings=ChromaSettings(anonymized_telemetry=False))
-        store = Chroma.from_documents(splits, emb, client=client, collection_name="tutorial")
-        return store, splits
-
-    (store, splits), secs = _timed(ingest)
-    tok = emb.client.tokenizer([d.page_content for d in splits], add_special_tokens=True,
-                               truncation=False)["input_ids"]
-    window = emb.client.max_seq_length
-    embedded = sum(min(len(t), window) for t in tok)
-    truncated = sum(len(t) > window for t in tok)
-    hit4 = hit5 = 0
-    for q, gold in questions:
-        found = [d.metadata["source"] for d in store.similarity_search(q, k=5)]
-        hit4 += gold in found[:4]
-        hit5 += gold in found
-    n = max(len(questions), 1)
-    res.add("tutorial_chunks", "4. tutorial: chunks", len(splits), "{:.0f}")
+    peer = run_peer(model_path, feed, questions, workdir)
+    res.add("tutorial_chunks", "4. tutorial: chunks", peer.chunks, "{:.0f}")
     res.add("tutorial_tokens_embedded", "4. tutorial: tokens embedded (within the 256 window)",
-            embedded, "{:.0f}")
+            peer.tokens_embedded, "{:.0f}")
     res.add("tutorial_truncated_share", "4. tutorial: chunks truncated by the model window",
-            truncated / max(len(splits), 1), "{:.1%}")
-    res.add("tutorial_ingest_secs", "4. tutorial: ingest wall time (s)", secs)
-    res.add("tutorial_hit@4", "4. tutorial: hit@4 (its top-4)", hit4 / n, "{:.3f}")
-    res.add("tutorial_hit@5", "4. tutorial: hit@5", hit5 / n, "{:.3f}")
+            peer.truncated / max(peer.chunks, 1), "{:.1%}")
+    res.add("tutorial_ingest_secs", "4. tutorial: ingest wall time (s)", peer.ingest_secs)
+    res.add("tutorial_hit@4", "4. tutorial: hit@4 (its top-4)", peer.hit4, "{:.3f}")
+    res.add("tutorial_hit@5", "4. tutorial: hit@5", peer.hit5, "{:.3f}")
+    return peer.ingest_secs
 
 
 def clear_answer_caches(cw: Any) -> None:
@@ -253,10 +227,24 @@ def scale_up(cw: Any, target_chunks: int, progress: Callable[[str], None]) -> in
     return have
 
 
+def cli_ask(settings: Settings, question: str, res: BenchResult) -> None:
+    """Wall time of `citewise ask` as a new process on the bench's store (start, load, answer,
+    exit): what a person at a terminal waits."""
+    env = {**os.environ, **settings.to_env()}
+    cmd = [sys.executable, "-m", "ui.cli", "ask", question]
+    subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, timeout=300)  # warm the disk
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, timeout=300)
+    secs = time.perf_counter() - t
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"citewise ask failed: {proc.stderr.decode()[-2000:]}")
+    res.add("cli_ask_secs", "7. `citewise ask` as a new process (s; goal ≤ 2)", secs, "{:.2f}")
+
+
 def serve_load(settings: Settings, questions: list[tuple[str, str]], clients: int,
-               seconds: float, res: BenchResult) -> None:
-    """Start ``citewise serve`` with these settings, hammer /api/ask with N clients, read its
-    RSS."""
+               seconds: float, res: BenchResult, asks: int = 0) -> None:
+    """Start ``citewise serve`` with these settings; ``asks`` questions from one client (latency
+    over HTTP, RSS after them), then N clients for ``seconds``; read its RSS."""
     import httpx
 
     port = _free_port()
@@ -279,6 +267,20 @@ def serve_load(settings: Settings, questions: list[tuple[str, str]], clients: in
             for q, _ in questions[:5]:
                 c.post(f"{base}/api/ask", json={"question": q})
         idle_rss = _rss_mb(proc.pid)
+        if asks:
+            one: list[float] = []
+            with httpx.Client(timeout=60) as c:
+                for i in range(asks):
+                    t = time.perf_counter()
+                    c.post(f"{base}/api/ask", json={"question": questions[i % len(questions)][0]})
+                    one.append((time.perf_counter() - t) * 1000)
+            res.add("serve_one_p50_ms", "6. /api/ask over HTTP, one client: p50 (ms; goal ≤ 60)",
+                    percentile(one, 50))
+            res.add("serve_one_p95_ms", "6. /api/ask over HTTP, one client: p95 (ms; goal ≤ 150)",
+                    percentile(one, 95))
+            res.add("serve_rss_after_asks_mb",
+                    f"6. server RSS after {asks} asks (MB; goal ≤ 450)", _rss_mb(proc.pid),
+                    "{:.0f}")
         lat: list[float] = []
         errors = 0
         lock = threading.Lock()
@@ -317,6 +319,7 @@ def serve_load(settings: Settings, questions: list[tuple[str, str]], clients: in
                 peak[0], "{:.0f}")
         res.add("serve_requests", f"6. /api/ask requests in {seconds:.0f} s, {clients} clients",
                 len(lat), "{:.0f}")
+        res.add("serve_asks_per_s", f"6. asks/s, {clients} clients", len(lat) / seconds)
         res.add("serve_errors", "6. errors (non-200 or transport)", errors, "{:.0f}")
         res.add("serve_p50_ms", "6. /api/ask p50 under load (ms)", percentile(lat, 50))
         res.add("serve_p95_ms", "6. /api/ask p95 under load (ms)", percentile(lat, 95))
@@ -348,7 +351,7 @@ def run_bench(args: argparse.Namespace, settings: Settings | None = None) -> Ben
     from citewise import Citewise
     from ingest.chunking import chunk_document
     from ingest.loaders import iter_documents
-    from rag.embeddings import load_embedder
+    from rag.embeddings import load_embedder, make_embedder
 
     def say(msg: str) -> None:
         sys.stderr.write(f"[bench] {msg}\n")
@@ -359,17 +362,23 @@ def run_bench(args: argparse.Namespace, settings: Settings | None = None) -> Ben
     n_questions = 30 if quick else args.questions
     workdir = Path(tempfile.mkdtemp(prefix="citewise-bench-"))
     try:
-        feed, questions, n_docs = squad_corpus(args.squad, paragraphs, n_questions, args.seed,
-                                               workdir)
-        res = BenchResult(corpus=f"SQuAD v1.1 dev paragraphs as a JSONL feed ({n_docs} docs)")
+        if args.feed is not None:
+            feed, questions, n_docs = feed_corpus(args.feed, args.questions_file, n_questions,
+                                                  args.seed)
+            res = BenchResult(corpus=f"{args.feed.name} ({n_docs} docs)")
+        else:
+            feed, questions, n_docs = squad_corpus(args.squad, paragraphs, n_questions,
+                                                   args.seed, workdir)
+            res = BenchResult(corpus=f"SQuAD v1.1 dev paragraphs as a JSONL feed ({n_docs} docs)")
         res.documents = n_docs
         settings = _bench_settings(settings or Settings(), args, workdir)
         say(f"settings: store {settings.store}, generator {settings.generator}, embedding model "
             f"{settings.embedding_model}")
         res.settings = {"generator": settings.generator,
                         "embedding_model": settings.embedding_model,
+                        "embedding_backend": settings.embedding_backend,
                         "chunk_tokens": settings.chunk_tokens, "k": settings.k}
-        embedder = load_embedder(settings.embedding_model, settings.embed_batch_size)
+        embedder = make_embedder(settings)  # the backend citewise runs with (onnx by default)
 
         say("chunking the corpus as citewise does ...")
         texts = []
@@ -404,10 +413,14 @@ def run_bench(args: argparse.Namespace, settings: Settings | None = None) -> Ben
         res.add("reingest_embedded", "3. chunks embedded by the re-ingest", report2.chunks_embedded,
                 "{:.0f}")
 
-        say("4. LangChain tutorial pipeline ...")
-        tutorial_pipeline(embedder.location, feed, questions, workdir, res)
-        res.add("citewise_tokens_share", "4. citewise tokens embedded / tutorial's (goal ≤ 0.8)",
-                res.tokens / max(res.figures["tutorial_tokens_embedded"], 1), "{:.2f}")
+        if not args.no_peer:
+            say("4. LangChain tutorial pipeline ...")
+            peer_secs = tutorial_pipeline(load_embedder(settings.embedding_model).location, feed,
+                                          questions, workdir, res)
+            res.add("citewise_tokens_share", "4. citewise tokens embedded / tutorial's (goal ≤ 0.8)",
+                    res.tokens / max(res.figures["tutorial_tokens_embedded"], 1), "{:.2f}")
+            res.add("ingest_vs_peer", "4. citewise fresh ingest / tutorial's, wall (goal ≤ 0.50)",
+                    secs / peer_secs, "{:.2f}")
 
         say("5. warm ask latency ...")
         hit5 = ask_latency(cw, questions, f"{cw.index.count()} chunks", "ask", res)
@@ -416,8 +429,13 @@ def run_bench(args: argparse.Namespace, settings: Settings | None = None) -> Ben
         if args.clients:
             clients = 5 if quick else args.clients
             seconds = 3.0 if quick else args.seconds
-            say(f"6. server under {clients} concurrent clients for {seconds:.0f} s ...")
-            serve_load(settings, questions, clients, seconds, res)
+            asks = 20 if quick else args.asks
+            say(f"6. server: {asks} asks by one client, then {clients} concurrent clients for "
+                f"{seconds:.0f} s ...")
+            serve_load(settings, questions, clients, seconds, res, asks)
+
+        say("7. `citewise ask` as a new process ...")
+        cli_ask(settings, questions[0][0] if questions else "What is this about?", res)
 
         for target in ([] if quick else args.scale):
             total = scale_up(cw, target, say)
@@ -463,6 +481,15 @@ def markdown(res: BenchResult, args: argparse.Namespace) -> str:
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--squad", type=Path, default=SQUAD, help="SQuAD v1.1 dev JSON")
+    p.add_argument("--feed", type=Path, default=None, metavar="JSONL",
+                   help="a corpus of one's own instead of SQuAD (JSONL news feed: id, text), "
+                   "e.g. the RealTime QA development corpus of `python -m eval.external`")
+    p.add_argument("--questions-file", type=Path, default=None, metavar="JSONL",
+                   help="with --feed: questions (question, sources) for hit@5 and latency")
+    p.add_argument("--no-peer", action="store_true",
+                   help="skip the LangChain tutorial pipeline (it needs the 'peer' extra)")
+    p.add_argument("--asks", type=int, default=200,
+                   help="asks by one client over HTTP before the concurrent load")
     p.add_argument("--paragraphs", type=int, default=None, help="first N paragraphs (all)")
     p.add_argument("--questions", type=int, default=300, help="questions for hit@5 and latency")
     p.add_argument("--scale", type=int, nargs="*", default=[20_000, 100_000],
@@ -480,7 +507,10 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def run_from_args(args: argparse.Namespace, settings: Settings | None = None) -> int:
     """``citewise bench`` with the settings its flags and environment give (store, generator,
     embedding model, chunking, k, ...)."""
-    if not args.squad.exists():
+    if args.feed is not None and not args.feed.exists():
+        sys.stderr.write(f"error: {args.feed} not found; pass --feed PATH to a JSONL corpus\n")
+        return 2
+    if args.feed is None and not args.squad.exists():
         sys.stderr.write(f"error: {args.squad} not found; pass --squad PATH to SQuAD v1.1 dev "
                          "JSON (dev-v1.1.json)\n")
         return 2

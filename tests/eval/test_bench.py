@@ -116,6 +116,11 @@ def test_quick_bench_writes_every_figure(tmp_path):
         "ask_p50_ms",
         "ask_p95_ms",
         "ask_p99_ms",
+        "ingest_vs_peer",
+        "serve_one_p50_ms",
+        "serve_rss_after_asks_mb",
+        "serve_asks_per_s",
+        "cli_ask_secs",
     ):
         assert figures[key] > 0, key
     assert figures["chunks"] == len(TOPICS)
@@ -124,3 +129,16 @@ def test_quick_bench_writes_every_figure(tmp_path):
     text = md.read_text(encoding="utf-8")
     assert text.startswith("# existing\n")  # appended, not overwritten
     assert "| 2. ingest throughput / raw encode (goal ≥ 0.90) |" in text
+
+
+def test_a_corpus_of_ones_own_with_its_questions(tmp_path):
+    from eval.bench import feed_corpus
+
+    feed = tmp_path / "news.jsonl"
+    feed.write_text("\n".join(json.dumps({"id": f"n{i}", "text": f"Story {i}."}) for i in range(4))
+                    + "\n", encoding="utf-8")
+    qs = tmp_path / "q.jsonl"
+    qs.write_text(json.dumps({"question": "Which story?", "sources": ["n2"]}) + "\n"
+                  + json.dumps({"question": "No gold", "sources": []}) + "\n", encoding="utf-8")
+    assert feed_corpus(feed, qs, 10, 0) == (feed, [("Which story?", "n2")], 4)
+    assert feed_corpus(feed, None, 10, 0) == (feed, [], 4)
