@@ -273,10 +273,12 @@ def serve_load(settings: Settings, questions: list[tuple[str, str]], clients: in
                 for i in range(asks):
                     t = time.perf_counter()
                     c.post(f"{base}/api/ask", json={"question": questions[i % len(questions)][0]})
-                    one.append((time.perf_counter() - t) * 1000)
-            res.add("serve_one_p50_ms", "6. /api/ask over HTTP, one client: p50 (ms; goal ≤ 60)",
+                    if i < len(questions):  # a repeated question is answered from caches
+                        one.append((time.perf_counter() - t) * 1000)
+            label = f"one client, {len(one)} distinct questions"
+            res.add("serve_one_p50_ms", f"6. /api/ask over HTTP, {label}: p50 (ms; goal ≤ 60)",
                     percentile(one, 50))
-            res.add("serve_one_p95_ms", "6. /api/ask over HTTP, one client: p95 (ms; goal ≤ 150)",
+            res.add("serve_one_p95_ms", f"6. /api/ask over HTTP, {label}: p95 (ms; goal ≤ 150)",
                     percentile(one, 95))
             res.add("serve_rss_after_asks_mb",
                     f"6. server RSS after {asks} asks (MB; goal ≤ 450)", _rss_mb(proc.pid),
@@ -317,7 +319,8 @@ def serve_load(settings: Settings, questions: list[tuple[str, str]], clients: in
         res.add("serve_rss_idle_mb", "6. server RSS after warm-up (MB)", idle_rss, "{:.0f}")
         res.add("serve_rss_peak_mb", f"6. server peak RSS under {clients} clients (MB)",
                 peak[0], "{:.0f}")
-        res.add("serve_requests", f"6. /api/ask requests in {seconds:.0f} s, {clients} clients",
+        res.add("serve_requests", f"6. /api/ask requests in {seconds:.0f} s, {clients} clients "
+                f"(the {len(questions)} questions repeat: partly answered from caches)",
                 len(lat), "{:.0f}")
         res.add("serve_asks_per_s", f"6. asks/s, {clients} clients", len(lat) / seconds)
         res.add("serve_errors", "6. errors (non-200 or transport)", errors, "{:.0f}")
@@ -470,8 +473,10 @@ def markdown(res: BenchResult, args: argparse.Namespace) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     mode = "quick" if args.quick else "full"
     lines = [f"### {when} — {mode} run", "", f"- machine: {machine()}",
-             f"- corpus: {res.corpus}; {len(res.rows)} figures; questions: SQuAD dev, seed "
-             f"{args.seed}"]
+             f"- corpus: {res.corpus}; {len(res.rows)} figures; questions: "
+             + ("SQuAD dev" if args.feed is None else
+                args.questions_file.name if args.questions_file else "none")
+             + f", seed {args.seed}"]
     if res.settings:
         lines.append("- settings: " + ", ".join(f"{k} {v}" for k, v in res.settings.items()))
     lines += ["", "| measure | value |", "|---|---:|"]
