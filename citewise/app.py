@@ -71,6 +71,7 @@ class Citewise:
             generator = make_generator(self.settings, self.embedder)
         self.generator = generator
         self._write_lock = threading.Lock()
+        self._feed_state: FeedState | None = None  # opened on first use (feeds.sqlite3)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Citewise:
@@ -98,7 +99,7 @@ class Citewise:
     def feed_state(self) -> FeedState:
         from citewise.feeds import FeedState
 
-        if getattr(self, "_feed_state", None) is None:
+        if self._feed_state is None:
             s = self.settings
             self._feed_state = FeedState(s.feeds_db or Path(s.store) / "feeds.sqlite3")
         return self._feed_state

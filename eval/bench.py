@@ -227,6 +227,24 @@ def scale_up(cw: Any, target_chunks: int, progress: Callable[[str], None]) -> in
     return have
 
 
+def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    """Wait (at most ``timeout`` s) until a started `citewise serve` answers /healthz; a
+    RuntimeError with its stderr (when piped) if it exits first."""
+    import httpx
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+            raise RuntimeError(f"server exited: {err}")
+        time.sleep(0.5)
+
+
 def cli_ask(settings: Settings, question: str, res: BenchResult) -> None:
     """Wall time of `citewise ask` as a new process on the bench's store (start, load, answer,
     exit): what a person at a terminal waits."""
@@ -253,16 +271,7 @@ def serve_load(settings: Settings, questions: list[tuple[str, str]], clients: in
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
-            time.sleep(0.5)
+        wait_healthy(base, proc)
         with httpx.Client(timeout=30) as c:
             for q, _ in questions[:5]:
                 c.post(f"{base}/api/ask", json={"question": q})

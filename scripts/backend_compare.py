@@ -21,6 +21,8 @@ from pathlib import Path
 
 import httpx
 
+from eval.bench import _rss_mb, wait_healthy
+
 CLI = str(Path(sys.executable).parent / "citewise")
 
 
@@ -28,13 +30,6 @@ def _port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main(store: str, questions: str, n: int = 200) -> None:
@@ -62,21 +57,15 @@ def main(store: str, questions: str, n: int = 200) -> None:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             url = f"http://127.0.0.1:{port}"
-            for _ in range(600):
-                try:
-                    if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.2)
-            start_rss = _rss_mib(server.pid)
+            wait_healthy(url, server)
+            start_rss = _rss_mb(server.pid)
             times = []
             with httpx.Client(timeout=60) as c:
                 for q in qs:
                     t = time.perf_counter()
                     c.post(url + "/api/ask", json={"question": q}).raise_for_status()
                     times.append((time.perf_counter() - t) * 1000)
-            rss = _rss_mib(server.pid)
+            rss = _rss_mb(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
