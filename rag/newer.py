@@ -31,7 +31,7 @@ SAME_TERMS = 0.4  # ... or this share of their content words (values left out) i
 # The question asks for the value before a change, not the current one.
 _EARLIER = re.compile(
     r"\b(?:originally|initially|at first|at the start|first (?:announced|reported|planned|set|"
-    r"proposed|stated|published)|previously|formerly|prior to|used to|old|earlier|"
+    r"proposed|stated|published)|previously|formerly|prior to|used to|earlier|"
     r"before (?:the|it|its|they|their|this) (?:was |were )?(?:change|changed|update|updated|"
     r"revision|revised|correction|corrected|amendment|amended|increase|cut|rise|new))\b")
 _YEAR_ASKED = re.compile(r"\b(?:in|during|for|as of) ((?:19|20)\d\d)\b")

@@ -240,6 +240,8 @@ def test_the_rules_pieces():
     assert asks_earlier("What was the fare before the change?")
     assert asks_earlier("Who originally chaired the committee?")
     assert not asks_earlier("What is the fare now?")
+    assert not asks_earlier("How old is the Eastgate library?")  # an age, not an earlier value
+    assert asks_earlier("What did the fare used to be?")
     assert prefer_newer("q?", [], [], lambda c: True) == ([], "")
     assert stale_note("Who is the current chair?", ["2020-01-01"], "2026-01-01").startswith(
         "This answer is as of 2020-01-01")
