@@ -122,7 +122,7 @@ def _snapshot(env: Env) -> tuple[dict, int, int]:
 
 
 @pytest.mark.parametrize("caller", CALLERS)
-def test_every_route_for_every_caller(env, caller):
+def test_every_route_for_every_caller(env, caller, output_dir):
     headers, cookies = _credentials(env, caller)
     role = caller.split("-")[0] if caller.split("-")[0] in RANK else None
     rows = []
@@ -153,6 +153,9 @@ def test_every_route_for_every_caller(env, caller):
             assert _snapshot(env) == before, (caller, method, path)  # nothing changed
         rows.append((method, path, r.status_code))
     env.client.cookies.clear()
+    # the table as tested, for the closing note (test-output/ui/*/statuses.tsv)
+    (output_dir / "statuses.tsv").write_text(
+        "".join(f"{caller}\t{m}\t{p}\t{code}\n" for m, p, code in rows))
 
 
 def test_a_refused_write_changes_nothing_even_for_a_real_document(env):
