@@ -15,7 +15,11 @@ from rag.retriever import HybridSearcher
 
 
 class CitewiseRetriever(BaseRetriever):
-    """LangChain retriever over a citewise index (dense + BM25, fused)."""
+    """LangChain retriever over a citewise index (dense + BM25, fused).
+
+    ``k`` and ``filters`` are the defaults; ``retriever.invoke(query, k=1, filters=...)``
+    overrides them for one call, as LangChain's standard retriever tests expect.
+    """
 
     searcher: HybridSearcher
     k: int = 5
@@ -24,9 +28,12 @@ class CitewiseRetriever(BaseRetriever):
     model_config = {"arbitrary_types_allowed": True}
 
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
+        k: int | None = None, filters: Filters | None = None,
     ) -> list[LCDocument]:
-        return [hit_to_langchain(h) for h in self.searcher.search(query, self.k, self.filters)]
+        hits = self.searcher.search(query, self.k if k is None else k,
+                                    self.filters if filters is None else filters)
+        return [hit_to_langchain(h) for h in hits]
 
 
 def hit_to_langchain(hit: Hit) -> LCDocument:
