@@ -142,8 +142,8 @@ class Settings(BaseSettings):
                                         json_schema_extra=SECRET)
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API address")
     slack_app_token: str | None = Field(
-        None, description="app-level token (xapp-…): Socket Mode, no public URL needed"
-    )
+        None, description="app-level token (xapp-…): Socket Mode, no public URL needed",
+        json_schema_extra=SECRET)
 
     @staticmethod
     def env_var(name: str) -> str:

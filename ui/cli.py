@@ -36,7 +36,8 @@ def _own_warnings(record: logging.LogRecord) -> bool:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    add_settings_flags(parser)  # one flag per Settings field (ui/flags.py)
+    # a flag per setting the command reads (ui/flags.py); "citewise feedback list" -> feedback
+    add_settings_flags(parser, parser.prog.split()[1])
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
 
 
@@ -47,7 +48,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="citewise", description="Ask questions of your documents; every answer quotes "
         "its sources exactly, or says the documents don't answer. `citewise COMMAND --help` "
-        "shows a command's flags.")
+        "shows a command's flags; `citewise settings` lists every setting.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="ingest files, folders and news feeds into the store")
@@ -163,6 +164,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                        "account changes")
     p.add_argument("--since", help="only entries on or after this day (YYYY-MM-DD)")
     p.add_argument("--json", action="store_true", help="one JSON object per entry")
+    _common(p)
+
+    p = sub.add_parser("settings", help="list every setting: its variable, flag, default and "
+                       "the value this environment gives it")
+    p.add_argument("--json", action="store_true", help="one JSON object per setting")
     _common(p)
 
     p = sub.add_parser("eval", help="score a question set; exit 1 on a regression")
@@ -665,13 +671,43 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
+    """Every setting, with the value the environment gives it (keys and tokens: set or unset)."""
+    from ui.flags import TOPICS, flag_name, topic_of
+
+    rows: list[dict[str, Any]] = []
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        secret = Settings.is_secret(name)
+        shown = ("set" if value else "unset") if secret else \
+            ("unset" if value in (None, "") else str(value))
+        default = field.default if field.default not in (None, "") else "unset"
+        rows.append({"name": name, "topic": topic_of(name), "variable": Settings.env_var(name),
+                     "flag": "" if secret else flag_name(name), "default": str(default),
+                     "value": shown, "secret": secret, "description": field.description or ""})
+    rows.sort(key=lambda r: list(TOPICS).index(str(r["topic"])))  # stable: model order within
+    if args.json:
+        for row in rows:
+            _out(json.dumps(row, ensure_ascii=False))
+        return 0
+    topic = ""
+    for row in rows:
+        if row["topic"] != topic:
+            topic = row["topic"]
+            _out(f"\n[{topic}]")
+        flag = row["flag"] or "(environment only)"
+        _out(f"  {row['variable']}  {flag}  = {row['value']}  (default {row['default']})")
+        _out(f"      {row['description']}")
+    return 0
+
+
 def _err(text: str) -> None:
     sys.stderr.write(f"citewise: {text}\n")
 
 
 COMMANDS = {"ingest": cmd_ingest, "watch": cmd_watch, "feeds": cmd_feeds, "docs": cmd_docs, "remove": cmd_remove, "ask": cmd_ask,
             "serve": cmd_serve, "eval": cmd_eval, "bench": cmd_bench, "feedback": cmd_feedback,
-            "token": cmd_token, "user": cmd_user, "audit": cmd_audit}
+            "token": cmd_token, "user": cmd_user, "audit": cmd_audit, "settings": cmd_settings}
 
 
 def main(argv: list[str] | None = None) -> int:

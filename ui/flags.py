@@ -4,7 +4,9 @@ Every setting ``name`` becomes ``--name-with-dashes`` (booleans also ``--no-...`
 the field, with the field's description, environment variable and default in its help.
 Keys and tokens (``Settings.is_secret``) get no flag: a command line is visible to every user of
 the machine, so they are read from the environment only. A subcommand that already defines a
-flag of the same name (``ask --k``) keeps its own.
+flag of the same name (``ask --k``) keeps its own. Each command offers the flags of the settings
+it reads (``COMMAND_TOPICS``), so ``citewise docs --help`` does not list the Slack or Ray ones;
+``citewise settings`` lists them all.
 """
 
 from __future__ import annotations
@@ -18,6 +20,52 @@ from typing import Any
 from rag.config import Settings
 
 _METAVARS = {int: "N", float: "X", Path: "DIR"}
+
+#: every setting under one topic (tests/ui/test_cli.py checks that none is left out)
+TOPICS: dict[str, tuple[str, ...]] = {
+    "store": ("store", "chroma_url", "collection"),
+    "embeddings": ("embedding_model", "embed_batch_size", "embedding_backend", "embeddings_url",
+                   "embeddings_api_key", "embeddings_tokenizer", "embeddings_concurrency",
+                   "embeddings_timeout", "embeddings_max_retries"),
+    "chunking": ("chunk_tokens", "chunk_overlap", "max_file_mb"),
+    "ray": ("ray_embed_actors", "ray_batch_size", "ray_actor_cpus"),
+    "feeds": ("feeds_db", "refresh_feeds", "feed_timeout", "feed_max_mb", "feed_max_items",
+              "feed_max_redirects", "feed_allow_private"),
+    "answer": ("k", "generator", "abstain_threshold"),
+    "llm": ("llm_provider", "llm_model", "llm_base_url", "llm_api_key", "llm_api_version",
+            "llm_deployment", "llm_temperature", "llm_max_tokens", "llm_timeout",
+            "llm_max_retries", "llm_condense", "llm_completions", "llm", "llm_ctx",
+            "llm_threads", "llm_small_prompt"),
+    "feedback": ("feedback", "feedback_db"),
+    "server": ("host", "port", "max_upload_mb"),
+    "auth": ("auth", "insecure_open", "auth_db", "session_hours", "proxy_ips",
+             "proxy_user_header", "proxy_groups_header", "proxy_roles", "proxy_default_role",
+             "rate_ask", "rate_upload", "rate_signin"),
+    "slack": ("slack_signing_secret", "slack_bot_token", "slack_api_url", "slack_app_token"),
+}
+_ALL = tuple(TOPICS)
+_READ = ("store", "embeddings")  # opening a store checks the embedding model it was built with
+#: the topics whose settings each command reads; a command not named here gets them all
+COMMAND_TOPICS: dict[str, tuple[str, ...]] = {
+    "ingest": (*_READ, "chunking", "ray", "feeds"),
+    "watch": (*_READ, "chunking", "feeds"),
+    "feeds": ("store", "feeds"),
+    "docs": _READ,
+    "remove": (*_READ, "auth"),  # a removal is written to the audit log
+    "ask": (*_READ, "answer", "llm"),
+    "serve": tuple(t for t in _ALL if t != "ray"),
+    "eval": (*_READ, "chunking", "answer", "llm"),
+    "bench": _ALL,
+    "feedback": (*_READ, "feedback"),
+    "token": ("store", "auth"),
+    "user": ("store", "auth"),
+    "audit": ("store", "auth"),
+    "settings": (),
+}
+
+
+def topic_of(name: str) -> str:
+    return next(t for t, names in TOPICS.items() if name in names)
 
 
 def flag_name(name: str) -> str:
@@ -37,12 +85,23 @@ def _base_type(annotation: Any) -> Any:
     return annotation
 
 
-def add_settings_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per setting, in a "settings" group; flags the parser already has are kept."""
+def command_fields(command: str | None = None) -> list[str]:
+    """The settings with a flag on ``command`` (all of them when None)."""
+    topics = COMMAND_TOPICS.get(command or "", _ALL)
+    return [name for name in flag_fields() if topic_of(name) in topics]
+
+
+def add_settings_flags(parser: argparse.ArgumentParser, command: str | None = None) -> None:
+    """One flag per setting ``command`` reads, in a "settings" group; flags the parser already
+    has are kept."""
+    names = command_fields(command)
+    if not names:
+        return
     taken = set(parser._option_string_actions)  # argparse has no public accessor
     group = parser.add_argument_group(
-        "settings", "override the environment (CITEWISE_*) for this command")
-    for name in flag_fields():
+        "settings", "override the environment (CITEWISE_*) for this command; "
+        "`citewise settings` lists every setting")
+    for name in names:
         flag = flag_name(name)
         if flag in taken:
             continue

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, SAMPLE_DIR
-from ui.cli import main
+from ui.cli import COMMANDS, main
 
 QUESTION = "What stake does Microsoft hold in OpenAI Group PBC?"
 CONTRACT = {"id", "question", "answer", "abstained", "citations", "contexts", "latency_ms"}
@@ -129,6 +130,46 @@ def test_help_is_for_users_and_each_flag_is_offered_once(capsys):
     assert "the question, in quotes" in out and "--as-of" in out
     out = helped("ingest")
     assert "--ray-embed-actors" in out and "--ray-actors" not in out
+    assert "--slack-api-url" not in out and "--rate-ask" not in out and "--k " not in out
+
+
+def test_each_command_offers_the_flags_of_the_settings_it_reads(capsys):
+    from rag.config import Settings
+    from ui.flags import COMMAND_TOPICS, TOPICS, command_fields
+
+    named = [n for names in TOPICS.values() for n in names]
+    assert sorted(named) == sorted(Settings.model_fields)  # every setting under one topic
+    assert set(COMMAND_TOPICS) == set(COMMANDS)
+
+    def flags(*argv: str) -> set[str]:
+        with pytest.raises(SystemExit):
+            main([*argv, "--help"])
+        return set(re.findall(r"^\s+(--[a-z0-9-]+)", capsys.readouterr().out, re.M))
+
+    docs, ask, serve = flags("docs"), flags("ask"), flags("serve")
+    assert {"--store", "--chroma-url", "--embedding-model"} <= docs
+    assert not docs & {"--ray-embed-actors", "--slack-api-url", "--llm-model", "--k", "--port"}
+    assert {"--k", "--llm-model", "--as-of"} <= ask and "--ray-batch-size" not in ask
+    assert {"--port", "--auth", "--slack-api-url", "--refresh-feeds", "--llm"} <= serve
+    assert "--proxy-roles" in flags("token", "create") and "--k" not in flags("audit")
+    assert len(command_fields("docs")) < len(command_fields()) / 3
+    for secret in ("--slack-app-token", "--slack-bot-token", "--llm-api-key"):
+        assert secret not in serve  # keys and tokens: the environment only
+
+
+def test_settings_lists_every_setting_with_secrets_masked(capsys, monkeypatch):
+    from rag.config import Settings
+
+    monkeypatch.setenv("CITEWISE_SLACK_APP_TOKEN", "xapp-very-secret")
+    monkeypatch.setenv("CITEWISE_K", "7")
+    code, out, _ = run(capsys, "settings", "--json")
+    rows = {r["name"]: r for r in map(json.loads, out.splitlines())}
+    assert code == 0 and set(rows) == set(Settings.model_fields)
+    assert rows["k"]["value"] == "7" and rows["k"]["flag"] == "--k"
+    assert rows["slack_app_token"] == {**rows["slack_app_token"], "value": "set", "flag": "",
+                                       "secret": True}
+    code, out, _ = run(capsys, "settings")
+    assert "xapp-very-secret" not in out and "CITEWISE_SLACK_APP_TOKEN  (environment only)" in out
 
 
 def test_ask_json_follows_the_contract_with_exact_quotes(capsys, sample_citewise):
@@ -199,7 +240,7 @@ def test_bad_questions_exit_2_with_a_message(capsys, sample_citewise, tmp_path):
 
 # Runs the CLI in a fresh interpreter and reports which heavy libraries it imported.
 _PROBE = """import sys
-from ui.cli import main
+from ui.cli import COMMANDS, main
 code = main(sys.argv[1:])
 heavy = [m for m in ("torch", "transformers", "sentence_transformers", "langchain_core")
          if m in sys.modules]
@@ -246,9 +287,9 @@ def _subcommands() -> dict:
     return commands(build_parser(), "")
 
 
-def test_every_setting_has_a_flag_on_every_command_and_a_readme_row():
+def test_every_setting_has_a_flag_on_the_commands_that_read_it_and_a_readme_row():
     from rag.config import Settings
-    from ui.flags import flag_name
+    from ui.flags import command_fields, flag_name
 
     rows = [line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
             if line.startswith("| `CITEWISE_")]
@@ -265,8 +306,13 @@ def test_every_setting_has_a_flag_on_every_command_and_a_readme_row():
             if Settings.is_secret(name):
                 assert action is None, f"{command} {flag}: secrets come from the environment"
                 continue
+            if name not in command_fields(command.split()[0]):
+                assert action is None or action.dest != name, f"citewise {command} offers {flag}"
+                continue
             assert action is not None and action.dest == name, f"citewise {command} lacks {flag}"
             assert env in action.help, f"citewise {command} {flag}: help must name {env}"
+        assert Settings.is_secret(name) or any(name in command_fields(c) for c in commands), \
+            f"no command offers {flag}"
         if not Settings.is_secret(name):
             assert f"`{flag}`" in row, f"README row of {env} must give its flag {flag}"
 
@@ -277,12 +323,12 @@ def test_flags_override_the_environment_and_booleans_have_a_no_form(monkeypatch)
 
     monkeypatch.setenv("CITEWISE_GENERATOR", "llm")
     monkeypatch.setenv("CITEWISE_CHUNK_TOKENS", "150")
-    args = build_parser().parse_args(["docs", "--store", "/tmp/s", "--no-llm-condense",
+    args = build_parser().parse_args(["ask", "Q?", "--store", "/tmp/s", "--no-llm-condense",
                                       "--embed-batch-size", "8", "--abstain-threshold", "0.4"])
     s = settings_from(args)
     assert (str(s.store), s.generator, s.chunk_tokens) == ("/tmp/s", "llm", 150)
     assert (s.llm_condense, s.embed_batch_size, s.abstain_threshold) == (False, 8, 0.4)
-    args = build_parser().parse_args(["docs", "--generator", "extractive", "--llm-condense"])
+    args = build_parser().parse_args(["ask", "Q?", "--generator", "extractive", "--llm-condense"])
     assert (settings_from(args).generator, settings_from(args).llm_condense) == ("extractive", True)
 
 

@@ -430,7 +430,7 @@ def test_socket_mode_refuses_a_bot_token_as_app_token(tmp_path):
 
 @pytest.mark.slow
 def test_live_socket_mode_with_the_real_server(tmp_path):
-    """`citewise serve --slack-app-token xapp-…` (real model and index, no signing secret, no
+    """`CITEWISE_SLACK_APP_TOKEN=xapp-… citewise serve` (real model and index, no signing secret, no
     public URL) answers a mention that arrives over Socket Mode, and acknowledges it."""
     import os
     import subprocess
@@ -447,10 +447,10 @@ def test_live_socket_mode_with_the_real_server(tmp_path):
            "CITEWISE_SLACK_API_URL": rec.url, "HF_HUB_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
            "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(ROOT)}
-    for key in ("CITEWISE_SLACK_SIGNING_SECRET", "CITEWISE_SLACK_APP_TOKEN"):
-        env.pop(key, None)
+    env.pop("CITEWISE_SLACK_SIGNING_SECRET", None)
+    env["CITEWISE_SLACK_APP_TOKEN"] = APP_TOKEN  # a secret: environment only, never a flag
     cmd = [sys.executable, "-m", "ui.cli", "serve", "--store", str(tmp_path / "store"),
-           "--port", str(port), "--ingest", str(SAMPLE_DIR), "--slack-app-token", APP_TOKEN, "-v"]
+           "--port", str(port), "--ingest", str(SAMPLE_DIR), "-v"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
