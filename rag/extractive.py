@@ -308,7 +308,7 @@ def cell_answer(row: Row, question: str) -> str:
 
 
 @lru_cache(maxsize=8192)
-def _topic_text(text: str, start: int, end: int) -> str:
+def topic_text(text: str, start: int, end: int) -> str:
     """The passage outside one of its sentences, without headlines and labels: where a name
     that only scopes the question may be found (rag/constraints.py)."""
     rest = [line for line in (text[:start] + "\n" + text[end:]).splitlines()
@@ -454,7 +454,7 @@ class ExtractiveGenerator(RuleBasedCondense):
                     _field_text(quote, chunk.section_at(chunk.start + s) or hit.title) if field \
                     else quote
                 terms = content_terms(text)
-                check = cons.check(text, chunk.text[:s], topic=_topic_text(chunk.text, s, e),
+                check = cons.check(text, chunk.text[:s], topic=topic_text(chunk.text, s, e),
                                    title=hit.title, voice=voice)
                 if row is not None and check.failed:
                     check = _row_check(check, row, chunk.text)

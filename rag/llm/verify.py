@@ -261,8 +261,14 @@ class Verifier:
         invested?" only from a sentence that mentions Amazon (the chunk's headline won't do)."""
         cons = self._constraints()
         if cons is not None and not cons.empty:
-            before = span.hit.chunk.text[: span.start - span.hit.chunk.start]
-            check = cons.check(span.quote, before)
+            from rag.extractive import topic_text
+
+            # the evidence the extractive answerer weighs: the passage around the span, the
+            # document's title and whom its "we" means (a report's "the company" is Acme)
+            chunk = span.hit.chunk
+            s, e = span.start - chunk.start, span.end - chunk.start
+            check = cons.check(span.quote, chunk.text[:s], topic=topic_text(chunk.text, s, e),
+                               title=span.hit.title, voice=" | ".join(span.hit.voice))
             if not check.ok:
                 log.info("verifier: %r cites a span that breaks the question's constraints %s",
                          claim.text, ", ".join(check.failed))
