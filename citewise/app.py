@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from citewise.stores import make_client
-from rag.aliases import expand_query
+from rag.aliases import expand_query, load_aliases
 from rag.asof import AsOf
 from rag.config import Settings
 from rag.embeddings import Embedder, make_embedder
@@ -64,7 +64,9 @@ class Citewise:
         self.index = Index(self.client, self.embedder, self.settings.collection,
                            cache_dir=Path(self.settings.store),
                            shared=bool(self.settings.chroma_url))
-        self.searcher = HybridSearcher(self.index, self.embedder)
+        self.aliases = load_aliases(self.settings.aliases_file) \
+            if self.settings.aliases_file else {}
+        self.searcher = HybridSearcher(self.index, self.embedder, aliases=self.aliases)
         if generator is None:
             from rag.registry import make_generator
 
@@ -172,7 +174,7 @@ class Citewise:
                  when: AsOf | None = None) -> list[Hit]:
         # Acronyms the documents define are searched in both forms ("PBC" finds
         # "public benefit corporation"); the answer step sees the question as asked.
-        query = expand_query(question, self.index.aliases())
+        query = expand_query(question, {**self.aliases, **self.index.aliases()})
         return self.searcher.search(query, k or self.settings.k, filters, when)
 
     def as_of(self, question: str, day: str | date | None = None) -> tuple[AsOf, str]:

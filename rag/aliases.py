@@ -11,12 +11,20 @@ acronym so ordinary words are never taken for one:
 
 The result maps the acronym (lower-case) to its long form (lower-case). rag/constraints.py
 treats either form as the same name, and the facade adds the long form to the retrieval query.
+
+Names a collection's readers use that its documents never define ("msft", "the Windows maker")
+come from a user's own file (``CITEWISE_ALIASES_FILE``, ``load_aliases``), never from a list in
+the code: such a list only ever knows the names of the articles it was written next to.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from rag.errors import ConfigError
 
 MAX_ALIASES = 200  # per document: enough for a report, bounded for a hostile one
 _ACRONYM = re.compile(r"\b[A-Z][A-Z&]{1,6}s?\b")
@@ -70,6 +78,25 @@ def document_aliases(text: str) -> dict[str, str]:
             if len(out) >= MAX_ALIASES:
                 break
     return dict(list(out.items())[:MAX_ALIASES])
+
+
+def load_aliases(path: Path) -> dict[str, str]:
+    """A user's table of short names, a JSON object ``{"msft": "Microsoft", ...}``, lower-cased;
+    ConfigError naming the file and what is wrong with it."""
+    hint = ('it must be a JSON object of short names and the names they stand for, e.g. '
+            '{"msft": "Microsoft", "the windows maker": "Microsoft"} (CITEWISE_ALIASES_FILE)')
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the aliases file {path}: {exc.strerror or exc}. Fix the "
+                          "path in CITEWISE_ALIASES_FILE (or --aliases-file), or unset it.") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"The aliases file {path} is not valid JSON ({exc}); {hint}.") from exc
+    if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and k.strip() and v.strip()
+            for k, v in data.items()):
+        raise ConfigError(f"The aliases file {path} is not usable: {hint}.")
+    return {" ".join(k.lower().split()): " ".join(v.lower().split()) for k, v in data.items()}
 
 
 def merge(tables: Iterable[Mapping[str, str]]) -> dict[str, str]:

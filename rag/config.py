@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     generator: str = Field("extractive", description="answer backend (rag/registry.py)")
     abstain_threshold: float | None = Field(
         None, description="override the answer scorer's calibrated threshold")
+    aliases_file: Path | None = Field(
+        None, description="JSON file of short names your readers use and the names they stand "
+        "for, e.g. {\"msft\": \"Microsoft\"} (examples/news-aliases.json); none by default")
 
     # LLM backend (issue 6)
     llm_provider: str = Field("openai", description="LLM provider (rag/llm/models.py)")

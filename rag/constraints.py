@@ -48,22 +48,16 @@ from rag.textrules import NUMBER_WORDS, STOPWORDS_ALL, content_terms, numbers, s
 from rag.voice import speaks_as
 
 # ---- aliases -----------------------------------------------------------------------------------
-# Common short forms, tickers and epithets of news subjects (lower-case -> canonical lower-case).
-# Documents add their own (rag/aliases.py: acronyms they define).
-CURATED_ALIASES: dict[str, str] = {
-    "msft": "microsoft", "redmond": "microsoft", "windows maker": "microsoft",
-    "oai": "openai", "open ai": "openai", "chatgpt maker": "openai", "chatgpt developer": "openai",
-    "chatgpt creator": "openai", "maker of chatgpt": "openai",
-    "goog": "google", "googl": "google", "alphabet": "google",
-    "amzn": "amazon", "aws": "amazon web services",
-    "aapl": "apple", "iphone maker": "apple",
-    "fb": "meta", "facebook": "meta",
-    "nvda": "nvidia", "tsla": "tesla",
+# Abbreviations of the language itself (lower-case -> canonical lower-case): titles, countries
+# and unions, fields. Documents add the acronyms they define (rag/aliases.py); the nicknames a
+# collection's readers use ("msft", "the Windows maker") come from the user's own file
+# (CITEWISE_ALIASES_FILE; examples/news-aliases.json), never from a list here.
+ABBREVIATIONS: dict[str, str] = {
     "ceo": "chief executive", "cfo": "chief financial officer", "cto": "chief technology officer",
     "u.s.": "us", "u.s": "us", "usa": "us", "united states": "us", "america": "us",
     "american": "us", "u.k.": "uk", "britain": "uk", "british": "uk", "united kingdom": "uk",
-    "eu": "european union", "un": "united nations", "uae": "united arab emirates", "artificial general intelligence": "agi",
-    "artificial intelligence": "ai",
+    "eu": "european union", "un": "united nations", "uae": "united arab emirates",
+    "artificial general intelligence": "agi", "artificial intelligence": "ai",
 }
 
 # Words that are capitalised in questions without naming anything the evidence must contain.
@@ -84,7 +78,7 @@ _NAME_RUN = re.compile(
 # ---- time, ordinals, anaphora ------------------------------------------------------------------
 _PAST = re.compile(
     r"\b(?:before|previously|prior to|formerly|originally|initially|at first|in the past|"
-    r"until then|b4)\b"
+    r"until then)\b"
 )
 # A sentence stating a present state cannot answer a question about an earlier one.
 _PRESENT_STATE = re.compile(r"\b(?:is|are|holds|has|owns|retains|keeps|remains|controls)\b")
@@ -464,7 +458,7 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
     doc_aliases = {k.lower(): v.lower() for k, v in (aliases or {}).items()}
     # An acronym a document defines counts in lower case only when it is no ordinary word
     # ("who" is not the World Health Organization unless written WHO).
-    table = {**CURATED_ALIASES, **{k: v for k, v in doc_aliases.items()
+    table = {**ABBREVIATIONS, **{k: v for k, v in doc_aliases.items()
                                    if k not in STOPWORDS_ALL and k not in _NOT_ENTITIES
                                    or re.search(rf"\b{re.escape(k.upper())}\b", question)}}
     reverse: dict[str, set[str]] = {}
@@ -567,12 +561,12 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
         fm = None  # "Who is included in ...": a passive verb, not a role the answer must name
     if fm:
         head = [w for w in re.findall(r"[a-z]+", fm.group("f")) if w not in STOPWORDS_ALL]
-        if head and (head[-1] in _ROLE_TITLES or " ".join(head) in CURATED_ALIASES.values()
-                     or " ".join(head) in CURATED_ALIASES):
+        if head and (head[-1] in _ROLE_TITLES or " ".join(head) in ABBREVIATIONS.values()
+                     or " ".join(head) in ABBREVIATIONS):
             c.focus = stem(head[-1])
             phrase = " ".join(head)
-            c.focus_alt = next((k for k, v in CURATED_ALIASES.items() if v == phrase), None) \
-                or CURATED_ALIASES.get(phrase)
+            c.focus_alt = next((k for k, v in ABBREVIATIONS.items() if v == phrase), None) \
+                or ABBREVIATIONS.get(phrase)
     # Only wh-questions: "Is OpenAI not allowed to ...?" is answered either way.
     opening = re.match(r"\W*\w+", qn)  # "which investors are not ..." is the question's own
     c.negated = bool(_Q_NEGATION.search(qn)) \

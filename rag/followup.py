@@ -56,8 +56,8 @@ _NAME = re.compile(r"\b[A-Z][\w&-]*(?:\.[\w&-]+)*(?:\s+[A-Z][\w&-]*(?:\.[\w&-]+)
 _NUMBER = re.compile(r"[$€£]?\d+(?:[.,]\d+)*%?")
 _TIME_PHRASE = re.compile(
     r"(?i)\s*\b(?:(?:before|after|prior to|following|since|until|during) "
-    r"(?:the |its |their |[A-Z][\w’'-]* )?(?:[\w’'-]+ ){0,3}?(?:\d{4}|[\w-]+(?= ?[?.!]*$)|"
-    r"[\w-]+ rounds?|[\w-]+ recapitali[sz]ation)|(?:in|by) (?:1[5-9]|20)\d\d|now|currently|"
+    r"(?:the |its |their |[A-Z][\w’'-]* )?(?:[\w’'-]+ ){0,3}?(?:\d{4}|[\w-]+(?= ?[?.!]*$))|"
+    r"(?:in|by) (?:1[5-9]|20)\d\d|now|currently|"
     r"today|previously|originally|at first|these days)\b"
 )
 _TIME_ONLY = re.compile(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.asof import AsOf
@@ -124,10 +124,13 @@ def committed(cid: str, chunk: Chunk | None, records: dict[str, DocRecord]) -> D
 class HybridSearcher:
     """Finds the chunks that best match a query, within optional metadata filters."""
 
-    def __init__(self, index: Index, embedder: Embedder, params: FusionParams | None = None) -> None:
+    def __init__(self, index: Index, embedder: Embedder, params: FusionParams | None = None,
+                 aliases: Mapping[str, str] | None = None) -> None:
         self.index = index
         self.embedder = embedder
         self.params = params or FusionParams()
+        #: a user's short names (CITEWISE_ALIASES_FILE), beside those each document defines
+        self.aliases = dict(aliases or {})
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None,
                when: AsOf | None = None) -> list[Hit]:
@@ -188,10 +191,10 @@ class HybridSearcher:
                     return out
         return out
 
-    @staticmethod
-    def _hit(chunk: Chunk, rec: DocRecord, cid: str, fused: Fused) -> Hit:
+    def _hit(self, chunk: Chunk, rec: DocRecord, cid: str, fused: Fused) -> Hit:
+        aliases = {**self.aliases, **rec.aliases} if self.aliases else rec.aliases
         hit = Hit(chunk, fused.scores[cid], title=rec.title, url=rec.url,
-                  published=rec.published, aliases=rec.aliases, voice=rec.voice)
+                  published=rec.published, aliases=aliases, voice=rec.voice)
         if cid in fused.dense_at:
             hit.dense_rank, hit.dense_score = fused.dense_at[cid]
         if cid in fused.sparse_at:

@@ -34,13 +34,25 @@ def test_near_misses_abstain_and_show_related_passages(sample_citewise, question
 @pytest.mark.parametrize(("question", "expected"), [
     ("What stake does Microsoft hold in OpenAI Group PBC?", "27 per cent"),
     ("What stake did Microsoft hold before OpenAI's funding rounds?", "32.5 per cent"),
-    ("how much of oai does msft own now", "27 per cent"),
+    ("how much of openai does microsoft own now", "27 per cent"),
     ("Who will verify OpenAI's declaration of AGI?", "expert panel"),
 ])
 def test_direct_and_informal_questions_are_answered(sample_citewise, question, expected):
     answer = sample_citewise.ask(question)
     assert not answer.abstained, (question, answer.answer)
     assert expected in cited(answer)
+
+
+def test_nicknames_come_from_the_users_aliases_file(sample_citewise, make_citewise):
+    """"msft" and "oai" are names this article never uses: known only from the user's file."""
+    from tests.conftest import ROOT
+
+    question = "how much of oai does msft own now"
+    assert sample_citewise.ask(question).abstained
+    aware = make_citewise(store=sample_citewise.settings.store,
+                          aliases_file=ROOT / "examples" / "news-aliases.json")
+    answer = aware.ask(question)
+    assert not answer.abstained and "27 per cent" in cited(answer)
 
 
 def test_followup_about_another_holder_abstains(sample_citewise):

@@ -258,7 +258,10 @@ def test_a_sentence_carrying_on_the_previous_ones_topic_inherits_its_names():
 
 
 def test_alias_forms_are_embedded_as_the_names_they_stand_for():
-    assert parse("how much of oai does msft own").canonical == "how much of openai does microsoft own"
+    users = {"oai": "openai", "msft": "microsoft"}  # a user's aliases file
+    assert parse("how much of oai does msft own", aliases=users).canonical == \
+        "how much of openai does microsoft own"
+    assert parse("how much of oai does msft own").canonical == ""  # no nicknames in the code
     assert parse("Who confirms that artificial general intelligence was reached?").canonical == ""
 
 
