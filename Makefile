@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install torch==2.13.0
 	$(PIP) install -e ".[test,ray,train,peer]"
 	# the embedding model on onnxruntime, exported once from its local weights (no download)
-	$(PY) -m rag.embeddings_onnx
+	$(PY) -m rag.storage.embeddings_onnx
 	touch $(STAMP)
 
 install: $(STAMP)

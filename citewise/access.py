@@ -102,7 +102,7 @@ def day_start(day: str, what: str = "since") -> float:
     starts."""
     import datetime as dt
 
-    from rag.filters import parse_day
+    from rag.retrieval.filters import parse_day
 
     if not day:
         return 0.0

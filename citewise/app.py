@@ -16,17 +16,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from citewise.stores import make_client
-from rag.aliases import expand_query, load_aliases
-from rag.asof import AsOf
+from rag.answer.generator import Generator
+from rag.answer.newer import stale_note
 from rag.config import Settings
-from rag.embeddings import Embedder, make_embedder
 from rag.errors import InputError, NotFoundError
-from rag.generator import Generator
-from rag.newer import stale_note
+from rag.language.aliases import expand_query, load_aliases
+from rag.language.text import looks_non_english
 from rag.records import Answer, DocumentInfo, Filters, Hit, IngestReport, Turn
-from rag.retriever import HybridSearcher
-from rag.store import Index
-from rag.text import looks_non_english
+from rag.retrieval.asof import AsOf
+from rag.retrieval.retriever import HybridSearcher
+from rag.storage.embedders import make_embedder
+from rag.storage.embeddings import Embedder
+from rag.storage.store import Index
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from citewise.feeds import FeedInfo, FeedState
     from citewise.protocols import CitewiseApp
     from ingest.feeds import FeedRun
-    from rag.langchain_retriever import CitewiseRetriever
+    from rag.retrieval.langchain_retriever import CitewiseRetriever
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class Citewise:
             if self.settings.aliases_file else {}
         self.searcher = HybridSearcher(self.index, self.embedder, aliases=self.aliases)
         if generator is None:
-            from rag.registry import make_generator
+            from rag.answer.registry import make_generator
 
             generator = make_generator(self.settings, self.embedder)
         self.generator = generator
@@ -181,7 +182,7 @@ class Citewise:
         """The question's as-of date (default today) and the window its time words point at,
         with a note for the answer. A window that holds no stored document is dropped (the
         note says so; all dates are searched); in a store without dates there is none."""
-        from rag.filters import parse_day
+        from rag.retrieval.filters import parse_day
 
         if isinstance(day, str):
             day = date.fromisoformat(parse_day(day, "as_of"))
@@ -202,7 +203,7 @@ class Citewise:
     def validate(self, k: int | None, filters: Filters | None) -> tuple[Filters | None, str]:
         """Refuse a bad ``k`` or filter (the same for CLI and API); returns the checked filters
         and a note for the answer (undated documents a date filter left out)."""
-        from rag.filters import check_filters, check_k
+        from rag.retrieval.filters import check_filters, check_k
 
         check_k(k)
         if filters is None or filters.is_empty():
@@ -272,7 +273,7 @@ class Citewise:
 
     # ---- LangChain ----------------------------------------------------------------------------
     def retriever(self, k: int | None = None, filters: Filters | None = None) -> CitewiseRetriever:
-        from rag.langchain_retriever import CitewiseRetriever
+        from rag.retrieval.langchain_retriever import CitewiseRetriever
 
         return CitewiseRetriever(searcher=self.searcher, k=k or self.settings.k, filters=filters)
 

@@ -29,8 +29,8 @@ from typing import Any
 
 from citewise.sqlite_file import SqliteFile
 from rag.errors import InputError, NotFoundError
+from rag.language.text import sentence_spans
 from rag.records import Answer, DocumentInfo, Turn
-from rag.text import sentence_spans
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (

@@ -1,6 +1,6 @@
 """Store wiring: which Chroma client a Citewise talks to, chosen from settings.
 
-Kept out of rag/: the index (rag/store.py) takes a client and never builds one, so the same
+Kept out of rag/: the index (rag/storage/store.py) takes a client and never builds one, so the same
 index code runs against an embedded store, a Chroma server, or a test's client.
 """
 

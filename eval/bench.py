@@ -363,7 +363,8 @@ def run_bench(args: argparse.Namespace, settings: Settings | None = None) -> Ben
     from citewise import Citewise
     from ingest.chunking import chunk_document
     from ingest.loaders import iter_documents
-    from rag.embeddings import load_embedder, make_embedder
+    from rag.storage.embedders import make_embedder
+    from rag.storage.embeddings import load_embedder
 
     def say(msg: str) -> None:
         sys.stderr.write(f"[bench] {msg}\n")

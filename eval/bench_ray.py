@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from rag.sentence_vectors import SPANS_KEY, VECTORS_KEY, SentenceVectors
-from rag.store import Index
+from rag.storage.store import Index
 
 log = logging.getLogger(__name__)
 

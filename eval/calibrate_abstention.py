@@ -9,7 +9,7 @@ Two question sets:
   contains a gold answer, questions about the other half are unanswerable.
 
 For every question the best candidate score (``ExtractiveGenerator.best_score``) is recorded;
-``rag.extractive.calibrate`` picks the threshold that maximizes abstention F1. Per-question
+``rag.answer.extractive.calibrate`` picks the threshold that maximizes abstention F1. Per-question
 candidate features can be dumped (``--dump``) to tune the score weights offline.
 
     python -m eval.calibrate_abstention --store /tmp/citewise-calibrate --per-class 300
@@ -29,9 +29,9 @@ from typing import Any
 from citewise import Citewise
 from eval.datasets import load_jsonl, load_squad, write_feed
 from eval.metrics import contains_reference
+from rag.answer.extractive import DEFAULT_THRESHOLD, ExtractiveGenerator, calibrate
+from rag.answer.followup import resolve_followup
 from rag.config import Settings
-from rag.extractive import DEFAULT_THRESHOLD, ExtractiveGenerator, calibrate
-from rag.followup import resolve_followup
 
 log = logging.getLogger("calibrate")
 ROOT = Path(__file__).resolve().parents[1]

@@ -31,8 +31,8 @@ from typing import Any
 
 from eval.records import EvalSample
 from rag.errors import InputError
-from rag.filters import parse_day
 from rag.records import Turn
+from rag.retrieval.filters import parse_day
 
 log = logging.getLogger(__name__)
 

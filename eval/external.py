@@ -56,7 +56,7 @@ from eval.datasets import DatasetError, squad_source, write_feed
 from eval.metrics import content_words, squad_normalize
 from eval.splits import split_titles
 from ingest.clean import clean_article
-from rag.text import sentence_spans
+from rag.language.text import sentence_spans
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@
    sentence and the passage or any of its sentences >= ``EMBEDDING_THRESHOLD`` (0.75): supported.
 
 Otherwise unsupported. Numbers, names and content words are the answerer's own
-(rag/textrules.py), so "a name" means the same here as in the answer; the verdict is not: the
-judge never runs the answerer's support or constraint checks (rag/support.py,
-rag/constraints.py), since a judge that did could only agree with the answer it grades.
+(rag/language/textrules.py), so "a name" means the same here as in the answer; the verdict is not: the
+judge never runs the answerer's support or constraint checks (rag/answer/support.py,
+rag/answer/constraints.py), since a judge that did could only agree with the answer it grades.
 
 :class:`LLMJudge` is the RAGAS-style alternative used when an LLM is configured: the sentence is
 split into atomic claims and each claim is checked against the passage; the sentence is
@@ -31,8 +31,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rag.text import normalize, sentence_spans
-from rag.textrules import content_terms, names, numbers, strip_markers
+from rag.language.text import normalize, sentence_spans
+from rag.language.textrules import content_terms, names, numbers, strip_markers
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def make_judge(settings: Any = None, embedder: Any = None, chat_model: Any = Non
 
 def _chat_model_from_settings(settings: Any) -> Any:
     """Build the configured LangChain chat model via the project's LLM module, when present."""
-    for module_name, func in (("rag.llm", "chat_model"), ("rag.llm", "make_chat_model"),
+    for module_name, func in (("rag.answer.llm", "chat_model"), ("rag.answer.llm", "make_chat_model"),
                               ("rag.llm_generator", "chat_model"), ("rag.chat", "chat_model")):
         try:
             module = __import__(module_name, fromlist=[func])

@@ -149,8 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     from eval.datasets import load_dataset
     from eval.harness import run_eval
     from eval.judge import make_judge
-    from rag.llm.local import local_llm
-    from rag.registry import make_generator
+    from rag.answer.llm.local import local_llm
+    from rag.answer.registry import make_generator
 
     p = argparse.ArgumentParser(prog="python -m eval.llm_compare", description=__doc__)
     p.add_argument("dataset", type=Path)

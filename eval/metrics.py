@@ -50,10 +50,8 @@ from typing import Any
 import numpy as np
 
 from eval.records import EvalCitation, EvalContext, EvalSample
-from rag.plugins import Registry
-from rag.records import FALLBACK_NOTE
-from rag.text import normalize, sentence_spans
-from rag.textrules import (
+from rag.language.text import normalize, sentence_spans
+from rag.language.textrules import (
     MARKER,
     NUMBER_WORDS,
     STOPWORDS,
@@ -62,6 +60,8 @@ from rag.textrules import (
     stem,
     strip_markers,
 )
+from rag.plugins import Registry
+from rag.records import FALLBACK_NOTE
 
 SupportFn = Callable[[str, str], bool]
 

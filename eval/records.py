@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rag.language.textrules import strip_markers
 from rag.records import Turn
-from rag.textrules import strip_markers
 
 
 @dataclass

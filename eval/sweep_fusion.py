@@ -1,7 +1,7 @@
 """Sweep the hybrid retriever's fusion parameters on a dataset, to pick defaults by measurement.
 
 The store must already hold the dataset's documents (``citewise eval DATASET --store S`` ingests
-them). Every variant runs the product's own retriever, ``rag.retriever.HybridSearcher`` with its
+them). Every variant runs the product's own retriever, ``rag.retrieval.retriever.HybridSearcher`` with its
 ``FusionParams`` (fusion, orphan guard and near-duplicate collapse included), so the sweep tunes
 what ships, not a copy. Each question's dense and BM25 candidates and chunk reads are memoised
 across the variants (``_Memo``), so a variant costs only its fusion and de-duplication.
@@ -30,8 +30,8 @@ from citewise import Citewise
 from eval.datasets import load_dataset
 from rag.config import Settings
 from rag.records import Chunk, Filters
-from rag.retriever import FusionParams, HybridSearcher
-from rag.store import DocRecord, Index
+from rag.retrieval.retriever import FusionParams, HybridSearcher
+from rag.storage.store import DocRecord, Index
 
 DEPTH = 100  # candidates per retriever the sweep goes up to
 

@@ -1,9 +1,9 @@
-"""Train the reader (rag/reader.py): a cross-encoder over (question, candidate sentence).
+"""Train the reader (rag/answer/reader.py): a cross-encoder over (question, candidate sentence).
 
     python -m eval.train_reader --squad ../shared/datasets/squad-v1.1-dev/dev-v1.1.json \\
         --reserved ../shared/datasets/squad-v1.1-dev/reserved-titles.txt \\
         --squad2 ../shared/datasets/squad-v2.0-train-subset/train-v2.0-subset.json \\
-        --out rag/reader --max-pairs 24000 --epochs 1 --seed 0
+        --out rag/answer/reader --max-pairs 24000 --epochs 1 --seed 0
 
 Starts from the bundled all-MiniLM-L6-v2 weights (a fresh one-logit head on top), so nothing is
 downloaded. Data, all from the tune parts only (eval/splits.py; the reserved SQuAD articles and
@@ -53,9 +53,9 @@ from eval.metrics import mentions
 from eval.nearmiss import make_near_misses
 from eval.records import EvalSample
 from eval.splits import SQUAD2_MEASURE_ARTICLES, hard_titles, read_reserved, split_titles
-from rag.reader import CONTEXT_CHARS, MANIFEST, Reader, pair_text
-from rag.text import quote_spans
-from rag.textrules import content_terms
+from rag.answer.reader import CONTEXT_CHARS, MANIFEST, Reader, pair_text
+from rag.language.text import quote_spans
+from rag.language.textrules import content_terms
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +266,7 @@ def train(pairs: Sequence[Pair], out: Path, epochs: int, batch_size: int, lr: fl
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from rag.embeddings import bundled_model_path
+    from rag.bundled import bundled_model_path
 
     torch.manual_seed(seed)
     if threads:
@@ -339,7 +339,7 @@ def export(model: Any, tok: Any, out: Path) -> None:
 
 
 def write_manifest(out: Path, info: dict[str, Any]) -> None:
-    from rag.embeddings import sha256_file
+    from rag.bundled import sha256_file
 
     manifest = {"model": "model.onnx", "tokenizer": "tokenizer.json",
                 "sha256": sha256_file(out / "model.onnx"), "max_length": MAX_LENGTH,
@@ -400,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="a copy of github realtimeqa/realtimeqa_public: add its news-quiz pairs")
     p.add_argument("--realtimeqa-exclude", type=Path, nargs="*", default=[],
                    help="built RealTime QA measure files whose weeks are never read")
-    p.add_argument("--out", type=Path, default=Path("rag/reader"))
+    p.add_argument("--out", type=Path, default=Path("rag/answer/reader"))
     p.add_argument("--max-pairs", type=int, default=24000)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=32)
@@ -437,7 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         data = json.loads(args.squad.read_text(encoding="utf-8"))
         _, measure = split_titles([a["title"] for a in data["data"]],
                                   read_reserved(args.reserved), args.seed)
-        from rag.embeddings import SentenceTransformerEmbedder
+        from rag.storage.embeddings import SentenceTransformerEmbedder
 
         info["measure_squad_v1"] = choice_figures(reader, data, measure,
                                                   SentenceTransformerEmbedder(),

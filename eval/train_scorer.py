@@ -1,9 +1,9 @@
-"""Train the answer scorer (rag/scorer.py) on data the repo can rebuild, and compare it with the
+"""Train the answer scorer (rag/answer/scorer.py) on data the repo can rebuild, and compare it with the
 hand-set score on a held-out split.
 
     python -m eval.train_scorer --squad ../shared/datasets/squad-v1.1-dev/dev-v1.1.json \\
         --reserved ../shared/datasets/squad-v1.1-dev/reserved-titles.txt \\
-        --store /tmp/squad-store [--per-split 600] [--seed 0] [--out rag/answer_scorer.json]
+        --store /tmp/squad-store [--per-split 600] [--seed 0] [--out rag/answer/answer_scorer.json]
 
 Data (SQuAD v1.1 dev, the 32 articles not reserved, split by article with eval/splits.py: the
 tune articles train, the measure articles test, so no test article is ever trained on and the
@@ -44,11 +44,11 @@ from eval.metrics import squad_normalize
 from eval.nearmiss import make_near_misses
 from eval.records import EvalSample
 from eval.splits import read_reserved, split_titles
-from rag.answer_types import AnswerType, is_yes_no, question_type
+from rag.answer.answer_types import AnswerType, is_yes_no, question_type
+from rag.answer.extractive import DEFAULT_THRESHOLD, ExtractiveGenerator
+from rag.answer.scorer import FEATURES, MODEL_FILE, AnswerScorer, feature_vector
 from rag.config import Settings
-from rag.extractive import DEFAULT_THRESHOLD, ExtractiveGenerator
 from rag.records import Filters, Hit
-from rag.scorer import FEATURES, MODEL_FILE, AnswerScorer, feature_vector
 
 log = logging.getLogger(__name__)
 K = 5

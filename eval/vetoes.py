@@ -5,13 +5,13 @@
 
 For every question the answerer's candidates are computed once with no check vetoing (every
 sentence that has the asked-for kind of answer is read by the reader and scored), and each
-candidate keeps the list of checks it fails (rag/constraints.py). The decision is then replayed
-with all checks vetoing, and with all but one (the asked-for kind of answer, rag/answer_types.py,
+candidate keeps the list of checks it fails (rag/answer/constraints.py). The decision is then replayed
+with all checks vetoing, and with all but one (the asked-for kind of answer, rag/answer/answer_types.py,
 counts as one more check, ``answer_type``): a check *helps* on a question when the outcome is
 right with it and wrong without it (it stopped a wrong answer: an unanswerable question answered,
 or a sentence without the answer quoted), and *harms* when the reverse holds (it vetoed the right
 answer). Precision = helps / (helps + harms). A check may veto on its own only at precision
->= 0.95 with at least ``MIN_DECISIONS`` decisions it changed (rag/checks.py: VETO_KINDS); the
+>= 0.95 with at least ``MIN_DECISIONS`` decisions it changed (rag/answer/checks.py: VETO_KINDS); the
 others weigh, as the scorer's ``soft_failed`` feature. "Right" uses the eval's own labels (gold
 answers, WikiQA's labelled sentences, a quiz's right choice and never a wrong one), not the
 answerer's checks.
@@ -35,9 +35,10 @@ from eval.harness import corpus_of, select
 from eval.metrics import choice_credit, contains_reference, quote_overlaps
 from eval.nearmiss import make_near_misses
 from eval.records import EvalSample
-from rag.checks import CHECK_KINDS
+from rag.answer.candidates import ScoredSentence
+from rag.answer.checks import CHECK_KINDS
+from rag.answer.extractive import ExtractiveGenerator
 from rag.config import Settings
-from rag.extractive import ExtractiveGenerator, ScoredSentence
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ past the window would be silently truncated and its tail never found.
 
 from __future__ import annotations
 
-from rag.embeddings import Embedder
+from rag.language.tables import tables_json
+from rag.language.text import sentence_spans
 from rag.records import Chunk, Document
-from rag.tables import tables_json
-from rag.text import sentence_spans
+from rag.storage.embeddings import Embedder
 
 
 def _split_long(doc: Document, start: int, end: int, embedder: Embedder, limit: int) -> list[tuple[int, int]]:

@@ -16,12 +16,12 @@ import numpy as np
 
 from ingest.chunking import chunk_document
 from ingest.loaders import LoadFailure, iter_documents
-from rag.embeddings import Embedder, SentencePoolingEmbedder
 from rag.errors import CitewiseError
+from rag.language.text import quote_spans
 from rag.records import Chunk, Document, IngestReport
 from rag.sentence_vectors import SentenceVectors
-from rag.store import Index
-from rag.text import quote_spans
+from rag.storage.embeddings import Embedder, SentencePoolingEmbedder
+from rag.storage.store import Index
 
 log = logging.getLogger(__name__)
 

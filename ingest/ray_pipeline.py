@@ -32,10 +32,10 @@ from ingest.chunking import chunk_document
 from ingest.loaders import LoadFailure, iter_files, load_safely
 from ingest.pipeline import admit, embed_chunks, prune_gone
 from rag.config import Settings
-from rag.embeddings import make_embedder
 from rag.errors import CitewiseError, ConfigError
 from rag.records import Chunk, Document, IngestReport
-from rag.store import Index
+from rag.storage.embedders import make_embedder
+from rag.storage.store import Index
 
 log = logging.getLogger(__name__)
 

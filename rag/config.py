@@ -75,7 +75,7 @@ class Settings(BaseSettings):
 
     # retrieval and answering
     k: int = Field(5, ge=1, le=50, description="passages an answer is drawn from")
-    generator: str = Field("extractive", description="answer backend (rag/registry.py)")
+    generator: str = Field("extractive", description="answer backend (rag/answer/registry.py)")
     abstain_threshold: float | None = Field(
         None, description="override the answer scorer's calibrated threshold")
     aliases_file: Path | None = Field(
@@ -83,7 +83,7 @@ class Settings(BaseSettings):
         "for, e.g. {\"msft\": \"Microsoft\"} (examples/news-aliases.json); none by default")
 
     # LLM backend (issue 6)
-    llm_provider: str = Field("openai", description="LLM provider (rag/llm/models.py)")
+    llm_provider: str = Field("openai", description="LLM provider (rag/answer/llm/models.py)")
     llm_model: str = Field("", description="LLM model name")
     llm_base_url: str | None = Field(None, description="LLM server URL")
     llm_api_key: str | None = Field(None, description="LLM key", json_schema_extra=SECRET)
@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     llm_completions: bool = Field(
         False, description="use the text-completions API (base models without a chat template)"
     )
-    # the offline model (issue 14): rag/llm/local.py
+    # the offline model (issue 14): rag/answer/llm/local.py
     llm: str | None = Field(
         None, description="'local': start the bundled Qwen2.5-Coder-1.5B (make llm) and use it"
     )

@@ -1,6 +1,6 @@
 """Typed records that cross module boundaries.
 
-Raw Chroma dicts are converted to these in exactly one place (rag/store.py).
+Raw Chroma dicts are converted to these in exactly one place (rag/storage/store.py).
 All character offsets refer to ``Document.text``: the cleaned text that the store keeps.
 """
 
@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from rag.language.tables import Table
     from rag.sentence_vectors import SentenceVectors
-    from rag.tables import Table
 
 
 @dataclass
@@ -49,8 +49,8 @@ class Document:
 
     @property
     def tables(self) -> tuple[Table, ...]:
-        """The pipe tables of the text, each with its column headings (rag/tables.py)."""
-        from rag.tables import find_tables
+        """The pipe tables of the text, each with its column headings (rag/language/tables.py)."""
+        from rag.language.tables import find_tables
 
         return find_tables(self.text)
 

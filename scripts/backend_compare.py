@@ -45,7 +45,7 @@ def main(store: str, questions: str, n: int = 200) -> None:
             walls.append(time.perf_counter() - t)
         probe = subprocess.run([sys.executable, "-c", (
             "import time, statistics\n"
-            "from rag.config import Settings\nfrom rag.embeddings import make_embedder\n"
+            "from rag.config import Settings\nfrom rag.storage.embedders import make_embedder\n"
             f"e = make_embedder(Settings(embedding_backend={backend!r}))\n"
             "e._embed_one('warm up'); ts = []\n"
             "for i in range(50):\n"

@@ -20,9 +20,9 @@ from ingest.chunking import chunk_document
 from ingest.loaders import Document, iter_documents
 from ingest.pipeline import Ingestor, embed_chunks
 from rag.config import Settings
-from rag.embeddings import make_embedder
 from rag.records import IngestReport
-from rag.store import Index
+from rag.storage.embedders import make_embedder
+from rag.storage.store import Index
 
 
 class Sequential:

@@ -19,7 +19,7 @@ from collections import Counter
 
 from citewise import Citewise
 from rag.config import Settings
-from rag.text import normalize
+from rag.language.text import normalize
 
 
 def main(path: str, store: str, limit: int) -> None:

@@ -21,10 +21,10 @@ SAMPLE_ARTICLE = SAMPLE_DIR / "microsoft-openai-partnership.txt"
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The embedder the default settings give (onnxruntime; tests/rag/test_embeddings_onnx.py
+    """The embedder the default settings give (onnxruntime; tests/rag/storage/test_embeddings_onnx.py
     checks it against sentence-transformers on torch)."""
     from rag.config import Settings
-    from rag.embeddings import make_embedder
+    from rag.storage.embedders import make_embedder
 
     return make_embedder(Settings())
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from rag import embeddings, generator
+from rag.answer import generator
+from rag.storage import embeddings
 
 TESTS = Path(__file__).resolve().parent
 PROTOCOLS = {name for module in (embeddings, generator) for name, obj in vars(module).items()

@@ -1,4 +1,6 @@
-"""Imports point down: rag/ < ingest/ < citewise/ < eval/, ui/ (ARCHITECTURE.md, "Import graph").
+"""Imports point down: rag/ < ingest/ < citewise/ < eval/, ui/ (ARCHITECTURE.md, "Import graph"),
+and inside rag/: records and settings (rag/*.py) and the language primitives < storage <
+retrieval < the answer step, with no two modules importing each other.
 
 Every module is parsed, not imported, so an import inside a function (the lazy kind that once let
 the application object live in rag/ and reach up into ingest/) counts as much as one at the top.
@@ -18,6 +20,18 @@ FORBIDDEN = {
     "rag": {"ingest", "citewise", "ui", "eval"},
     "ingest": {"citewise", "ui", "eval"},
     "citewise": {"ui", "eval"},
+}
+
+
+#: layer of rag/ -> the layers of rag/ it must never import; "rag" is the modules at its root
+#: (records, settings, errors, plugins), which everything may import
+RAG_LAYERS = ("rag", "rag.language", "rag.storage", "rag.retrieval", "rag.answer")
+RAG_FORBIDDEN = {
+    "rag": {"rag.storage", "rag.retrieval", "rag.answer"},
+    "rag.language": {"rag.storage", "rag.retrieval", "rag.answer"},
+    "rag.storage": {"rag.retrieval", "rag.answer"},
+    "rag.retrieval": {"rag.answer"},
+    "rag.answer": set(),
 }
 
 
@@ -67,3 +81,56 @@ def test_the_check_catches_an_upward_import(source: str) -> None:
 def test_the_check_allows_imports_downwards_and_third_party() -> None:
     source = "import os\nfrom rag.records import Answer\nfrom chromadb import HttpClient\n"
     assert violations("ingest", Path("ingest/x.py"), source) == []
+
+
+def _rag_modules() -> dict[str, Path]:
+    out = {}
+    for path in sorted((ROOT / "rag").rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    candidate = ".".join(parts[:2])
+    return candidate if candidate in RAG_LAYERS else "rag"
+
+
+def rag_violations(module: str, source: str) -> list[str]:
+    banned = RAG_FORBIDDEN[_layer(module)]
+    return [f"{module}:{line} imports {target}" for line, target in imported_modules(source)
+            if target.startswith("rag.") and _layer(target) in banned]
+
+
+def test_rag_layers_point_down() -> None:
+    problems = [v for module, path in _rag_modules().items()
+                for v in rag_violations(module, path.read_text(encoding="utf-8"))]
+    assert not problems, "rag/ imports that point up a layer:\n" + "\n".join(problems)
+
+
+def test_no_two_rag_modules_import_each_other() -> None:
+    modules = _rag_modules()
+    graph = {m: {t for _, t in imported_modules(p.read_text(encoding="utf-8")) if t in modules}
+             for m, p in modules.items()}
+    pairs = sorted({tuple(sorted((a, b))) for a, targets in graph.items() for b in targets
+                    if a != b and a in graph.get(b, set())})
+    assert not pairs, f"modules that import each other: {pairs}"
+
+
+@pytest.mark.parametrize(("module", "source"), [
+    ("rag.storage.store", "from rag.answer.constraints import parse\n"),
+    ("rag.records", "def f():\n    from rag.retrieval.retriever import HybridSearcher\n"),
+    ("rag.language.text", "import rag.storage.bm25\n"),
+    ("rag.retrieval.retriever", "from rag.answer.extractive import ExtractiveGenerator\n"),
+])
+def test_the_rag_check_catches_an_upward_import(module: str, source: str) -> None:
+    assert rag_violations(module, source)
+
+
+def test_the_rag_check_allows_imports_downwards() -> None:
+    assert rag_violations("rag.answer.extractive",
+                          "from rag.retrieval.asof import AsOf\nfrom rag.records import Hit\n") == []
+    assert rag_violations("rag.storage.store", "from rag.language.voice import voice_names\n") == []

@@ -28,8 +28,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.config import Settings
 from rag.errors import CitewiseError, InputError
-from rag.filters import K_MAX, K_MIN, check_filters, check_k, parse_day
 from rag.records import Answer, Filters, IngestReport, Turn
+from rag.retrieval.filters import K_MAX, K_MIN, check_filters, check_k, parse_day
 from ui.auth import audited, user_of
 from ui.openai_compat import error_for
 from ui.uploads import FileResult, Upload, ingest_uploads, save_upload
@@ -55,7 +55,7 @@ class TurnIn(BaseModel):
 
 
 def _library_rule(check: Callable[[], Any]) -> Any:
-    """Run one of rag.filters' checks, as a pydantic validation error with the same message
+    """Run one of rag.retrieval.filters' checks, as a pydantic validation error with the same message
     the CLI prints (the API and the CLI refuse the same values with the same words)."""
     try:
         return check()

@@ -457,8 +457,8 @@ def _ask_file(cw: CitewiseApp, path: Path, k: int | None, filters: Filters | Non
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from citewise import Citewise
     from rag.errors import InputError, NotFoundError
-    from rag.filters import parse_day
     from rag.records import Filters
+    from rag.retrieval.filters import parse_day
 
     if not args.question and not args.file:
         raise InputError("Give a question, or --file Q.jsonl.")
@@ -724,7 +724,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_from(args)
         if settings.llm and args.command in ("ask", "eval"):  # serve starts its own
-            from rag.llm.local import local_llm
+            from rag.answer.llm.local import local_llm
 
             with local_llm(settings) as settings:
                 return COMMANDS[args.command](args, settings)

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlparse
 
+from rag.language.textrules import MARKER, marker_numbers
 from rag.records import Answer, Citation, DocumentInfo, Hit
-from rag.textrules import MARKER, marker_numbers
 
 #: Characters of surrounding text shown on each side of a quoted span in the sources panel.
 CONTEXT_CHARS = 220
@@ -126,7 +126,7 @@ def streaming_html(partial: str) -> str:
 
 def resolved_question(answer: Answer) -> str | None:
     """The standalone question a follow-up was understood as, when it differs from the asked one."""
-    from rag.followup import understood_as
+    from rag.answer.followup import understood_as
 
     return understood_as(answer.question, answer.standalone_question)
 

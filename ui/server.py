@@ -180,7 +180,7 @@ def serve(settings: Settings | None = None, ingest: list[Path] | None = None) ->
     no_telemetry()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.llm:  # the offline model's server runs as long as this one (issue 14)
-        from rag.llm.local import local_llm
+        from rag.answer.llm.local import local_llm
 
         with local_llm(settings) as with_llm:
             _serve(with_llm, ingest)

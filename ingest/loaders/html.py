@@ -21,8 +21,8 @@ from ingest.loaders.meta import (
 )
 from ingest.loaders.text import looks_binary
 from rag.errors import LoadError
+from rag.language.tables import pipe_rows
 from rag.records import Document
-from rag.tables import pipe_rows
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ def _html_fallback(data: bytes, where: str) -> str:
             if skipping or tag in skip:
                 skipping += 1
                 continue
-            if tag == "table":  # its rows as pipe rows (rag/tables.py), then skip its inside
+            if tag == "table":  # its rows as pipe rows (rag/language/tables.py), then skip its inside
                 parts.append(_BLOCK_MARK + _BLOCK_MARK.join(pipe_rows(_table_cells(el)))
                              + _BLOCK_MARK)
                 skipping += 1

@@ -1,6 +1,6 @@
 """DOCX: paragraphs and tables in document order, with the core properties as metadata.
 
-A table is written as Markdown pipe rows (rag/tables.py reads every loader's tables so); a
+A table is written as Markdown pipe rows (rag/language/tables.py reads every loader's tables so); a
 merged cell repeats in each column it spans, as python-docx reports it."""
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from ingest.loaders.meta import (
     stated_date,
 )
 from rag.errors import LoadError
+from rag.language.tables import pipe_rows
 from rag.records import Document
-from rag.tables import pipe_rows
 
 
 def _check_zip(path: Path, max_bytes: int) -> None:

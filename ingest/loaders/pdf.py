@@ -1,7 +1,7 @@
 """PDF: the text of every page, re-joined into sentences; page starts kept for citations.
 
 A page with a ruled table (pdfplumber finds it by its lines) is read with pdfplumber: the text
-above, between and below its tables, and each table as Markdown pipe rows (rag/tables.py reads
+above, between and below its tables, and each table as Markdown pipe rows (rag/language/tables.py reads
 them with their headings). Pages without one keep pypdf's text, as before.
 """
 
@@ -18,8 +18,8 @@ from pypdf import PasswordType, PdfReader
 from ingest.clean import clean_pages
 from ingest.loaders.meta import date_lines, one_line, real_authors, short_error, stated_date
 from rag.errors import LoadError
+from rag.language.tables import pipe_rows
 from rag.records import Document
-from rag.tables import pipe_rows
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import pytest
 from eval import harness
 from eval.datasets import load_jsonl
 from eval.records import EvalSample
+from rag.answer.generator import RuleBasedCondense
 from rag.config import Settings
-from rag.generator import RuleBasedCondense
 from rag.records import Answer, Chunk, Citation, Hit, IngestReport
 
 ROOT = Path(__file__).resolve().parents[2]

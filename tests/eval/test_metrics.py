@@ -10,7 +10,7 @@ from eval import metrics as M
 from eval.judge import DeterministicJudge, lexical_support, missing_facts
 from eval.records import EvalCitation, EvalContext, EvalSample
 from eval.report import compare, default_tolerances, gate, invariant_failures, make_baseline
-from rag.textrules import strip_markers
+from rag.language.textrules import strip_markers
 
 DOC = "doc.txt"
 S1 = "Microsoft holds a stake valued at $135 billion."
@@ -221,24 +221,24 @@ def test_wrong_subject_metric_does_not_use_the_answerers_code():
     tree = ast.parse(inspect.getsource(M))
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
         a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    banned = {"rag.support", "rag.extractive", "rag.answer_types", "rag.followup", "rag.constraints"}
+    banned = {"rag.answer.support", "rag.answer.extractive", "rag.answer.answer_types", "rag.answer.followup", "rag.answer.constraints"}
     assert not imported & banned
 
 
 def test_judge_shares_words_not_verdicts_with_the_answerer():
-    """The judge reads names, numbers and content words as the answerer does (rag.textrules)
+    """The judge reads names, numbers and content words as the answerer does (rag.language.textrules)
     but decides on its own: it imports no answerer decision code and probes for none."""
     import ast
     import inspect
 
     import eval.judge as J
-    from rag import textrules
+    from rag.language import textrules
 
     source = inspect.getsource(J)
     tree = ast.parse(source)
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert {m for m in imported if m and m.startswith("rag")} <= {"rag.text", "rag.textrules"}
-    assert "hasattr" not in source and "rag.support" not in source
+    assert {m for m in imported if m and m.startswith("rag")} <= {"rag.language.text", "rag.language.textrules"}
+    assert "hasattr" not in source and "rag.answer.support" not in source
     assert J.names is textrules.names and J.numbers is textrules.numbers
     assert J.content_terms is textrules.content_terms
     # "a name" is one thing: a sentence-initial mixed-case name counts for both

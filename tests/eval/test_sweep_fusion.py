@@ -6,7 +6,7 @@ import json
 
 from eval.datasets import load_dataset
 from eval.sweep_fusion import DEPTH, sweep, variants
-from rag.retriever import HybridSearcher
+from rag.retrieval.retriever import HybridSearcher
 
 FILLER = ("The colony is counted every spring by volunteers who walk the same paths each year, "
           "note every animal they see, and compare the totals with the years before. ")

@@ -78,7 +78,7 @@ def test_splits_are_disjoint_seeded_and_never_hold_reserved_titles(tmp_path):
 @pytest.mark.slow
 def test_a_tiny_training_run_exports_a_reader_that_loads(tmp_path):
     from eval.train_reader import train, write_manifest
-    from rag.reader import Reader, pair_text
+    from rag.answer.reader import Reader, pair_text
 
     pairs = [Pair("Who founded Acme?", pair_text("Acme was founded by Jane Roe."), 1, "positive"),
              Pair("Who founded Acme?", pair_text("Acme sells tools."), 0, "same_paragraph")] * 4

@@ -15,8 +15,8 @@ import pytest
 
 from ingest.clean import clean_pages
 from ingest.loaders import load_file
+from rag.language.text import sentence_spans
 from rag.records import Document
-from rag.text import sentence_spans
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output" / "ingest"

@@ -14,7 +14,7 @@ from eval.bench_ray import snapshot, store_differences
 from ingest.loaders import iter_documents
 from ingest.pipeline import Ingestor
 from rag.records import IngestReport
-from rag.store import Index
+from rag.storage.store import Index
 from tests.conftest import SAMPLE_DIR
 
 

@@ -21,7 +21,7 @@ def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
 
 PLUGIN = '''
 from eval.metrics import Metric
-from rag.generator import RuleBasedCondense
+from rag.answer.generator import RuleBasedCondense
 from rag.records import Answer
 
 
@@ -66,8 +66,8 @@ def toy(plugin_site: Path) -> Path:
 
 
 def test_an_answer_backend_from_an_entry_point(toy: Path, embedder) -> None:
-    from rag.extractive import ExtractiveGenerator
-    from rag.registry import generator_names, make_generator
+    from rag.answer.extractive import ExtractiveGenerator
+    from rag.answer.registry import generator_names, make_generator
 
     assert {"echo", "extractive", "llm"} <= set(generator_names())
     echo = make_generator(Settings(generator="echo"), embedder)
@@ -77,7 +77,7 @@ def test_an_answer_backend_from_an_entry_point(toy: Path, embedder) -> None:
 
 
 def test_an_unknown_name_lists_built_ins_and_plugins(toy: Path, embedder) -> None:
-    from rag.registry import make_generator
+    from rag.answer.registry import make_generator
 
     with pytest.raises(ConfigError) as err:
         make_generator(Settings(generator="nope"), embedder)
@@ -87,7 +87,7 @@ def test_an_unknown_name_lists_built_ins_and_plugins(toy: Path, embedder) -> Non
 
 
 def test_an_llm_provider_from_an_entry_point(toy: Path) -> None:
-    from rag.llm.models import PROVIDERS, make_chat_model
+    from rag.answer.llm.models import PROVIDERS, make_chat_model
 
     assert "fake" in PROVIDERS and "openai" in PROVIDERS and "vllm" in PROVIDERS
     model = make_chat_model(Settings(llm_provider="Fake", llm_model="tiny"))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.extractive import ExtractiveGenerator
+from rag.answer.extractive import ExtractiveGenerator
+from rag.language.text import quote_spans
 from rag.records import Chunk, Hit
 from rag.sentence_vectors import SPANS_KEY, VECTORS_KEY, SentenceVectors, pool
-from rag.text import quote_spans
 
 
 def test_pool_averages_the_tokens_inside_each_span_and_skips_special_tokens():

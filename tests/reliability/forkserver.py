@@ -75,7 +75,7 @@ def _trace_writes(path: str) -> None:
 
     from chromadb.api.models.Collection import Collection
 
-    from rag.bm25 import BM25Index
+    from rag.storage.bm25 import BM25Index
 
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     counter = itertools.count()
@@ -151,7 +151,7 @@ def serve() -> None:
     import ingest.pipeline  # noqa: F401
     import ui.cli  # noqa: F401
     from rag.config import Settings
-    from rag.embeddings import make_embedder
+    from rag.storage.embedders import make_embedder
 
     # it loads lazily otherwise: each child would load it (cached on the model and batch)
     make_embedder(Settings(embedding_model=MODEL, embed_batch_size=BATCH)).load()

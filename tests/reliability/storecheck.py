@@ -27,7 +27,7 @@ def snapshot(store: str, collection: str = "citewise", questions: list[str] | No
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    from rag.bm25 import BM25Index
+    from rag.storage.bm25 import BM25Index
 
     root = Path(store)
     out: dict[str, Any] = {"exists": (root / "chroma").exists()}

@@ -244,7 +244,7 @@ def test_a_write_failing_midway_never_leaves_the_keyword_index_behind(make_citew
     (docs / "other.txt").write_text("Heron notes\n\nThe heron nests in reeds.\n")
     assert cw.ingest([docs]).ok
     snapshot_ids = {i for i in cw.index.chunks.get(include=[])["ids"]}
-    from rag.bm25 import BM25Index
+    from rag.storage.bm25 import BM25Index
 
     saved = BM25Index.load(Path(cw.settings.store) / "citewise.bm25.npz")
     assert saved is not None and saved.generation == cw.index.current_generation(max_age=0)

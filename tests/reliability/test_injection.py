@@ -3,7 +3,7 @@ real server) and in Slack Block Kit (the real server posting to the fake Slack W
 
 Every trick sets ``window.__pwned`` if it ever runs. The documents are uploaded through the API
 like any user's files. The LLM-mode case ("ignore previous instructions" inside a document) is
-covered with the local LLM server in tests/rag/test_llm_e2e.py, not here.
+covered with the local LLM server in tests/rag/answer/test_llm_e2e.py, not here.
 """
 
 from __future__ import annotations

@@ -34,14 +34,14 @@ import pytest
 from citewise import CitewiseApp, check_question
 from citewise.feeds import FeedInfo
 from ingest.feeds import FeedPoll, FeedRun
-from rag.bm25 import BM25Index
+from rag.answer.followup import resolve_followup
 from rag.config import Settings
 from rag.errors import NotFoundError
-from rag.filters import check_filters, check_k, parse_day
-from rag.followup import resolve_followup
+from rag.language.text import sentence_spans
+from rag.language.textrules import index_terms as tokenize
 from rag.records import Answer, Chunk, Citation, DocumentInfo, Filters, Hit, IngestReport, Turn
-from rag.text import sentence_spans
-from rag.textrules import index_terms as tokenize
+from rag.retrieval.filters import check_filters, check_k, parse_day
+from rag.storage.bm25 import BM25Index
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = ROOT / "sample_data"

@@ -25,7 +25,7 @@ import pytest
 from citewise import Citewise
 from citewise.access import AccessStore
 from rag.config import Settings
-from rag.retriever import FusionParams
+from rag.retrieval.retriever import FusionParams
 from tests.citewise.test_server_mode import _chroma_bin, _free_port
 from tests.ui.conftest import BOT_TOKEN, BOT_USER, SIGNING_SECRET, SlackAPIRecorder, slack_sign
 

@@ -1,0 +1,997 @@
+"""What the question pins down, and whether a candidate sentence keeps to it.
+
+An exact quote can still answer a different question: asked what Amazon owns, a sentence about
+Microsoft's stake shares every other word. Before a sentence may answer, the constraints the
+question states must hold in its *evidence*:
+
+* **entities** - every name the question makes its subject or owner ("does Amazon own",
+  "Amazon's stake"; case-insensitive, accents and aliases folded: "msft" is Microsoft, "PBC" is
+  "public benefit corporation" when a document defines it) must be mentioned; a name that only
+  scopes the question ("at Super Bowl 50") may also be the passage's topic (its other
+  sentences, or a short title), and when it is nowhere the scorer weighs that, not a rule;
+* **numbers** - every number or year the question gives must be there;
+* **time** - a question about the past ("before", "previously", "originally") is not answered by
+  a sentence marked as the present ("following", "now", "after") and vice versa;
+* **ordinal** - "first", "last", "second" ... must be there (or a synonym);
+* **role** - the holder the question asks about ("Amazon's stake", "does OpenAI hold") must not
+  be replaced by another holder in the sentence ("Microsoft holds ...");
+* **count** - "how many employees" needs a number next to "employees" (a sentence that
+  mentions employees without counting them, or counts something else, does not answer);
+* **measured** - "what percentage of its revenue" needs "revenue" in the sentence;
+* **expansion** - "what does PBC stand for" needs the spelled-out form, not the acronym;
+* **negation** - a wh-question about what is *not* so ("which investors are not included") is
+  not answered by a sentence without a negation or exclusion.
+
+Evidence is the sentence itself plus, only when the sentence refers back (a pronoun, or "the
+company"/"the deal"-style definite description), the sentences before it in the same paragraph
+of the same chunk. Headlines, other paragraphs and other passages never count: a name in the
+headline does not make a sentence about someone else an answer. The answer *type* (a "how much"
+question needs an amount) lives in rag/answer/answer_types.py and is checked separately.
+
+Used by the extractive answerer (a failing sentence is never quoted) and by the LLM verifier (a
+generated sentence whose cited span fails is removed and counted).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import Stemmer
+
+from rag.language.text import normalize, sentence_spans
+from rag.language.textrules import ANAPHOR as _ANAPHOR
+from rag.language.textrules import NUMBER_WORDS, STOPWORDS_ALL, content_terms, numbers, stem
+from rag.language.voice import speaks_as
+
+# ---- aliases -----------------------------------------------------------------------------------
+# Abbreviations of the language itself (lower-case -> canonical lower-case): titles, countries
+# and unions, fields. Documents add the acronyms they define (rag/language/aliases.py); the nicknames a
+# collection's readers use ("msft", "the Windows maker") come from the user's own file
+# (CITEWISE_ALIASES_FILE; examples/news-aliases.json), never from a list here.
+ABBREVIATIONS: dict[str, str] = {
+    "ceo": "chief executive", "cfo": "chief financial officer", "cto": "chief technology officer",
+    "u.s.": "us", "u.s": "us", "usa": "us", "united states": "us", "america": "us",
+    "american": "us", "u.k.": "uk", "britain": "uk", "british": "uk", "united kingdom": "uk",
+    "eu": "european union", "un": "united nations", "uae": "united arab emirates",
+    "artificial general intelligence": "agi", "artificial intelligence": "ai",
+}
+
+# Words that are capitalised in questions without naming anything the evidence must contain.
+_NOT_ENTITIES = frozenset(
+    """i what who whom whose when where which why how is are was were do does did can could will
+    would should shall may might must has have had the a an and or but if in on of to for by
+    with from at as yes no please tell explain describe list give name according article articles
+    document documents text story report mr mrs ms dr""".split()
+)
+# Trailing words of an organisation's name that its head alone may stand for.
+_ORG_SUFFIXES = frozenset(
+    "group inc corp corporation pbc ltd llc plc co company holdings sa ag gmbh limited".split()
+)
+_NAME_RUN = re.compile(
+    r"\b[A-Z][\w&'’.-]*[\w&]|\b[A-Z]\b"
+)
+
+# ---- time, ordinals, anaphora ------------------------------------------------------------------
+_PAST = re.compile(
+    r"\b(?:before|previously|prior to|formerly|originally|initially|at first|in the past|"
+    r"until then)\b"
+)
+# A sentence stating a present state cannot answer a question about an earlier one.
+_PRESENT_STATE = re.compile(r"\b(?:is|are|holds|has|owns|retains|keeps|remains|controls)\b")
+_PRESENT = re.compile(
+    r"\b(?:now|currently|today|after|following|since|nowadays|at present|presently|still|"
+    r"no longer|any ?more|latest|going forward|from now on)\b"
+)
+# A question about the past is answered by a sentence told in the past, or marked as earlier.
+_PAST_TENSE = re.compile(r"\b(?:was|were|had|held|did|owned|used to|began|started|founded)\b")
+# Ordinals a question selects with ("the first settlement"); "last" is left out (a verb, "last
+# name"). Evidence may say it another way ("began", "the earliest", "inaugural").
+_ORDINALS: dict[str, str] = {
+    "first": "first", "initial": "first", "earliest": "first", "original": "first",
+    "inaugural": "first", "1st": "first", "began": "first", "begin": "first", "begun": "first",
+    "started": "first", "starting": "first", "founded": "first", "debut": "first",
+    "second": "second", "2nd": "second", "third": "third", "3rd": "third", "fourth": "fourth",
+    "fifth": "fifth",
+}
+_ORDINAL = re.compile(r"\b(?:" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + r")\b")
+_Q_ORDINAL = re.compile(r"\b(?:first|second|third|fourth|fifth)\b"
+                        r"(?! name\b| part(?:y|ies)\b| quarter\b| half\b| person\b)")
+_PARAGRAPH = re.compile(r"\n\s*\n")
+# A sentence whose subject is a definite description ("The new section is 5.6 kilometres long")
+# is about something named before it.
+_DEFINITE_SUBJECT = re.compile(r"\W*(?:The|This|These|Its) (?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*\b")
+MAX_TOPIC_TITLE_WORDS = 5  # a longer title is a headline: its names are not the document's topic
+_NUMBER_WORD = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
+    r"eighty|ninety|hundred|hundreds|thousand|thousands|million|millions|billion|billions|"
+    r"dozen|dozens|single|zero|half|once|twice|several|many|few|numerous|hundreds|thousands|"
+    r"millions|infinitely"
+)
+_COMPOUND = re.compile(r"\w+(?:-\w+)+")
+
+
+@lru_cache(maxsize=4096)
+def _stems(text: str) -> frozenset[str]:
+    """Stems of the words of folded text, hyphenated compounds both whole and in parts
+    ("for-profit": for-profit, forprofit, for, profit), so a question's "for-profit",
+    "non-API" or "second-largest" finds the same word in the evidence."""
+    found = {stem(w) for w in re.findall(r"\w+", text)}
+    for m in _COMPOUND.finditer(text):
+        found.add(stem(m.group()))
+        found.add(stem(m.group().replace("-", "")))
+    return frozenset(found)
+
+
+_MEASURE_OF = re.compile(
+    r"\b(?:percentage|percent|share|proportion|fraction|portion|amount|number|value|size|cost|"
+    r"price|rate|level|volume|total) of (?:the |its |their |his |her |this |that |a |an )?"
+    r"(?P<noun>[a-z][\w-]*)"
+)
+_STAND_FOR = re.compile(r"\b(?:stands? for|short for|abbreviation|acronym|spelled out|"
+                        r"full (?:name|form))\b")
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|none|nor|neither|without|cannot|except|excluding|excluded|excludes?|"
+    r"exempt|other than|apart from|no longer|lack|lacks|lacking|outside|opposed|opposes|"
+    r"against|refused|refuses|rejected|rejects|failed|fails|less|unlike|instead|rather than|"
+    r"n't)\b|n't\b"
+)
+# In the question only a negated main verb counts ("which investors are not included"), not
+# "other than X" or "for not paying".
+# "learning that is not inside the classroom": a negation inside a relative clause describes,
+# it does not ask for what is not so.
+_REL_NEGATION = re.compile(r"\b(?:that|which|who|whom)\s+(?:\w+\s+){0,2}?(?:not|never|n't)\b|"
+                           r"\b(?:that|which|who)\s+\w+n't\b")
+_Q_NEGATION = re.compile(r"(?<!\bfor )(?<!\bby )(?<!\bof )(?<!\bwithout )"
+                         r"\b(?:not|never|no longer|cannot)\b|n't\b")
+# "Who is the chief executive of OpenAI?", "Who is Microsoft's chief executive?": the role
+# asked about must be named in the answer.
+# Titles a who-is-the-<role> answer names ("Who is the chief executive?"); other nouns ("the
+# receiver", "the creators") are told without the title ("a pass to Bennie Fowler").
+_ROLE_TITLES = frozenset(
+    """ceo executive president chairman chairwoman chair chairperson director founder cofounder
+    co-founder leader head manager coach captain mayor minister governor secretary chancellor
+    premier king queen emperor pope bishop dean principal commissioner spokesperson spokesman
+    spokeswoman treasurer editor owner officer cfo cto coo member members""".split())
+_WHO_ROLE = re.compile(
+    r"^\W*who (?:is|was|are|were|will be|has been|had been) (?:the |a |an |[\w&.'-]+'s? )?"
+    r"(?P<f>[a-z][a-z -]*?)(?: of\b| at\b| for\b| in\b| on\b|\s*[?.!]*$)"
+)
+# A question about a stake is not answered by a sentence about a purchase, however large the
+# number in it: the quantity asked about must be named (any word of its group).
+_MEASURE_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("stake", "stakes", "share", "shares", "holding", "holdings", "investment", "invested",
+     "ownership", "own", "owns", "owned", "equity", "per cent", "percent", "%"),
+    ("revenue", "revenues", "sales", "turnover", "income"),
+    ("profit", "profits", "earnings", "net income"),
+    ("salary", "salaries", "pay", "wage", "wages", "compensation"),
+    ("budget", "budgets", "funding"),
+    ("cost", "costs", "costing", "price", "priced", "prices", "paid", "pay", "pays", "spent",
+     "spend", "spending", "fee", "fees", "purchase", "purchased", "buy",
+     "buys", "bought", "$", "€", "£"),
+)
+# "Who leads the project?" is not answered by "The project is run by the Port Authority" when
+# the next sentence names the lead: the asked verb (or its noun: leader, designer) must be there.
+_WHO_VERB = re.compile(r"^\W*(?:(?:and|but|so)\s+)?who\s+(?:will\s+|would\s+|can\s+)?"
+                       r"(?P<v>[a-z]+)\b")
+# Verbs that give someone a role the answer must name ("leads", "chairs", "designed"). Other
+# verbs are left to the scorer: "who claims ..." is often answered by "X argues ...".
+_AGENT_VERBS = frozenset(
+    """lead head chair run direct manag overse own found design build built write wrote
+    invent creat develop win won verifi approv fund financ sponsor organis organiz coach
+    captain command govern rule edit publish produc compos paint sculpt architect""".split()
+)
+_LIGHT_VERBS = frozenset(
+    """is are was were be been being do does did have has had get gets got make makes made take
+    takes took go goes went come comes came say says said tell told know knew think give gave
+    will would can could should may might must shall""".split()
+)
+
+
+_snowball = Stemmer.Stemmer("english")
+
+
+def _raw_stem(word: str) -> str:
+    return _snowball.stemWord(word)
+
+
+# Verbs that say the same role in other words ("leads" is told as "is coordinated by"). "run"
+# is left out of leading: "run by the Friends of the Library" names the body, not the lead.
+_VERB_GROUPS: tuple[frozenset[str], ...] = (
+    frozenset("lead head coordin direct chair manag overse supervis"
+              .split()),
+    frozenset("begin began begun start commenc launch found establish creat".split()),
+    frozenset("end finish conclud close expir termin".split()),
+    frozenset("build built construct erect".split()),
+    frozenset("sign agre conclud".split()),
+    frozenset("commiss inaugur".split()),
+)
+
+
+# An end is also told by its limit ("exclusivity until AGI"), a beginning by its start.
+_EVENT_BOUND: dict[int, re.Pattern[str]] = {
+    1: re.compile(r"\b(?:since|from)\b"),
+    2: re.compile(r"\b(?:until|till|through|expir\w*|whichever occurs)\b"),
+}
+_NEVER = re.compile(r"(?!)")
+
+
+def _event_group(verb_stem: str) -> int:
+    return next((i for i, g in enumerate(_VERB_GROUPS) if verb_stem in g
+                 or stem(verb_stem) in g), -1)
+
+
+def _verb_forms(verb_stem: str) -> set[str]:
+    forms = {verb_stem, stem(verb_stem)}
+    for group in _VERB_GROUPS:
+        if forms & group:
+            forms |= group
+    return forms
+
+
+def _has_verb(verb_stem: str, s_norm: str) -> bool:
+    """The verb's stem, a verb of the same group, or a noun made from one ("leader",
+    "designer", "chair"), in the text ("led" counts for "lead", "won" for "win", "overseen"
+    for "oversee")."""
+    forms = _verb_forms(verb_stem)
+    made = {f + suffix for f in forms
+            for suffix in ("er", "or", "ership", "e", "ed", "ing", "en", "n", "ion")}
+    for w in re.findall(r"[a-z]+", s_norm):
+        for st in (_raw_stem(w), stem(w)):
+            if st in forms or st in made:
+                return True
+    return False
+
+
+_COUNT_Q = re.compile(r"\bhow many\s+(?:of\s+(?:the\s+|its\s+|their\s+)?)?(?P<noun>[a-z][\w-]*)")
+
+# Possession: "X holds/owns", "X's stake".
+_POSSESS_VERBS = (r"holds?|held|holding|owns?|owned|owning|controls?|controlled|invested|invests?|"
+                  r"keeps?|kept|retains?|retained")
+_POSSESS_NOUNS = r"stake|stakes|share|shares|holding|holdings|investment|ownership|equity|rights"
+_Q_HOLDER = [
+    re.compile(rf"(?P<e>[\w&.-]+(?: [\w&.-]+){{0,3}})'s? (?:\w+ ){{0,2}}(?:{_POSSESS_NOUNS})\b"),
+    re.compile(r"\b(?:does|did|do|has|have|had|will|would|could|can) (?:the )?"
+               r"(?P<e>[\w&.-]+(?: [\w&.-]+){0,3}?) (?:still |now |currently )?"
+               r"(?:own|hold|control|have|has|keep|retain|invest|get)\b"),
+    re.compile(rf"\b(?:{_POSSESS_NOUNS}) (?:does|did|do|has|have|had|will) (?:the )?"
+               rf"(?P<e>[\w&.-]+(?: [\w&.-]+){{0,3}}?) (?:\w+ )?(?:own|hold|have|control)\b"),
+    re.compile(rf"\b(?P<e>[\w&.-]+(?: [\w&.-]+){{0,3}}?) (?:{_POSSESS_VERBS})\b"),
+]
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A name the question gives; any of ``forms`` (lower-case) in the evidence satisfies it."""
+
+    label: str
+    forms: frozenset[str]
+    long_forms: frozenset[str] = frozenset()  # spelled-out forms, when the label is an acronym
+    # The question makes it the subject or owner ("does Amazon own", "Amazon's stake"): only
+    # the sentence (or what it refers back to) can name it. Other names only scope the
+    # question ("at Super Bowl 50") and may be the passage's topic instead.
+    role: bool = True
+    # The noun the name is the modifier or last word of ("solar" in "the solar array" ->
+    # "array", "Home Delivery Service" -> "service"): "the array" in a passage that names it
+    # refers to it.
+    head: str = ""
+
+    def found_in(self, text_norm: str) -> bool:
+        return any(_contains(text_norm, f) for f in self.forms)
+
+
+@dataclass(frozen=True)
+class Check:
+    """Whether a sentence keeps to the question's constraints, and which ones it breaks."""
+
+    ok: bool
+    failed: tuple[str, ...] = ()
+    entities_found: int = 0
+    entities_total: int = 0
+    anaphoric: bool = False  # needed the preceding sentences to find an entity
+    scope_missing: int = 0  # names that only scope the question and are nowhere in the passage
+
+    @classmethod
+    def passed(cls) -> Check:
+        return cls(ok=True)
+
+    @property
+    def entity_coverage(self) -> float:
+        return self.entities_found / self.entities_total if self.entities_total else 1.0
+
+
+@dataclass
+class Constraints:
+    """The constraints of one (standalone) question."""
+
+    question: str
+    entities: list[Entity] = field(default_factory=list)
+    numbers: set[str] = field(default_factory=set)
+    time: str | None = None  # "past" | "present"
+    ordinal: str | None = None
+    count_noun: str | None = None  # stem
+    measured: str | None = None  # stem of X in "what percentage of X": X must be in the evidence
+    measure: tuple[str, ...] = ()  # "what stake"/"how much is its investment": one of these words
+    expansion: bool = False  # "what does PBC stand for": the long form must be there
+    focus: str | None = None  # stem of the role asked about: "who is the chief executive"
+    focus_alt: str | None = None  # its short form ("ceo")
+    verb: str | None = None  # "who leads the project": the sentence must say who *leads* it
+    negated: bool = False  # "which ... are not included": a positive statement doesn't answer
+    holder: Entity | None = None
+    # "What capability criteria must ...": a sentence that only repeats the asked noun
+    # ("... models that meet capability criteria.") names no criteria.
+    asked: str | None = None  # stem of the noun a what/which question asks for
+    # "Who will verify Microsoft's declaration?": what the named holder has must be there too.
+    possessed: tuple[str, ...] = ()  # stems (with their measure group's words, when any)
+    # The question with short forms and epithets written as the name they stand for ("how much
+    # of oai does msft own" -> "... of openai does microsoft own"): what is embedded, so the
+    # model sees the names the documents use.
+    canonical: str = ""
+    event: str | None = None  # "when did construction begin": a date of *beginning*
+    months: set[str] = field(default_factory=set)  # "in July": an August figure doesn't answer
+
+    @property
+    def empty(self) -> bool:
+        return not (self.entities or self.numbers or self.time or self.ordinal
+                    or self.count_noun or self.holder or self.measured or self.negated)
+
+    # ---- checking ------------------------------------------------------------------------------
+    def check(self, sentence: str, context: str = "", topic: str = "", title: str = "",
+              voice: str = "") -> Check:
+        """Does ``sentence`` (with ``context``: the text before it in its passage) keep to the
+        question? The preceding sentences of the same paragraph count when the sentence refers
+        back to them. ``topic`` (the passage's title and its other sentences, headlines left
+        out) may supply a name that only scopes the question, never its subject or owner. A
+        short ``title`` (an encyclopedia-style topic such as "Super Bowl 50", not a headline)
+        names what the whole document is about, so it counts for any name. ``voice`` names whom
+        the document's "we" and "the Company" mean (rag/language/voice.py): a sentence in that voice
+        counts for those names."""
+        s_norm = normalize(sentence)
+        ctx_norm = antecedent_text(sentence, context)
+        cont_norm = "" if ctx_norm else continued_text(sentence, context)
+        topic_norm = normalize(topic) if topic else ""
+        title_norm = normalize(title) if title and len(title.split()) <= MAX_TOPIC_TITLE_WORDS \
+            else ""
+        failed: list[str] = []
+        found = 0
+        scope_missing = 0
+        anaphoric = False
+        for ent in self.entities:
+            if self.expansion and ent.long_forms:
+                if any(_contains(s_norm, f) for f in ent.long_forms):
+                    found += 1
+                else:
+                    failed.append(f"expansion:{ent.label}")
+            elif ent.found_in(s_norm):
+                found += 1
+            elif ctx_norm and ent.found_in(ctx_norm):
+                found += 1
+                anaphoric = True
+            elif cont_norm and ent.found_in(cont_norm):
+                found += 1
+                anaphoric = True
+            elif ent.head and re.search(rf"\b(?:the|this|its) (?:[a-z-]+ )?{re.escape(ent.head)}"
+                                        rf"(?:s|es)?\b", s_norm) \
+                    and any(ent.found_in(t) for t in (topic_norm, normalize(title or ""),
+                                                      normalize(context))):
+                found += 1  # "The array was commissioned ...", in a passage naming the array
+                anaphoric = True
+            elif (not ent.role and topic_norm and ent.found_in(topic_norm)) \
+                    or (title_norm and ent.found_in(title_norm)):
+                found += 1
+                anaphoric = True
+            elif voice and ent.found_in(normalize(voice)) and speaks_as(sentence):
+                found += 1  # "We employed 1,480 people" in Acme's own report
+                anaphoric = True
+            elif not ent.role:
+                scope_missing += 1  # only scopes the question: weighed by the scorer
+            else:
+                failed.append(f"entity:{ent.label}")
+        if self.numbers:
+            have = _numbers(s_norm) | _numbers(ctx_norm)
+            # A year that only scopes the question ("the 2015 NFL MVP") must be there too: the
+            # passage's other sentences giving it was tried, and answered "What stake did
+            # Microsoft hold in 2019?" with the stake before 2025 (BENCHMARKS.md).
+            failed += [f"number:{n}" for n in sorted(self.numbers - have)]
+        if self.time:
+            past, present = bool(_PAST.search(s_norm)), bool(_PRESENT.search(s_norm))
+            if self.time == "past" and not (past or _PAST_TENSE.search(s_norm)) \
+                    and _PRESENT_STATE.search(s_norm) \
+                    or self.time == "past" and present and not past:
+                failed.append("time:past")
+            elif self.time == "present" and past and not present:
+                failed.append("time:present")
+        if self.ordinal:
+            have_ord = {_ORDINALS[m.group()] for m in _ORDINAL.finditer(s_norm)}
+            if self.ordinal not in have_ord:
+                failed.append(f"ordinal:{self.ordinal}")
+        if self.count_noun and not _counted(self.count_noun, s_norm):
+            failed.append(f"count:{self.count_noun}")
+        if self.focus and not any(st.startswith(self.focus)
+                                  for st in _stems(s_norm)) \
+                and not (self.focus_alt and _contains(s_norm, self.focus_alt)):
+            failed.append(f"focus:{self.focus}")
+        if self.verb and not _has_verb(self.verb, s_norm):
+            failed.append(f"verb:{self.verb}")
+        if self.event and not _has_verb(self.event, s_norm) \
+                and not _EVENT_BOUND.get(_event_group(self.event), _NEVER).search(s_norm):
+            failed.append(f"event:{self.event}")  # "when did construction begin" != "opened"
+        if self.months:
+            have_months = set(_MONTH.findall(s_norm)) | set(_MONTH.findall(ctx_norm))
+            failed += [f"month:{m}" for m in sorted(self.months - have_months)]
+        if self.measure and not any(w in s_norm if not w[:1].isalpha() else _contains(s_norm, w)
+                                    for w in self.measure):
+            failed.append(f"measure:{self.measure[0]}")
+        if self.negated and not _NEGATION.search(s_norm):
+            failed.append("negation")
+        if self.measured and self.measured not in _stems(s_norm):
+            failed.append(f"measured:{self.measured}")
+        if self.expansion and not any(e.long_forms for e in self.entities) \
+                and not _DEFINES.search(s_norm):
+            failed.append("expansion")  # no spelled-out form known, none given here
+        if self.asked and not _specified(self.asked, s_norm, self.question):
+            failed.append(f"unspecified:{self.asked}")
+        if self.possessed:
+            stems = _stems(s_norm) | _stems(ctx_norm)
+            if not any(p in stems or (" " in p or not p.isalpha()) and _contains(s_norm, p)
+                       for p in self.possessed):
+                failed.append(f"possessed:{self.possessed[0]}")
+        if self.holder is not None:
+            other = _other_holder(self.holder, s_norm, ctx_norm)
+            if other:
+                failed.append(f"role:{other}")
+        return Check(ok=not failed, failed=tuple(failed), entities_found=found,
+                     entities_total=len(self.entities), anaphoric=anaphoric,
+                     scope_missing=scope_missing)
+
+
+# ---- parsing the question ------------------------------------------------------------------------
+def parse(question: str, aliases: Mapping[str, str] | None = None,
+          known_names: Iterable[str] = ()) -> Constraints:
+    """The constraints ``question`` states. ``aliases`` maps short forms to canonical names
+    (lower-case); ``known_names`` are lower-cased names seen in the documents, so an informal
+    "amazon" counts as the name Amazon."""
+    doc_aliases = {k.lower(): v.lower() for k, v in (aliases or {}).items()}
+    # An acronym a document defines counts in lower case only when it is no ordinary word
+    # ("who" is not the World Health Organization unless written WHO).
+    table = {**ABBREVIATIONS, **{k: v for k, v in doc_aliases.items()
+                                   if k not in STOPWORDS_ALL and k not in _NOT_ENTITIES
+                                   or re.search(rf"\b{re.escape(k.upper())}\b", question)}}
+    reverse: dict[str, set[str]] = {}
+    for short, full in table.items():
+        reverse.setdefault(full, set()).add(short)
+    known = {n.lower() for n in known_names}
+    q = " ".join(_plain(question).split())
+    qn = normalize(q)
+    c = Constraints(question=q)
+
+    labels: list[str] = []
+    # 1. alias phrases (multi-word first) anywhere in the question, case-insensitive
+    spans: list[tuple[int, int]] = []
+    # An acronym inside a longer name ("PBC" of "OpenAI Group PBC") is part of that name.
+    runs = [(m.start(), m.start() + len(_name_run(q, m))) for m in _NAME_RUN.finditer(q)]
+    runs = [(a, b) for a, b in runs if " " in q[a:b]]
+    for short in sorted(table, key=len, reverse=True):
+        for m in re.finditer(rf"(?<![\w.]){re.escape(short)}(?![\w])", qn):
+            if short in {"us", "u.s", "u.s."} and not re.search(r"\bU\.?S\.?\b", q[m.start():m.end() + 1]):
+                continue
+            if any(s <= m.start() < e for s, e in spans):
+                continue
+            if any(a <= m.start() and m.end() <= b and (a, b) != (m.start(), m.end())
+                   for a, b in runs):
+                continue
+            spans.append((m.start(), m.end()))
+            labels.append(table[short])
+    # 2. capitalised runs ("OpenAI Group PBC", "Amazon"), not the question's opening word
+    taken: list[tuple[int, int]] = []
+    for m in _NAME_RUN.finditer(q):
+        if any(s <= m.start() < e for s, e in spans + taken):
+            continue  # inside an alias or a longer name already read
+        run = _name_run(q, m)
+        words = run.split()
+        if m.start() == 0 or not q[: m.start()].strip(" \"'“‘("):
+            if not (any(ch.isupper() for ch in words[0][1:]) or words[0].isupper()):
+                continue  # "Who ...", "Does ..." but not "OpenAI ..."
+        low = _clean_name(normalize(run))
+        if not low or low in _NOT_ENTITIES or all(w in STOPWORDS_ALL for w in low.split()):
+            continue
+        taken.append((m.start(), m.start() + len(run)))
+        labels.append(low)
+    # 3. in a question written in lower case, words that the documents write as names
+    informal = not re.search(r"(?<=\w )[A-Z]", q)
+    for m in re.finditer(r"[a-z][\w&-]+", qn if informal else ""):
+        w = m.group()
+        if w in known and w not in STOPWORDS_ALL and w not in _NOT_ENTITIES \
+                and not any(s <= m.start() < e for s, e in spans) \
+                and not any(_contains(lab, w) for lab in labels):
+            labels.append(w)
+    roles = _role_spans(q)
+    seen: set[str] = set()
+    for label in labels:
+        label = table.get(label, label)
+        if label in seen or any(label != other and _contains(other, label) for other in labels
+                                if table.get(other, other) != label):
+            continue
+        seen.add(label)
+        ent = _entity(label, table, reverse)
+        is_role = any(_contains(normalize(r), f) for r in roles for f in ent.forms)
+        c.entities.append(Entity(ent.label, ent.forms, ent.long_forms, role=is_role,
+                                 head=_head(qn, ent)))
+
+    # numbers that are part of a name ("Super Bowl 50") are checked with the name
+    # Digits only: "one of the sites" asks for no number (the evidence's words count as digits).
+    in_names = {n for lab in labels for n in _numbers(lab, words=False)}
+    c.numbers = _numbers(qn, words=False) - in_names
+    past, present = bool(_PAST.search(qn)), bool(_PRESENT.search(qn))
+    if past != present:
+        c.time = "past" if past else "present"
+    ords = [m.group() for m in _Q_ORDINAL.finditer(qn)]
+    if ords:
+        c.ordinal = _ORDINALS[ords[0]]
+    mm = _MEASURE_OF.search(qn)
+    if mm and mm.group("noun") not in STOPWORDS_ALL and not any(
+            _contains(mm.group("noun"), f) or _contains(f, mm.group("noun"))
+            for e in c.entities for f in e.forms):
+        c.measured = stem(mm.group("noun"))
+    c.expansion = bool(_STAND_FOR.search(qn))
+    from rag.answer.answer_types import AnswerType, question_type
+
+    numeric = question_type(q) in (AnswerType.NUMBER, AnswerType.PERCENT)
+    for group in _MEASURE_GROUPS if numeric else ():
+        if any(_contains(qn, w) for w in group):
+            c.measure = group
+            break
+    wm = _WHEN_VERB.search(qn)
+    if wm and question_type(q) is AnswerType.DATE:
+        v = _raw_stem(wm.group("v"))
+        if any(v in g or stem(wm.group("v")) in g for g in _VERB_GROUPS):
+            c.event = v
+    c.months = set(_MONTH.findall(qn))
+    vm = _WHO_VERB.match(qn)
+    if vm and vm.group("v") not in _LIGHT_VERBS:
+        v = _raw_stem(vm.group("v"))
+        if v in _AGENT_VERBS or stem(vm.group("v")) in _AGENT_VERBS:
+            c.verb = v
+    fm = _WHO_ROLE.match(qn)
+    if fm and _PASSIVE.match(fm.group("f")) and not _DETERMINED.search(qn[: fm.start("f")]):
+        fm = None  # "Who is included in ...": a passive verb, not a role the answer must name
+    if fm:
+        head = [w for w in re.findall(r"[a-z]+", fm.group("f")) if w not in STOPWORDS_ALL]
+        if head and (head[-1] in _ROLE_TITLES or " ".join(head) in ABBREVIATIONS.values()
+                     or " ".join(head) in ABBREVIATIONS):
+            c.focus = stem(head[-1])
+            phrase = " ".join(head)
+            c.focus_alt = next((k for k, v in ABBREVIATIONS.items() if v == phrase), None) \
+                or ABBREVIATIONS.get(phrase)
+    # Only wh-questions: "Is OpenAI not allowed to ...?" is answered either way.
+    opening = re.match(r"\W*\w+", qn)  # "which investors are not ..." is the question's own
+    c.negated = bool(_Q_NEGATION.search(qn)) \
+        and not _REL_NEGATION.search(qn, opening.end() if opening else 0) \
+        and not qn.lstrip(" \"'(").startswith("why") and not re.match(
+        r"\W*(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|might|must)\b",
+        qn)
+    cm = _COUNT_Q.search(qn)
+    if cm and cm.group("noun") not in STOPWORDS_ALL:
+        c.count_noun = stem(cm.group("noun"))
+    c.holder = _question_holder(qn, c.entities)
+    c.canonical = _canonical(qn, spans, table)
+    c.asked = _asked(qn)
+    c.possessed = _possessed(q, qn, c.entities)
+    return c
+
+
+def _head(qn: str, ent: Entity) -> str:
+    """The noun ``ent`` modifies in the question ("solar" in "the solar array" -> "array"), or
+    the last word of a longer name ("home delivery service" -> "service"); never after a
+    possessive ("Microsoft's declaration" is Microsoft's, not a description of it)."""
+    for f in sorted(ent.forms, key=len, reverse=True):
+        m = re.search(rf"(?<![\w]){re.escape(f)}(?![\w'’])\s+(?P<n>[a-z][a-z-]+)\b", qn)
+        if m and m.group("n") not in STOPWORDS_ALL and m.group("n") not in _NOT_ENTITIES \
+                and not _LIGHT_VERBS.__contains__(m.group("n")):
+            return m.group("n")
+    words = ent.label.split()
+    if len(words) > 1 and words[-1] not in _ORG_SUFFIXES and words[-1].isalpha():
+        return words[-1]
+    return ""
+
+
+def _canonical(qn: str, spans: list[tuple[int, int]], table: Mapping[str, str]) -> str:
+    """``qn`` with each alias span replaced by its name, when the name is not shorter (a
+    spelled-out "artificial general intelligence" stays; "msft" becomes "microsoft"); empty
+    when nothing was replaced."""
+    out, last = [], 0
+    for a, b in sorted(spans):
+        form = qn[a:b]
+        name = table.get(form, form)
+        out.append(qn[last:a])
+        out.append(name if len(name) >= len(form) or " " in form and " " not in name
+                   and len(form.split()) > 1 and not name.isupper() and len(name) > 4
+                   else form)
+        last = b
+    out.append(qn[last:])
+    canonical = "".join(out)
+    return canonical if canonical != qn else ""  # nothing renamed: embed the question itself
+
+
+_WHEN_VERB = re.compile(
+    r"\b(?:when|what (?:year|date|day|month)|since when)\b(?:\s+[\w'-]+){0,8}?\s+"
+    r"(?P<v>begin|began|begun|start|started|commence|commenced|launch|launched|open|opened|end|"
+    r"ended|finish|finished|close|closed|expire|expires|found|founded|establish|established|"
+    r"build|built|construct|constructed|sign|signed|commission|commissioned|inaugurated)\b")
+_MONTH = re.compile(
+    r"\b(?:january|february|march|april|june|july|august|september|october|november|"
+    r"december)\b")
+
+
+_PASSIVE = re.compile(r"[a-z]+(?:ed|en)\b")
+_DETERMINED = re.compile(r"\b(?:the|a|an)\s*$|'s?\s*$")
+_AUX = (r"is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|might|must")
+_ASKED = [
+    re.compile(r"^\W*(?:(?:and|but|so|in|on|at|for|from|to|by|of|with|through|until)\s+)?"
+               r"(?:which|what)\s+(?P<np>(?:[a-z][\w-]*\s+){0,2}?[a-z][\w-]*)\s+"
+               rf"(?:{_AUX})\b"),
+    # "What safety guardrails apply to ...": a two-word noun phrase, a verb and a preposition
+    re.compile(r"^\W*(?:which|what)\s+(?!(?:" + _AUX + r")\b)(?P<np>[a-z][\w-]*\s+[a-z][\w-]*)\s+(?!(?:" + _AUX
+               + r")\b)[a-z]+\s+(?:to|with|for|on|in|at|from|by|under|after|before)\b"),
+]
+# Words before the asked noun that point at what specifies it elsewhere ("these rights") or
+# that are themselves the answer ("any cloud provider").
+_POINTERS = frozenset("these those such this any all every each both no other".split())
+_SPECIFIERS = frozenset(
+    "such including include includes like namely : ( of from in at on to into towards toward "
+    "for with by over under between against as named called dubbed known is are was were - "
+    "a an the".split())
+_CLAUSE_END = re.compile(r"[.;:!?()\[\]\"]|,|\s-\s")
+# Names for how things relate rather than things: "OpenAI's role" is told as "OpenAI remains
+# Microsoft's partner", without the word.
+_RELATIONAL = frozenset(
+    "role part status position relationship relation stance view situation approach response "
+    "reaction future fate".split())
+
+
+def _asked(qn: str) -> str | None:
+    """The stem of the noun a what/which question asks for, when the question names one."""
+    for pattern in _ASKED:
+        m = pattern.match(qn)
+        if m:
+            np_ = re.split(r"\s(?:of|in|for|on|at|to|with|by|from)\s", f" {m.group('np')} ")[0]
+            words = [w for w in np_.split() if w not in STOPWORDS_ALL]
+            if words and not words[-1].isdigit() and words[-1] not in _RELATIONAL:
+                return stem(words[-1])
+    return None
+
+
+def _specified(asked: str, s_norm: str, question: str) -> bool:
+    """Does the sentence say *which* or *what* the asked noun is, rather than only repeat it?
+    True when the sentence lacks the noun (the scorer weighs that), or when next to one of its
+    mentions, within its clause, stands a word the question does not have (a name, a number,
+    a content word), or a pointer ("these", "any")."""
+    tokens = re.findall(r"\$?\d[\d,.]*%?|[a-z][\w'-]*|[^\w\s]", s_norm)
+    stems = [stem(t) if t[0].isalpha() else t for t in tokens]
+    hits = [i for i, st in enumerate(stems) if st == asked]
+    if not hits:
+        return True
+    q_stems = {stem(w) for w in re.findall(r"[a-z][\w'-]*", normalize(question))}
+
+    def new(i: int) -> bool:
+        t = tokens[i]
+        if t[0].isdigit() or t[0] == "$":
+            return True
+        return t[0].isalpha() and t not in STOPWORDS_ALL and stems[i] not in q_stems
+
+    for i in hits:
+        before: list[int] = []
+        j = i - 1
+        limit = 3
+        while j >= 0 and len(before) < limit and not _CLAUSE_END.fullmatch(tokens[j]):
+            before.append(j)
+            if tokens[j] in {"is", "are", "was", "were"}:
+                limit = len(before) + 2  # "Mercury is the working fluid": its subject names it
+            j -= 1
+        if any(tokens[k] in _POINTERS for k in before):
+            return True
+        after: list[int] = []
+        j = i + 1
+        if j < len(tokens) and tokens[j] == "," and j + 1 < len(tokens) \
+                and tokens[j + 1] in {"a", "an", "the", "such", "including", "namely", "like"}:
+            j += 1  # an appositive: "the criteria, a set of ..."
+        # Only what modifies the noun specifies it ("criteria such as ...", "thresholds of
+        # 10^26 FLOPs", "a panel of experts"), not the verb it is the subject of ("third
+        # parties will remain ...").
+        if j < len(tokens) and (tokens[j] in _SPECIFIERS or tokens[j][0].isdigit()):
+            while j < len(tokens) and len(after) < 4 and not _CLAUSE_END.fullmatch(tokens[j]):
+                after.append(j)
+                j += 1
+        if any(new(k) for k in before + after):
+            return True
+    return False
+
+
+_COPULA_Q = re.compile(r"^\W*(?:what|who|which)\s+(?:is|was|are|were)\s+[\w&.-]+'s?\s")
+_POSSESSIVE = re.compile(r"(?P<e>[\w&.-]+)'s? (?P<np>(?:[\w-]+ ){0,3}?[\w-]+)(?= (?:" + _AUX
+                         + r"|of|in|for|to|with|by|on|at|under|after|before|now|still|once|"
+                         r"and|or)\b|\s*[?.!,]|$)")
+
+
+def _possessed(q: str, qn: str, entities: list[Entity]) -> tuple[str, ...]:
+    """What the question says a named entity has ("Microsoft's declaration of AGI" ->
+    declaration): any of those words (or of a measure group one of them belongs to, "stake"
+    told as "investment") must be in the evidence."""
+    if _COPULA_Q.match(qn):
+        return ()  # "What was Brown's job?" is answered by what he was, without the word
+    for m in _POSSESSIVE.finditer(qn):
+        owner = m.group("e")
+        first = q[m.start("np"):].split(" ", 1)[0]
+        if re.search(r"\bof\s+(?:the\s+)?$", qn[: m.start()]) \
+                or first[:1].isupper() and not first.isupper():
+            continue  # "the purpose of Loudoun's troops"; "Levi's Stadium" is a name
+        if re.search(r"\b(?:before|after|until|since|following|prior to|during|once)\s+$",
+                     qn[: m.start()]):
+            continue  # "before OpenAI's funding rounds" says when, checked as time
+        if not any(f.split()[-1] == owner for e in entities for f in e.forms):
+            continue
+        words = [w for w in m.group("np").split() if w not in STOPWORDS_ALL and not w.isdigit()
+                 and not any(_contains(w, f) for e in entities for f in e.forms)]
+        if not words or any(w in _RELATIONAL for w in words):
+            return ()
+        out: list[str] = []
+        for w in words:
+            out.append(stem(w))
+            group = next((g for g in _MEASURE_GROUPS if w in g), ())
+            out += [g if not g.isalpha() or " " in g else stem(g) for g in group]
+        return tuple(dict.fromkeys(out))
+    return ()
+
+
+_DEFINES = re.compile(r"\b[a-z][\w-]+(?: [\w-]+){0,5} \([a-z&.]{2,8}\)|\b[a-z&.]{2,8} \(([a-z][\w-]+ ){1,5}"
+                      r"[\w-]+\)|\bstands? for\b|\bshort for\b")
+
+
+_ROLE = [
+    re.compile(r"(?P<e>(?:[A-Z][\w&.-]*|[a-z][\w&-]*)(?: [A-Z][\w&.-]*)*)['’]s?\b(?! \d)"),
+    re.compile(r"^\W*(?i:(?:and|but|so)\s+)?(?i:(?:until|since|by|from|in|on|at|for|to|through)\s+)?"
+               r"(?i:(?:what|which|how|who|where|when|why)\s+"
+               r"(?:[\w-]+\s+){0,3})?"
+               r"(?i:is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|"
+               r"might|must)\s+(?i:the\s+)?(?P<e>[\w&.-]+(?:\s[A-Z][\w&.-]*)*)"),
+    re.compile(r"^(?P<e>[A-Z][\w&.-]*(?:\s[A-Z][\w&.-]*)*)\s+(?!is\b|are\b|was\b)[a-z]+s\b"),
+    # "Who founded Tesla?": what a who-question asks about
+    re.compile(r"^\W*(?i:who)\s+[a-z]+\s+(?:the\s+)?(?P<e>[A-Z][\w&.-]*(?:\s[A-Z][\w&.-]*)*)"),
+]
+
+
+def _role_spans(question: str) -> list[str]:
+    """The phrases holding the question's subject or owner: "Amazon's", "does Amazon",
+    "Microsoft holds ..."."""
+    out = []
+    for pattern in _ROLE:
+        for m in pattern.finditer(question):
+            out.append(m.group("e"))
+    return out
+
+
+_MARKUP = [
+    (re.compile(r"(?is)<(script|style)\b.*?</\1\s*>"), " "),
+    (re.compile(r"<[^>]{0,500}>"), " "),
+    (re.compile(r"\[([^\]]{0,200})\]\([^)]{0,500}\)"), r"\1"),
+    (re.compile(r"(?i)\b(?:https?|javascript|data|file):\S+"), " "),
+]
+
+
+def _plain(question: str) -> str:
+    """The question without markup: tags, scripts, link targets and URLs are not what it
+    asks about (their numbers and names must not become constraints)."""
+    for pattern, repl in _MARKUP:
+        question = pattern.sub(repl, question)
+    return question
+
+
+def _name_run(text: str, m: re.Match[str]) -> str:
+    """Extend a capitalised word over the capitalised words that follow it ("OpenAI Group PBC")."""
+    end = m.end()
+    if re.search(r"['’]s?$", m.group()):
+        return m.group()  # "Microsoft's IP": the possessive ends the name
+    while True:
+        nxt = re.match(r" ([A-Z][\w&'’.-]*[\w&]|[A-Z]|\d+\b(?![.,]\d))", text[end:])
+        if not nxt:
+            break
+        end += nxt.end()
+        if re.search(r"['’]s?$", nxt.group(1)):
+            break
+    return text[m.start():end]
+
+
+def _clean_name(low: str) -> str:
+    low = re.sub(r"'s\b|'$", "", low).strip(" .'")
+    low = re.sub(r"-[a-z]+$", "", low)  # "Super Bowl-related" is about "Super Bowl"
+    words = [w for w in low.split() if w not in _NOT_ENTITIES]
+    return " ".join(words)
+
+
+def _entity(label: str, table: Mapping[str, str], reverse: Mapping[str, set[str]]) -> Entity:
+    forms = {label} | set(reverse.get(label, ()))
+    words = label.split()
+    if len(words) > 1 and words[-1] in _ORG_SUFFIXES:
+        head = " ".join(w for w in words if w not in _ORG_SUFFIXES)
+        if head:
+            forms.add(head)
+            forms |= set(reverse.get(head, ()))
+    if label in table:
+        forms.add(table[label])
+    longs = frozenset(f for f in forms if " " in f and len(f) > len(label.split()[0]) + 2
+                      and any(len(s) < len(f) for s in forms))
+    return Entity(label=label, forms=frozenset(f for f in forms if f), long_forms=longs)
+
+
+@lru_cache(maxsize=8192)
+def _fold(text: str) -> str:
+    """Accents off ("Céloron" matches "Celoron")."""
+    return "".join(ch for ch in unicodedata.normalize("NFD", text)
+                   if not unicodedata.combining(ch))
+
+
+def _contains(text_norm: str, form: str) -> bool:
+    """``form`` as a whole word or phrase of ``text_norm``: accents folded, a plural acronym
+    allowed ("PPPs"), and a long single name by its adjective ("Germany" ~ "German")."""
+    text_norm = _fold(text_norm)
+    exact, adjective = _form_patterns(form)
+    if exact.search(text_norm):
+        return True
+    return adjective is not None and adjective.search(text_norm) is not None
+
+
+@lru_cache(maxsize=8192)
+def _form_patterns(form: str) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+    """The compiled patterns ``_contains`` looks for (compiled once per form)."""
+    form = _fold(form)
+    exact = re.compile(rf"(?<![\w]){re.escape(form)}(?:s|es)?(?![\w])")
+    adjective = None
+    if " " not in form and len(form) >= 6 and form.isalpha():
+        adjective = re.compile(rf"(?<![\w]){re.escape(form[:-1])}\w{{0,3}}(?![\w])")
+    return exact, adjective
+
+
+def _numbers(text_norm: str, words: bool = True) -> set[str]:
+    """rag.language.textrules.numbers, without digits glued to letters ("b4" is "before", not 4), and
+    with small numbers written as words read as digits ("eight days" has 8)."""
+    found = numbers(_LETTER_DIGITS.sub(" ", text_norm))
+    if words:
+        found |= {_WORD_NUMBERS[w] for w in re.findall(r"[a-z]+", text_norm) if w in _WORD_NUMBERS}
+    return found
+
+
+_WORD_NUMBERS = NUMBER_WORDS
+
+
+
+_LETTER_DIGITS = re.compile(r"(?<=[a-z])\d+")
+
+
+@lru_cache(maxsize=8192)
+def antecedent_text(sentence: str, context: str) -> str:
+    """The normalized text a referring sentence leans on: the sentences before it in its
+    paragraph (empty when the sentence does not refer back, or starts a paragraph)."""
+    if not context or not (_ANAPHOR.search(normalize(sentence))
+                           or _DEFINITE_SUBJECT.match(sentence)):
+        return ""
+    if re.search(r"\n\s*\n\s*$", context):
+        return ""  # the sentence opens a paragraph
+    return normalize(_PARAGRAPH.split(context)[-1])
+
+
+MIN_SHARED_TERMS = 2
+
+
+@lru_cache(maxsize=8192)
+def continued_text(sentence: str, context: str) -> str:
+    """The sentence before, when ``sentence`` carries on its topic without a pronoun: same
+    paragraph, and at least two content words taken up again ("OpenAI can now develop products
+    with third parties. API products developed with third parties will remain exclusive ...").
+    Its names then count for the sentence, as an antecedent's do."""
+    if not context or re.search(r"\n\s*\n\s*$", context):
+        return ""
+    paragraph = _PARAGRAPH.split(context)[-1].rstrip()
+    spans = sentence_spans(paragraph)
+    if not spans:
+        return ""
+    previous = paragraph[spans[-1][0]: spans[-1][1]]
+    shared = set(content_terms(previous)) & set(content_terms(sentence))
+    return normalize(previous) if len(shared) >= MIN_SHARED_TERMS else ""
+
+
+def _counted(noun_stem: str, s_norm: str) -> bool:
+    """True unless the sentence names the counted thing without a number next to it."""
+    tokens = re.findall(r"\$?\d[\d,.]*%?|\w+", s_norm)
+    stems = [stem(t) for t in tokens]
+    positions = [i for i, t in enumerate(stems) if t == noun_stem]
+    if not positions:  # counts something else ("Ten players" for Panthers) or nothing
+        return any(re.fullmatch(rf"\d[\d,]*|{_NUMBER_WORD}", w) and not re.fullmatch(
+            r"(?:1[5-9]|20)\d\d", w) for w in tokens) and not re.search(r"[$€£%]|\bper cent\b|"
+            r"\b(?:billion|million|percent)\b", s_norm)
+    for i in positions:
+        window = tokens[max(0, i - 4): i] + tokens[i + 1: i + 3]
+        if any(re.fullmatch(rf"\d[\d,.]*|{_NUMBER_WORD}", w) for w in window):
+            return True
+    return False
+
+
+def _question_holder(qn: str, entities: list[Entity]) -> Entity | None:
+    """The entity whose holding the question asks about, when it asks about one."""
+    if not re.search(rf"\b(?:{_POSSESS_VERBS}|own|hold|right|{_POSSESS_NOUNS})\b", qn):
+        return None
+    for pattern in _Q_HOLDER:
+        for m in pattern.finditer(qn):
+            phrase = m.group("e")
+            for ent in entities:
+                if any(_contains(phrase, f) for f in ent.forms):
+                    return ent
+    return None
+
+
+_S_HOLDER = re.compile(
+    rf"(?P<e>[\w&.'-]+(?: [\w&.'-]+){{0,3}}?)(?:'s?)? (?:\w+ ){{0,1}}(?:{_POSSESS_VERBS}|uses)\b|"
+    rf"(?P<p>[\w&.-]+(?: [\w&.-]+){{0,3}}?)'s? (?:\w+ ){{0,2}}(?:{_POSSESS_NOUNS})\b|"
+    r"(?P<h>[\w&.-]+(?: [\w&.-]+){0,3}?) (?:\w+ ){0,2}(?:has|have|had|gets?|got) (?:a |an |the )?"
+    r"(?:\w+ )?(?:right|rights|stake|share|option)\b"
+)
+_PRONOUN_SUBJECT = re.compile(r"^(?:it|they|he|she|the company|the firm|the group)$")
+
+
+@lru_cache(maxsize=4096)
+def _other_holder(holder: Entity, s_norm: str, ctx_norm: str) -> str | None:
+    """The name of another holder when the sentence gives one and not the asked one."""
+    holders: list[str] = []
+    for m in _S_HOLDER.finditer(s_norm):
+        phrase = (m.group("e") or m.group("p") or m.group("h") or "").strip()
+        if phrase and m.group("e") and all(w in STOPWORDS_ALL for w in phrase.split()):
+            # The shortest subject was a lone "and"/"but": the word read as an adverb before
+            # the verb is the subject ("..., and microsoft retains azure api exclusivity").
+            phrase = s_norm[m.start("e") : m.end()].rsplit(" ", 1)[0].strip()
+        if not phrase:
+            continue
+        last = phrase.split()[-1]
+        if _PRONOUN_SUBJECT.match(last) or _PRONOUN_SUBJECT.match(phrase):
+            if holder.found_in(ctx_norm):
+                return None
+            continue
+        holders.append(phrase)
+    if not holders:
+        return None
+    if any(any(_contains(h, f) for f in holder.forms) for h in holders):
+        return None
+    for h in holders:
+        words = [w for w in h.split() if w not in STOPWORDS_ALL]
+        if words:
+            return words[-1]
+    return None
+
+
+_INNER_NAME = re.compile(r"(?<=[\w,;:)’'\"] )[A-Z][\w&-]*|\b[A-Za-z]*[a-z][A-Z][\w&-]*|\b[A-Z]{2,}\b")
+
+
+def known_names(texts: Iterable[str]) -> set[str]:
+    """Lower-cased names written inside sentences of ``texts`` (not at a sentence's start), so a
+    lower-case "amazon" in a question can be read as the name the documents use."""
+    out: set[str] = set()
+    lower: set[str] = set()
+    for text in texts:
+        names_, words_ = _names_and_words(text or "")
+        out |= names_
+        lower |= words_
+    return out - lower  # "University" is a name only if the texts never write "university"
+
+
+@lru_cache(maxsize=4096)
+def _names_and_words(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """One text's inner names and lower-case words (passages come back question after
+    question: read each once)."""
+    found = set()
+    for m in _INNER_NAME.finditer(text):
+        w = normalize(m.group()).strip("-")
+        if len(w) > 1 and w not in STOPWORDS_ALL:
+            found.add(w)
+    return frozenset(found), frozenset(re.findall(r"(?<![\w-])[a-z][a-z-]+", text))

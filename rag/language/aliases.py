@@ -1,0 +1,128 @@
+"""Short names a document defines for itself, found once at ingest and kept with the document.
+
+A reader asks "what is a PBC?" when the article says "public benefit corporation" in one place
+and "OpenAI Group PBC" in another. Three forms are recognised, all case-sensitive on the
+acronym so ordinary words are never taken for one:
+
+* ``long form (ACR)`` - "public benefit corporation (PBC)";
+* ``ACR (long form)`` - "PBC (public benefit corporation)";
+* an acronym used in the text whose letters are the initials of words that stand together
+  elsewhere in the same text - "PBC" and "... a public benefit corporation".
+
+The result maps the acronym (lower-case) to its long form (lower-case). rag/answer/constraints.py
+treats either form as the same name, and the facade adds the long form to the retrieval query.
+
+Names a collection's readers use that its documents never define ("msft", "the Windows maker")
+come from a user's own file (``CITEWISE_ALIASES_FILE``, ``load_aliases``), never from a list in
+the code: such a list only ever knows the names of the articles it was written next to.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from rag.errors import ConfigError
+
+MAX_ALIASES = 200  # per document: enough for a report, bounded for a hostile one
+_ACRONYM = re.compile(r"\b[A-Z][A-Z&]{1,6}s?\b")
+_SMALL = frozenset("of and the for in on to a an &".split())
+_WORD = re.compile(r"[A-Za-z][\w-]*")
+
+
+def _initials(words: list[str]) -> str:
+    return "".join(w[0] for w in words if w.lower() not in _SMALL).upper()
+
+
+def _long_form_before(text: str, end: int, acronym: str) -> str | None:
+    """The words right before ``end`` whose initials spell ``acronym``."""
+    words = _WORD.findall(text[max(0, end - 200):end])
+    for n in range(len(acronym), min(len(words), 2 * len(acronym) + 2) + 1):
+        cand = words[-n:]
+        if cand and cand[0].lower() not in _SMALL and _initials(cand) == acronym:
+            return " ".join(cand)
+    return None
+
+
+def document_aliases(text: str) -> dict[str, str]:
+    """Acronym -> long form, both lower-case, for the acronyms ``text`` defines or spells out."""
+    out: dict[str, str] = {}
+    # "long form (ACR)"
+    for m in re.finditer(r"\(([A-Z][A-Z&]{1,6})s?\)", text):
+        acr = m.group(1)
+        long = _long_form_before(text, m.start(), acr)
+        if long:
+            out.setdefault(acr.lower(), long.lower())
+    # "ACR (long form)"
+    for m in re.finditer(r"\b([A-Z][A-Z&]{1,6})s? \(([^()]{3,80})\)", text):
+        acr, inner = m.group(1), m.group(2)
+        words = _WORD.findall(inner)
+        if words and _initials(words) == acr:
+            out.setdefault(acr.lower(), " ".join(words).lower())
+    # acronyms used bare whose initials appear as a phrase elsewhere
+    acronyms = {a.rstrip("s") if a.endswith("s") and a[:-1].isupper() else a
+                for a in _ACRONYM.findall(text)}
+    if acronyms - {a.upper() for a in out}:
+        lowered = [w for w in _WORD.findall(text)]
+        for acr in sorted(acronyms):
+            if acr.lower() in out or len(acr) < 2:
+                continue
+            n = len(acr)
+            for i in range(len(lowered) - n + 1):
+                cand = lowered[i:i + n]
+                if all(w.islower() for w in cand) and _initials(cand) == acr:
+                    out[acr.lower()] = " ".join(cand).lower()
+                    break
+            if len(out) >= MAX_ALIASES:
+                break
+    return dict(list(out.items())[:MAX_ALIASES])
+
+
+def load_aliases(path: Path) -> dict[str, str]:
+    """A user's table of short names, a JSON object ``{"msft": "Microsoft", ...}``, lower-cased;
+    ConfigError naming the file and what is wrong with it."""
+    hint = ('it must be a JSON object of short names and the names they stand for, e.g. '
+            '{"msft": "Microsoft", "the windows maker": "Microsoft"} (CITEWISE_ALIASES_FILE)')
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the aliases file {path}: {exc.strerror or exc}. Fix the "
+                          "path in CITEWISE_ALIASES_FILE (or --aliases-file), or unset it.") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"The aliases file {path} is not valid JSON ({exc}); {hint}.") from exc
+    if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and k.strip() and v.strip()
+            for k, v in data.items()):
+        raise ConfigError(f"The aliases file {path} is not usable: {hint}.")
+    return {" ".join(k.lower().split()): " ".join(v.lower().split()) for k, v in data.items()}
+
+
+def merge(tables: Iterable[Mapping[str, str]]) -> dict[str, str]:
+    """One table from several documents' (the first definition of an acronym wins)."""
+    out: dict[str, str] = {}
+    for table in tables:
+        for k, v in table.items():
+            out.setdefault(k, v)
+    return out
+
+
+def expand_query(question: str, table: Mapping[str, str]) -> str:
+    """The question with the long form of each acronym it uses added, for retrieval only."""
+    extra = []
+    for m in _ACRONYM.finditer(question):
+        long = table.get(m.group().lower().rstrip("s")) or table.get(m.group().lower())
+        if long and long not in question.lower():
+            extra.append(long)
+    from rag.language.textrules import STOPWORDS_ALL, english_words
+
+    # An informal lower-case "pbc" is read as the acronym, but an ordinary word never is: in a
+    # news store some article defines WHO, US or IT, and "who" must not search for the World
+    # Health Organization.
+    ordinary = english_words() | STOPWORDS_ALL
+    for w in re.findall(r"\b[a-z]{2,7}\b", question):
+        long = table.get(w) if w not in ordinary else None
+        if long and long not in question.lower() and long not in extra:
+            extra.append(long)
+    return f"{question} ({'; '.join(extra)})" if extra else question
