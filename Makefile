@@ -40,7 +40,7 @@ llm: $(STAMP)
 # about 10 s per question on 2 cores; LIMIT=N for a seeded sample). Writes
 # reports/eval-llm/{report.json,report.md,shown.md}.
 eval-llm: llm
-	$(PY) -m eval.llm_compare eval/golden/sample_article.jsonl --ingest sample_data \
+	$(PY) -m eval.bench.llm_compare eval/golden/sample_article.jsonl --ingest sample_data \
 		--report reports/eval-llm $(if $(LIMIT),--limit $(LIMIT))
 
 # infinity-emb, an OpenAI-compatible embedding server, in its own virtualenv (its pins clash
@@ -48,7 +48,7 @@ eval-llm: llm
 infinity:
 	bash scripts/install-infinity.sh
 
-# ruff, then mypy (config in pyproject.toml: strict on citewise/, rag/, ingest/; ui/ and the
+# ruff, then mypy (config in pyproject.toml: strict on citewise/, rag/, ingest/, eval/; ui/ and the
 # interface tests' double checked against citewise/protocols.py)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check citewise ingest rag ui eval tests

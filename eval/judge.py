@@ -198,7 +198,7 @@ class LLMJudge:
 def make_judge(settings: Any = None, embedder: Any = None, chat_model: Any = None) -> Judge:
     """The LLM judge when a chat model is given or an LLM is configured, else the deterministic one."""
     deterministic = DeterministicJudge(embedder=embedder)
-    if chat_model is None and settings is not None and getattr(settings, "llm_model", ""):
+    if chat_model is None and settings is not None and str(getattr(settings, "llm_model", "") or ""):
         chat_model = _chat_model_from_settings(settings)
     if chat_model is not None:
         return LLMJudge(chat_model, fallback=deterministic)

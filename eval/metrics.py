@@ -552,11 +552,11 @@ def counts(records: Sequence[EvalSample]) -> dict[str, int]:
 
 def sample_scores(sample: EvalSample, supports: SupportFn, retrieval_only: bool = False) -> dict[str, Any]:
     """Per-question scores and an overall ``score`` in [0, 1] used to rank the worst questions."""
+    s: dict[str, Any] = {}
     if retrieval_only:
         s = {"ndcg@10": round(ndcg(sample, 10), 6), "recall@100": round(recall(sample, 100), 6)}
         s["score"] = s["ndcg@10"]
         return s
-    s: dict[str, Any] = {}
     if sample.error:
         s["score"] = 0.0
         return s

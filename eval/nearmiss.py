@@ -162,6 +162,15 @@ def _fold(text: str) -> str:
     return _SPACE.sub(" ", text.replace("’", "'")).strip().lower()
 
 
+def _holds(corpus: Corpus, patterns: list[re.Pattern[str]]) -> Callable[[int], bool]:
+    """Whether paragraph ``pid`` of the corpus holds any of ``patterns``."""
+
+    def holds(pid: int) -> bool:
+        return any(p.search(corpus.folded[pid]) for p in patterns)
+
+    return holds
+
+
 def _pattern(term: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w])" + re.escape(_fold(term)) + r"(?![\w])")
 
@@ -530,7 +539,7 @@ def _entity_swap(sample: EvalSample, gold: str, corpus: Corpus, groups: set[str]
                     break
                 variant = _replace_all(q, target, cand)
                 pat = _pattern(cand)
-                if corpus.answerable_elsewhere(variant, lambda pid, p=pat: bool(p.search(corpus.folded[pid])),
+                if corpus.answerable_elsewhere(variant, _holds(corpus, [pat]),
                                                drop=[cand]):
                     continue
                 return Swap("entity", variant, target, cand)
@@ -579,7 +588,7 @@ def _number_swap(sample: EvalSample, gold: str, corpus: Corpus, groups: set[str]
                 variant = _replace_all(q, target, cand)
                 forms = [_pattern(f) for f in _num_forms(cand)]
                 if corpus.answerable_elsewhere(
-                    variant, lambda pid, fs=forms: any(f.search(corpus.folded[pid]) for f in fs),
+                    variant, _holds(corpus, forms),
                     drop=[cand],
                 ):
                     continue
@@ -620,7 +629,7 @@ def _date_swap(sample: EvalSample, gold: str, corpus: Corpus, groups: set[str],
                 break
             variant = _replace_all(q, target, cand)
             pat = _pattern(cand)
-            if corpus.answerable_elsewhere(variant, lambda pid, p=pat: bool(p.search(corpus.folded[pid])),
+            if corpus.answerable_elsewhere(variant, _holds(corpus, [pat]),
                                            drop=[cand]):
                 continue
             return Swap("date", variant, target, cand)
@@ -643,7 +652,7 @@ def _qualifier_swap(sample: EvalSample, gold: str, corpus: Corpus, groups: set[s
         variant = _replace_all(q, word, _match_case(word, new))
         pats = [_pattern(s) for s in synonyms | {new}]
         if corpus.answerable_elsewhere(
-            variant, lambda pid, ps=pats: any(p.search(corpus.folded[pid]) for p in ps),
+            variant, _holds(corpus, pats),
             drop=sorted(synonyms | {new}),
         ):
             continue

@@ -1,6 +1,6 @@
 """Tune / measure splits of the external sets, by article: one definition for every user.
 
-The reader's training (eval/train_reader.py), the scorer's training and the development-set
+The reader's training (eval/train/reader.py), the scorer's training and the development-set
 builders (eval/external.py) must agree on which articles are tuned on and which are only
 measured on; they all call :func:`split_titles`. Reserved SQuAD articles are in neither part.
 """

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from eval.bench import _rss_mb, wait_healthy
+from eval.bench.run import _rss_mb, wait_healthy
 
 CLI = str(Path(sys.executable).parent / "citewise")
 

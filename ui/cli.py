@@ -180,7 +180,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="measure ingest and ask speed; writes BENCHMARKS.md rows")
     if command in (None, "bench"):
-        from eval.bench import add_arguments as bench_arguments
+        from eval.bench.run import add_arguments as bench_arguments
 
         bench_arguments(p)
     _common(p)
@@ -488,7 +488,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from eval.bench import run_from_args
+    from eval.bench.run import run_from_args
 
     return run_from_args(args, settings)
 

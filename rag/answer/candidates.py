@@ -1,5 +1,5 @@
 """A candidate answer sentence and the parts of its score: what the extractive answerer builds,
-the scorer turns into features and eval.vetoes measures. Its own module so the answerer and the
+the scorer turns into features and eval.train.vetoes measures. Its own module so the answerer and the
 scorer both import it instead of each other."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The checks of rag/answer/constraints.py report failures by kind (``"entity:amazon"``). A kind in
 ``VETO_KINDS`` removes a sentence from the candidates on its own; the others only weigh: their
 count is the learned scorer's feature ``soft_failed`` (rag/answer/scorer.py). Which kinds veto is
-measured, not chosen: ``python -m eval.vetoes`` reports, on the external development sets, the
+measured, not chosen: ``python -m eval.train.vetoes`` reports, on the external development sets, the
 right answers each check vetoes and the wrong ones it stops, and a kind vetoes only at a measured
 precision of at least 0.95 (BENCHMARKS.md, "The checks as measured evidence").
 """

@@ -50,7 +50,7 @@ from rag.storage.embeddings import Embedder
 
 log = logging.getLogger(__name__)
 
-# Abstain when the best sentence scores below this. Calibrated with eval/calibrate_abstention.py
+# Abstain when the best sentence scores below this. Calibrated with eval/train/calibrate_abstention.py
 # (all-MiniLM-L6-v2, k=5): the abstention-F1 optimum over 641 questions, 300 SQuAD v1.1 dev
 # questions answerable from the ingested half of the articles, 300 about the other half, and
 # the golden set's 54. SQuAD at 0.537: abstention precision 0.92, recall 0.96; golden set: 0.41

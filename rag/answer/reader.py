@@ -4,7 +4,7 @@ A bi-encoder compares a question and a sentence embedded apart; the reader reads
 (question, then the sentence with the sentence before it and its title as context), so it sees
 that "green lit for a new season" answers "renewed?" and that a sentence sharing every word of
 the question but naming no answer does not. It was trained by the project from the bundled
-all-MiniLM-L6-v2 weights (``python -m eval.train_reader``; data, seed and figures in
+all-MiniLM-L6-v2 weights (``python -m eval.train.reader``; data, seed and figures in
 BENCHMARKS.md) and ships next to this module as an int8 ONNX model run by onnxruntime: no torch,
 no download. The file's sha256 is recorded in ``reader/reader.json`` and checked before loading.
 
@@ -42,7 +42,7 @@ QUESTION_WORDS = 32  # a longer question keeps its last words: a news quiz's pre
 def pair_text(sentence: str, before: str = "", title: str = "") -> str:
     """The second segment the reader reads: the candidate first (it must never be truncated
     away), then its title and the sentence before it, which say what "it" or "the company" is.
-    Training (eval/train_reader.py) and inference build it here, identically."""
+    Training (eval/train/reader.py) and inference build it here, identically."""
     before = " ".join(before.split())[-CONTEXT_CHARS:]
     context = " ".join(p for p in (title.strip(), before) if p)
     sentence = " ".join(sentence.split())
@@ -76,7 +76,7 @@ class Manifest:
                        version=str(data.get("version", "")))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"{path}: not a reader manifest ({exc}); reinstall citewise or "
-                             "retrain with `python -m eval.train_reader`.") from exc
+                             "retrain with `python -m eval.train.reader`.") from exc
 
 
 class Reader:
@@ -99,7 +99,7 @@ class Reader:
         if actual != self.manifest.sha256:
             raise ModelError(f"reader model at {model_path} has sha256 {actual}, expected "
                              f"{self.manifest.sha256}: the file is corrupt or was replaced; "
-                             "reinstall citewise (or retrain with `python -m eval.train_reader`).")
+                             "reinstall citewise (or retrain with `python -m eval.train.reader`).")
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads

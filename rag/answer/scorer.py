@@ -3,7 +3,7 @@
 A logistic regression over features the extractive answerer already computes (embedding
 cosine, idf-weighted overlap, retrieval rank, answer type, the question's constraints) and the
 reader's score (rag/answer/reader.py, a cross-encoder). It is
-trained by ``python -m eval.train_scorer`` on SQuAD v1.1 dev (answerable questions; near-miss
+trained by ``python -m eval.train.scorer`` on SQuAD v1.1 dev (answerable questions; near-miss
 variants from eval/nearmiss.py; questions asked of a store without their article), split by
 article, and stored as a small JSON file next to this module (``answer_scorer.json``: feature
 names, weights, the abstention threshold and the held-out figures). Inference is a dot product:
@@ -100,7 +100,7 @@ class AnswerScorer:
         if feats != FEATURES:
             raise ConfigError(f"{where}: the answer scorer was trained on features {feats}, this "
                               f"citewise computes {FEATURES}; retrain with "
-                              "`python -m eval.train_scorer`.")
+                              "`python -m eval.train.scorer`.")
         return cls(weights=tuple(float(w) for w in data["weights"]),  # type: ignore[attr-defined]
                    bias=float(data["bias"]),  # type: ignore[arg-type]
                    threshold=float(data["threshold"]),  # type: ignore[arg-type]
@@ -116,7 +116,7 @@ class AnswerScorer:
             return cls.from_dict(json.loads(p.read_text(encoding="utf-8")), str(p))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{p}: not an answer scorer file ({exc}); retrain with "
-                              "`python -m eval.train_scorer`.") from exc
+                              "`python -m eval.train.scorer`.") from exc
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ from pathlib import Path
 import chromadb
 import pytest
 
-from eval.bench_ray import snapshot, store_differences
+from eval.bench.ray import snapshot, store_differences
 from ingest.loaders import iter_documents
 from ingest.pipeline import Ingestor
 from rag.records import IngestReport

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from citewise import Citewise
-from eval.bench_ray import snapshot, store_differences
+from eval.bench.ray import snapshot, store_differences
 from ingest.ray_pipeline import RAY_MISSING, import_ray, ray_ingest
 from rag.config import Settings
 from rag.errors import ConfigError
@@ -68,7 +68,7 @@ def services(tmp_path_factory):
     """A Chroma server and a Ray cluster (head + one worker node, 1 CPU each)."""
     import ray
 
-    from eval.local_cluster import chroma_server, ray_cluster, wait_for_nodes
+    from eval.bench.local_cluster import chroma_server, ray_cluster, wait_for_nodes
 
     with chroma_server(tmp_path_factory.mktemp("chroma")) as url, ray_cluster() as address:
         ray.init(address=address, logging_level=logging.WARNING)

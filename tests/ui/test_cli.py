@@ -334,7 +334,7 @@ def test_flags_override_the_environment_and_booleans_have_a_no_form(monkeypatch)
 
 def test_bench_and_eval_receive_the_settings_of_their_flags(monkeypatch, tmp_path):
     """`citewise bench` used to ignore --store, --generator and --embedding-model."""
-    import eval.bench
+    import eval.bench.run
     import eval.harness
 
     seen = {}
@@ -343,7 +343,7 @@ def test_bench_and_eval_receive_the_settings_of_their_flags(monkeypatch, tmp_pat
         seen["bench"] = settings
         raise KeyboardInterrupt  # stop before any measuring
 
-    monkeypatch.setattr(eval.bench, "run_bench", fake_run_bench)
+    monkeypatch.setattr(eval.bench.run, "run_bench", fake_run_bench)
     monkeypatch.setattr(eval.harness, "run_from_args",
                         lambda args, settings: seen.setdefault("eval", settings) and 0)
     squad = tmp_path / "dev.json"
@@ -359,7 +359,7 @@ def test_bench_and_eval_receive_the_settings_of_their_flags(monkeypatch, tmp_pat
 def test_bench_refuses_a_store_that_is_not_empty(tmp_path):
     import argparse
 
-    from eval.bench import _bench_settings
+    from eval.bench.run import _bench_settings
     from rag.config import Settings
     from rag.errors import InputError
 

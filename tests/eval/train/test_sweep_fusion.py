@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from eval.datasets import load_dataset
-from eval.sweep_fusion import DEPTH, sweep, variants
+from eval.train.sweep_fusion import DEPTH, sweep, variants
 from rag.retrieval.retriever import HybridSearcher
 
 FILLER = ("The colony is counted every spring by volunteers who walk the same paths each year, "

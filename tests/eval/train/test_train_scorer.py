@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eval.train_scorer import Example, _best_threshold, _decide
+from eval.train.scorer import Example, _best_threshold, _decide
 
 
 def ex(kind: str, scores: list[float], labels: list[int]) -> tuple[Example, np.ndarray]:

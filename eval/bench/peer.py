@@ -6,7 +6,7 @@ huggingface itself pins huggingface_hub<2, which conflicts with sentence-transfo
 similarity search. Its dependencies are the ``peer`` extra (`pip install -e ".[peer]"`), not the
 product's. ``citewise bench`` runs it beside citewise on the same corpus and questions; alone:
 
-    python -m eval.peer FEED.jsonl MODEL_PATH [--questions Q.jsonl]
+    python -m eval.bench.peer FEED.jsonl MODEL_PATH [--questions Q.jsonl]
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ def run_peer(model_path: str, feed: Path, questions: list[tuple[str, str]],
             self.client = SentenceTransformer(model_path, device="cpu")
 
         def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            return self.client.encode(texts, show_progress_bar=False).tolist()
+            vectors: list[list[float]] = self.client.encode(texts, show_progress_bar=False).tolist()
+            return vectors
 
         def embed_query(self, text: str) -> list[float]:
             return self.embed_documents([text])[0]
@@ -89,7 +90,7 @@ def run_peer(model_path: str, feed: Path, questions: list[tuple[str, str]],
 def main(argv: list[str] | None = None) -> int:
     import tempfile
 
-    p = argparse.ArgumentParser(prog="python -m eval.peer", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m eval.bench.peer", description=__doc__)
     p.add_argument("feed", type=Path)
     p.add_argument("model", help="sentence-transformers model folder or name")
     p.add_argument("--questions", type=Path, help="JSONL with question and sources")

@@ -1,8 +1,8 @@
 """Ray ingest vs local ingest on the same files: wall time, chunks/s and store equality.
 
-    python -m eval.bench_ray [--docs 300] [--write BENCHMARKS.md]
+    python -m eval.bench.ray [--docs 300] [--write BENCHMARKS.md]
 
-starts a `chroma run` and a two-node Ray cluster on 127.0.0.1 (eval/local_cluster.py), ingests
+starts a `chroma run` and a two-node Ray cluster on 127.0.0.1 (eval/bench/local_cluster.py), ingests
 the corpus locally into one collection and with `--ray` into another, compares the two stores
 (``store_differences``: the test in tests/ingest/test_ray_ingest.py uses the same check) and
 prints (or appends) a Markdown table. Both runs load the model fresh, as a CLI run would.
@@ -78,7 +78,7 @@ def store_differences(a: Snapshot, b: Snapshot, atol: float = 1e-5) -> list[str]
             diffs.append(f"chunk {i}: text or metadata differ")
         if va.shape != vb.shape or not np.allclose(va, vb, rtol=0, atol=atol):
             diffs.append(f"chunk {i}: vectors differ by {float(np.max(np.abs(va - vb))):.2e}")
-        if (sa is None) != (sb is None) or (sa is not None and not np.allclose(
+        if (sa is None) != (sb is None) or (sa is not None and sb is not None and not np.allclose(
                 sa, sb, rtol=2**-10, atol=2**-14)):
             diffs.append(f"chunk {i}: sentence vectors differ")
     return diffs
@@ -108,7 +108,7 @@ def run(n_docs: int, actors: int, batch_size: int, actor_cpus: float,
     import ray
 
     from citewise import Citewise
-    from eval.local_cluster import chroma_server, ray_cluster, wait_for_nodes
+    from eval.bench.local_cluster import chroma_server, ray_cluster, wait_for_nodes
     from ingest.ray_pipeline import ray_ingest
     from rag.config import Settings
 
@@ -116,8 +116,8 @@ def run(n_docs: int, actors: int, batch_size: int, actor_cpus: float,
         work = Path(tmp)
         paths = make_corpus(work / "corpus", n_docs, scifact)
         with chroma_server(work / "chroma") as url, ray_cluster() as address:
-            base = dict(chroma_url=url, ray_embed_actors=actors, ray_batch_size=batch_size,
-                        ray_actor_cpus=actor_cpus)
+            base: dict[str, Any] = dict(chroma_url=url, ray_embed_actors=actors,
+                                        ray_batch_size=batch_size, ray_actor_cpus=actor_cpus)
             local_cw = Citewise(Settings(store=work / "local", collection="bench-local", **base))
             started = time.perf_counter()
             local = local_cw.ingest(paths)
@@ -147,7 +147,9 @@ def run(n_docs: int, actors: int, batch_size: int, actor_cpus: float,
 
 def to_markdown(r: dict[str, Any], load: str, load_after: str) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    rate = lambda s: f"{r['chunks'] / s:.1f}" if s else "-"  # noqa: E731
+    def rate(seconds: float) -> str:
+        return f"{r['chunks'] / seconds:.1f}" if seconds else "-"
+
     return "\n".join([
         f"### {when} — Ray ingest vs local ingest (issue 15)",
         "",
@@ -160,7 +162,7 @@ def to_markdown(r: dict[str, Any], load: str, load_after: str) -> str:
         f"({r['docs']} documents, {r['chunks']} chunks); Chroma server and a two-node Ray "
         f"cluster (head + 1 worker, 1 CPU each) on 127.0.0.1; {r['actors']} embedding actors "
         f"({r['actor_cpus']} CPU each), {r['batch_size']} documents per batch",
-        "- rerun: `python -m eval.bench_ray --docs "
+        "- rerun: `python -m eval.bench.ray --docs "
         f"{r['n_docs']} --actors {r['actors']} --batch-size {r['batch_size']} --write BENCHMARKS.md`",
         "",
         "| run | wall time | chunks embedded | chunks/s |",
@@ -180,7 +182,7 @@ def to_markdown(r: dict[str, Any], load: str, load_after: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.bench_ray", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m eval.bench.ray", description=__doc__)
     parser.add_argument("--docs", type=int, default=300, help="SciFact abstracts to add")
     parser.add_argument("--actors", type=int, default=2, help="embedding actors")
     parser.add_argument("--batch-size", type=int, default=16, help="documents per batch")

@@ -1,7 +1,7 @@
 """Train the answer scorer (rag/answer/scorer.py) on data the repo can rebuild, and compare it with the
 hand-set score on a held-out split.
 
-    python -m eval.train_scorer --squad ../shared/datasets/squad-v1.1-dev/dev-v1.1.json \\
+    python -m eval.train.scorer --squad ../shared/datasets/squad-v1.1-dev/dev-v1.1.json \\
         --reserved ../shared/datasets/squad-v1.1-dev/reserved-titles.txt \\
         --store /tmp/squad-store [--per-split 600] [--seed 0] [--out rag/answer/answer_scorer.json]
 
@@ -25,6 +25,7 @@ split. Figures for both scorers on the test split go into the model file and BEN
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import random
@@ -93,9 +94,9 @@ def _example(gen: ExtractiveGenerator, question: str, hits: list[Hit], answers: 
 def collect_set(pipeline: Any, samples: list[EvalSample], name: str,
                 restrict: bool = False) -> list[Example]:
     """Examples of a development set with its own labels (answerable or not, and which
-    sentence is right: eval/vetoes.py's ``is_right``, the eval's own reading of the labels).
+    sentence is right: eval/train/vetoes.py's ``is_right``, the eval's own reading of the labels).
     With ``restrict`` each question is asked over its own sources (TAT-QA)."""
-    from eval.vetoes import is_right
+    from eval.train.vetoes import is_right
 
     gen = ExtractiveGenerator(pipeline.embedder, scorer=None)
     out = []
@@ -104,7 +105,7 @@ def collect_set(pipeline: Any, samples: list[EvalSample], name: str,
         hits = pipeline.retrieve(s.question, k=K, filters=filters)
         out.append(_example(gen, s.question, hits, s.references,
                             "answerable" if s.answerable else "unanswerable",
-                            lambda quote, s=s: is_right(s, quote), origin=name))
+                            functools.partial(is_right, s), origin=name))
     return out
 
 
@@ -214,7 +215,7 @@ def collect_sets(specs: Sequence[str], what: str, limit: int | None,
     from citewise import Citewise
     from eval.datasets import load_dataset
     from eval.harness import select
-    from eval.vetoes import parse_sets
+    from eval.train.vetoes import parse_sets
 
     try:
         sets = parse_sets(specs, what)
@@ -229,7 +230,7 @@ def collect_sets(specs: Sequence[str], what: str, limit: int | None,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eval.train_scorer", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m eval.train.scorer", description=__doc__.split("\n")[0])
     p.add_argument("--squad", type=Path, required=True, help="SQuAD v1.1 dev JSON")
     p.add_argument("--reserved", type=Path, required=True,
                    help="reserved-titles.txt: articles never trained or tested on")
@@ -293,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     scorer, report = train(examples["train"] + examples["train_sets"],
                            examples["test"] + examples["test_sets"], args.seed,
                            examples["calibrate_sets"])
-    report["command"] = ("python -m eval.train_scorer --squad SQUAD --reserved RESERVED "
+    report["command"] = ("python -m eval.train.scorer --squad SQUAD --reserved RESERVED "
                          f"--store STORE --per-split {args.per_split} --seed {args.seed} "
                          + " ".join(f"--train-set {s}" for s in args.train_set)
                          + " " + " ".join(f"--calibrate-set {s}" for s in args.calibrate_set)

@@ -1,9 +1,9 @@
-"""Checks as measured evidence (eval/vetoes.py): replaying decisions with one check off."""
+"""Checks as measured evidence (eval/train/vetoes.py): replaying decisions with one check off."""
 
 from __future__ import annotations
 
 from eval.records import EvalSample
-from eval.vetoes import Candidate, Question, decide, is_right, markdown, table
+from eval.train.vetoes import Candidate, Question, decide, is_right, markdown, table
 
 
 def q(answerable: bool, *cands: Candidate) -> Question:
@@ -62,7 +62,7 @@ def test_set_arguments_name_a_dataset_and_a_store():
 
     import pytest
 
-    from eval.vetoes import parse_sets
+    from eval.train.vetoes import parse_sets
 
     assert parse_sets(["news=/d/q.jsonl:/s/store"], "--set") == [
         ("news", Path("/d/q.jsonl"), Path("/s/store"))]

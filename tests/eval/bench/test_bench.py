@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 TOPICS = [
     (
@@ -72,7 +72,7 @@ def squad_json(path: Path) -> Path:
 
 
 def test_missing_dataset_is_a_clear_error(tmp_path):
-    from eval.bench import main
+    from eval.bench.run import main
 
     assert main(["--squad", str(tmp_path / "nope.json"), "--quick"]) == 2
 
@@ -132,7 +132,7 @@ def test_quick_bench_writes_every_figure(tmp_path):
 
 
 def test_a_corpus_of_ones_own_with_its_questions(tmp_path):
-    from eval.bench import feed_corpus
+    from eval.bench.run import feed_corpus
 
     feed = tmp_path / "news.jsonl"
     feed.write_text("\n".join(json.dumps({"id": f"n{i}", "text": f"Story {i}."}) for i in range(4))

@@ -7,7 +7,7 @@ is recorded. Writes ``report.json``, ``report.md``, ``questions.md`` (each quest
 side: where the answerers differ) and ``shown.md`` (every answer the LLM wrote, with its quotes
 and the references, for reading and counting wrong sentences by hand).
 
-    python -m eval.llm_compare eval/golden/sample_article.jsonl --ingest sample_data \
+    python -m eval.bench.llm_compare eval/golden/sample_article.jsonl --ingest sample_data \
         --report reports/eval-llm
 """
 
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     from rag.answer.llm.local import local_llm
     from rag.answer.registry import make_generator
 
-    p = argparse.ArgumentParser(prog="python -m eval.llm_compare", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m eval.bench.llm_compare", description=__doc__)
     p.add_argument("dataset", type=Path)
     p.add_argument("--ingest", type=Path, action="append", default=[])
     p.add_argument("--store", type=Path,

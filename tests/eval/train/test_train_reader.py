@@ -1,4 +1,4 @@
-"""The reader's training recipe (eval/train_reader.py) and the shared splits (eval/splits.py)."""
+"""The reader's training recipe (eval/train/reader.py) and the shared splits (eval/splits.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import random
 import pytest
 
 from eval.splits import read_reserved, split_titles
-from eval.train_reader import Pair, sentences_of, squad_pairs
+from eval.train.reader import Pair, sentences_of, squad_pairs
 
 CONTEXT = ("Acme Corp is a maker of garden tools. It was founded by Jane Roe in 1990. "
            "Its head office is in Dayton, Ohio. The firm employs 400 people.")
@@ -77,7 +77,7 @@ def test_splits_are_disjoint_seeded_and_never_hold_reserved_titles(tmp_path):
 
 @pytest.mark.slow
 def test_a_tiny_training_run_exports_a_reader_that_loads(tmp_path):
-    from eval.train_reader import train, write_manifest
+    from eval.train.reader import train, write_manifest
     from rag.answer.reader import Reader, pair_text
 
     pairs = [Pair("Who founded Acme?", pair_text("Acme was founded by Jane Roe."), 1, "positive"),
@@ -99,7 +99,7 @@ def news_sentences(text: str, title: str = "News") -> list:
 
 
 def test_a_news_question_gets_the_naming_sentence_as_positive_and_a_distractor_as_negative():
-    from eval.train_reader import news_question_pairs
+    from eval.train.reader import news_question_pairs
 
     text = ("Laura made landfall in Louisiana on Thursday. Officials in Texas prepared shelters for "
             "the hurricane. The storm hit hardest in Louisiana towns. Power was out for days.")
@@ -113,7 +113,7 @@ def test_a_news_question_gets_the_naming_sentence_as_positive_and_a_distractor_a
 
 
 def test_a_news_question_whose_answer_is_not_named_gives_no_pairs():
-    from eval.train_reader import news_question_pairs
+    from eval.train.reader import news_question_pairs
 
     text = "Officials in Texas prepared shelters. Power was out for days."
     assert news_question_pairs("Which state did the hurricane hit?", "Louisiana", ["Texas"],
@@ -122,7 +122,7 @@ def test_a_news_question_whose_answer_is_not_named_gives_no_pairs():
 
 def test_realtimeqa_pairs_never_read_the_excluded_or_reserved_weeks(tmp_path, monkeypatch):
     from eval import external as X
-    from eval.train_reader import excluded_weeks, realtimeqa_pairs
+    from eval.train.reader import excluded_weeks, realtimeqa_pairs
     from tests.eval.test_external import art, jsonl, write_week
 
     repo = tmp_path / "realtimeqa_public"
@@ -152,7 +152,7 @@ def test_realtimeqa_pairs_never_read_the_excluded_or_reserved_weeks(tmp_path, mo
 
 
 def test_news_pairs_are_added_to_the_capped_squad_pairs(tmp_path):
-    from eval.train_reader import build_pairs
+    from eval.train.reader import build_pairs
 
     squad_file = tmp_path / "squad.json"
     squad_file.write_text(json.dumps(squad()), encoding="utf-8")

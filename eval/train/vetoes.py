@@ -1,6 +1,6 @@
 """Each question check as measured evidence: the right answers it vetoes, the wrong ones it stops.
 
-    python -m eval.vetoes --set squad=/tmp/ext/squad/tune.jsonl:/tmp/stores/squad \\
+    python -m eval.train.vetoes --set squad=/tmp/ext/squad/tune.jsonl:/tmp/stores/squad \\
         --set news=/tmp/ext/realtimeqa/tune.jsonl:/tmp/stores/rtqa [--limit 400] [--out FILE.md]
 
 For every question the answerer's candidates are computed once with no check vetoing (every
@@ -131,7 +131,7 @@ def markdown(rows: Sequence[dict[str, Any]], sets: Sequence[str], n: int) -> str
 
 
 def parse_sets(specs: Sequence[str], what: str) -> list[tuple[str, Path, Path]]:
-    """``NAME=DATASET:STORE`` arguments (this command's and eval/train_scorer.py's)."""
+    """``NAME=DATASET:STORE`` arguments (this command's and eval/train/scorer.py's)."""
     out = []
     for spec in specs:
         name, _, rest = spec.partition("=")
@@ -164,7 +164,7 @@ def collect(dataset: Path, store: Path, limit: int | None, seed: int,
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    p = argparse.ArgumentParser(prog="python -m eval.vetoes", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m eval.train.vetoes", description=__doc__.split("\n")[0])
     p.add_argument("--set", action="append", required=True, metavar="NAME=DATASET:STORE",
                    help="a question set and the store holding its corpus (repeatable)")
     p.add_argument("--limit", type=int, default=None, help="questions per set, seeded")

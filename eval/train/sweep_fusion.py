@@ -9,8 +9,8 @@ across the variants (``_Memo``), so a variant costs only its fusion and de-dupli
 Scores are document-level over the distinct sources of the first ``--k`` hits (default 10):
 hit@5, MRR@10, nDCG@10, recall@k.
 
-    python -m eval.sweep_fusion ../shared/datasets/beir-scifact --store /tmp/sf
-    python -m eval.sweep_fusion ../shared/datasets/squad-v1.1-dev/dev-v1.1.json --store /tmp/sq \\
+    python -m eval.train.sweep_fusion ../shared/datasets/beir-scifact --store /tmp/sf
+    python -m eval.train.sweep_fusion ../shared/datasets/squad-v1.1-dev/dev-v1.1.json --store /tmp/sq \\
         --limit 2000
 """
 
@@ -46,7 +46,8 @@ class _MemoBM25:
     def search(self, query: str, k: int = 50,
                allowed: set[str] | None = None) -> list[tuple[str, float]]:
         if allowed is not None:
-            return self._bm25.search(query, k, allowed)
+            found: list[tuple[str, float]] = self._bm25.search(query, k, allowed)
+            return found
         key = (query, k)
         if key not in self.memo:
             self.memo[key] = self._bm25.search(query, k)
@@ -136,7 +137,7 @@ def sweep(cw: Citewise, samples: list[Any], k: int = 10) -> list[tuple[str, list
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eval.sweep_fusion", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m eval.train.sweep_fusion", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dataset", type=Path)
     p.add_argument("--store", type=Path, required=True)

@@ -12,7 +12,7 @@ For every question the best candidate score (``ExtractiveGenerator.best_score``)
 ``rag.answer.extractive.calibrate`` picks the threshold that maximizes abstention F1. Per-question
 candidate features can be dumped (``--dump``) to tune the score weights offline.
 
-    python -m eval.calibrate_abstention --store /tmp/citewise-calibrate --per-class 300
+    python -m eval.train.calibrate_abstention --store /tmp/citewise-calibrate --per-class 300
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Train the reader (rag/answer/reader.py): a cross-encoder over (question, candidate sentence).
 
-    python -m eval.train_reader --squad ../shared/datasets/squad-v1.1-dev/dev-v1.1.json \\
+    python -m eval.train.reader --squad ../shared/datasets/squad-v1.1-dev/dev-v1.1.json \\
         --reserved ../shared/datasets/squad-v1.1-dev/reserved-titles.txt \\
         --squad2 ../shared/datasets/squad-v2.0-train-subset/train-v2.0-subset.json \\
         --out rag/answer/reader --max-pairs 24000 --epochs 1 --seed 0
@@ -392,7 +392,7 @@ def choice_figures(reader: Reader, data: dict[str, Any], titles: Iterable[str],
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    p = argparse.ArgumentParser(prog="python -m eval.train_reader", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m eval.train.reader", description=__doc__)
     p.add_argument("--squad", type=Path, required=True, help="SQuAD v1.1 dev JSON")
     p.add_argument("--reserved", type=Path, required=True, help="reserved-titles.txt")
     p.add_argument("--squad2", type=Path, default=None, help="SQuAD 2.0 train subset JSON")

@@ -32,7 +32,7 @@ RAY_ENV = {"RAY_DISABLE_IMPORT_WARNING": "1", "RAY_USAGE_STATS_ENABLED": "0",
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 def _bin(name: str) -> str:
@@ -133,7 +133,7 @@ def ray_cluster(cpus_per_node: float = 1, object_store_mb: int = 200,
 def wait_for_nodes(ray: object, n: int, timeout: float = 120) -> None:
     """Block until ``n`` nodes are alive in the cluster the driver joined."""
     deadline = time.time() + timeout
-    while sum(1 for node in ray.nodes() if node["Alive"]) < n:  # type: ignore[attr-defined]
+    while len([node for node in ray.nodes() if node["Alive"]]) < n:  # type: ignore[attr-defined]
         if time.time() > deadline:
             raise RuntimeError(f"the Ray cluster did not reach {n} nodes in {timeout:.0f} s")
         time.sleep(0.5)
