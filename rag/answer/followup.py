@@ -250,6 +250,10 @@ def _new_wh(base: str, ask: str) -> str:
     m = re.match(rf"(?i)^\s*(?:who|whom|when|where|why|how)\s+({_AUX})\s+(.+?)[\s?.!]*$", base)
     if m:
         return f"{ask} {m.group(1)} {m.group(2)}?"
+    # a yes/no question: "Can OpenAI work with Amazon?" -> "Until when can OpenAI work with Amazon?"
+    m = re.match(rf"(?i)^\s*({_AUX})\s+(.+?)[\s?.!]*$", base)
+    if m:
+        return f"{ask} {m.group(1).lower()} {m.group(2)}?"
     return f"{ask}, for: {_strip(base)}?"
 
 

@@ -68,7 +68,9 @@ def turns(*questions: str) -> list[Turn]:
          "Until when does Microsoft keep the rights?"),
         # a chain: the base question carries over
         ("and until when?", ["Can OpenAI work with Google?", "what about Amazon?"],
-         "Until when, for: Can OpenAI work with Amazon?"),
+         "Until when can OpenAI work with Amazon?"),
+        ("and why?", ["Did Microsoft give up its right of first refusal?"],
+         "Why did Microsoft give up its right of first refusal?"),
     ],
 )
 def test_resolves_followups(question, history, expected):
@@ -128,7 +130,8 @@ def test_and_if_x_does_it_puts_x_in_the_possessors_slot():
 @pytest.mark.parametrize(("question", "standalone", "shown"), [
     ("Who did he succeed?", "Who did he succeed?", None),  # nothing resolved
     ("who did he succeed", "Who did he succeed?", None),  # case and punctuation only
-    ("and until when?", "Until when, for: Can OpenAI work with Amazon?", None),  # joined
+    ("and until when?", "Until when can OpenAI work with Amazon?",
+     "Until when can OpenAI work with Amazon?"),  # a well-formed rewrite is shown
     ("and the pricing?", "What is the deal, and what about the pricing?", None),  # joined
     ("and Amazon?", "Can OpenAI work with Amazon?", "Can OpenAI work with Amazon?"),
 ])
