@@ -12,9 +12,9 @@ import re
 from enum import StrEnum
 
 from rag.language.text import normalize
+from rag.language.textrules import AUXILIARIES, content_terms, names
 from rag.language.textrules import MONTHS as _MONTHS
 from rag.language.textrules import YEAR as _YEAR
-from rag.language.textrules import content_terms, names
 
 
 class AnswerType(StrEnum):
@@ -178,8 +178,7 @@ def has_answer_type(kind: AnswerType, sentence: str, question: str = "") -> bool
                                                  or _AGENT_PLURAL.search(low))
 
 
-_YES_NO = re.compile(r"\W*(?:(?:and|but|so)\s+)?(?:is|are|was|were|do|does|did|can|could|will|would|"
-                     r"should|has|have|had|may|might|must|shall)\b")
+_YES_NO = re.compile(rf"\W*(?:(?:and|but|so)\s+)?(?:{AUXILIARIES}|shall)\b")
 
 
 def is_yes_no(question: str) -> bool:
@@ -189,8 +188,7 @@ def is_yes_no(question: str) -> bool:
 
 _ASKED_NOUN = re.compile(
     r"^\W*(?:(?:and|but|so|in|on|at|for|from|to|by|of|with|through|until)\s+)?(?:which|what)\s+"
-    r"(?P<np>(?:[a-z][\w-]*\s+){0,2}?[a-z][\w-]*)\s+(?:is|are|was|were|do|does|did|can|could|will|"
-    r"would|should|has|have|had|may|might|must)\b"
+    rf"(?P<np>(?:[a-z][\w-]*\s+){{0,2}}?[a-z][\w-]*)\s+(?:{AUXILIARIES})\b"
 )
 
 

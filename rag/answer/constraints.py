@@ -40,11 +40,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import Stemmer
-
 from rag.language.text import normalize, sentence_spans
 from rag.language.textrules import ANAPHOR as _ANAPHOR
-from rag.language.textrules import NUMBER_WORDS, STOPWORDS_ALL, content_terms, numbers, stem
+from rag.language.textrules import (
+    AUXILIARIES,
+    FULL_MONTHS,
+    NUMBER_WORDS,
+    STOPWORDS_ALL,
+    content_terms,
+    numbers,
+    snowball,
+    stem,
+)
 from rag.language.voice import speaks_as
 
 # ---- aliases -----------------------------------------------------------------------------------
@@ -192,11 +199,8 @@ _LIGHT_VERBS = frozenset(
 )
 
 
-_snowball = Stemmer.Stemmer("english")
-
-
 def _raw_stem(word: str) -> str:
-    return _snowball.stemWord(word)
+    return snowball(word)
 
 
 # Verbs that say the same role in other words ("leads" is told as "is coordinated by"). "run"
@@ -572,8 +576,7 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
     c.negated = bool(_Q_NEGATION.search(qn)) \
         and not _REL_NEGATION.search(qn, opening.end() if opening else 0) \
         and not qn.lstrip(" \"'(").startswith("why") and not re.match(
-        r"\W*(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|might|must)\b",
-        qn)
+        rf"\W*(?:{AUXILIARIES})\b", qn)
     cm = _COUNT_Q.search(qn)
     if cm and cm.group("noun") not in STOPWORDS_ALL:
         c.count_noun = stem(cm.group("noun"))
@@ -622,14 +625,12 @@ _WHEN_VERB = re.compile(
     r"(?P<v>begin|began|begun|start|started|commence|commenced|launch|launched|open|opened|end|"
     r"ended|finish|finished|close|closed|expire|expires|found|founded|establish|established|"
     r"build|built|construct|constructed|sign|signed|commission|commissioned|inaugurated)\b")
-_MONTH = re.compile(
-    r"\b(?:january|february|march|april|june|july|august|september|october|november|"
-    r"december)\b")
+_MONTH = re.compile(rf"\b(?:{'|'.join(m for m in FULL_MONTHS.split('|') if m != 'may')})\b")
 
 
 _PASSIVE = re.compile(r"[a-z]+(?:ed|en)\b")
 _DETERMINED = re.compile(r"\b(?:the|a|an)\s*$|'s?\s*$")
-_AUX = (r"is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|might|must")
+_AUX = AUXILIARIES
 _ASKED = [
     re.compile(r"^\W*(?:(?:and|but|so|in|on|at|for|from|to|by|of|with|through|until)\s+)?"
                r"(?:which|what)\s+(?P<np>(?:[a-z][\w-]*\s+){0,2}?[a-z][\w-]*)\s+"
@@ -756,8 +757,7 @@ _ROLE = [
     re.compile(r"^\W*(?i:(?:and|but|so)\s+)?(?i:(?:until|since|by|from|in|on|at|for|to|through)\s+)?"
                r"(?i:(?:what|which|how|who|where|when|why)\s+"
                r"(?:[\w-]+\s+){0,3})?"
-               r"(?i:is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|"
-               r"might|must)\s+(?i:the\s+)?(?P<e>[\w&.-]+(?:\s[A-Z][\w&.-]*)*)"),
+               rf"(?i:{AUXILIARIES})\s+(?i:the\s+)?(?P<e>[\w&.-]+(?:\s[A-Z][\w&.-]*)*)"),
     re.compile(r"^(?P<e>[A-Z][\w&.-]*(?:\s[A-Z][\w&.-]*)*)\s+(?!is\b|are\b|was\b)[a-z]+s\b"),
     # "Who founded Tesla?": what a who-question asks about
     re.compile(r"^\W*(?i:who)\s+[a-z]+\s+(?:the\s+)?(?P<e>[A-Z][\w&.-]*(?:\s[A-Z][\w&.-]*)*)"),

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import re
 
+from rag.language.textrules import AUXILIARIES, content_terms
 from rag.language.textrules import DEFINITE_ORG as _DEFINITE_ORG
 from rag.language.textrules import DEMONSTRATIVE as _DEMONSTRATIVE
 from rag.language.textrules import MONTHS as _MONTH_NAMES
 from rag.language.textrules import PRONOUN as _PRONOUN
 from rag.language.textrules import YEAR_TOKEN as _YEAR
-from rag.language.textrules import content_terms
 from rag.records import Turn
 
 MAX_DEPTH = 8  # earlier turns consulted when the previous question was itself a follow-up
@@ -41,12 +41,8 @@ _ABOUT = re.compile(
     r"(?i)^(?:(?:and|but|so|ok|okay)[\s,]+)?(?:what|how) about\s+(?P<x>.+?)[\s?.!]*$"
 )
 _WH = re.compile(r"(?i)\b(?:who|whom|whose|what|when|where|which|why|how)\b")
-_VERBISH = re.compile(
-    r"(?i)^(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|might|"
-    r"must)\b"
-)
-_AUX = (r"is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|might|"
-        r"must|shall")
+_VERBISH = re.compile(rf"(?i)^(?:{AUXILIARIES})\b")
+_AUX = AUXILIARIES + "|shall"
 # Pronouns that point at the articles or at nothing: "does it say", "is it true that".
 _DUMMY = re.compile(
     r"(?i)\b(?:(?:does|do|did) (?:it|they) (?:say|mention|state|tell|matter)|is it (?:true|"

@@ -24,7 +24,7 @@ import numpy as np
 
 from rag.answer.answer_types import AnswerType, question_type
 from rag.language.text import normalize
-from rag.language.textrules import content_terms, names, numbers
+from rag.language.textrules import NUMBER_WORDS, content_terms, names, numbers
 
 SAME_COSINE = 0.6  # two sentences' vectors at least this close say the same thing
 SAME_TERMS = 0.4  # ... or this share of their content words (values left out) in common
@@ -65,13 +65,10 @@ def _values(kind: AnswerType, sentence: str, question: str) -> set[str]:
     return _numbers(sentence) - _numbers(question)
 
 
-_NUMBER_WORDS = {w: str(n) for n, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve".split())}
-
-
 def _numbers(text: str) -> set[str]:
-    """Numbers, written in digits or as words up to twelve ("three days" is 3 days)."""
-    words = {_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", normalize(text)) if w in _NUMBER_WORDS}
+    """Numbers, written in digits or as words ("three days" is 3 days; the lexicon's
+    NUMBER_WORDS)."""
+    words = {NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", normalize(text)) if w in NUMBER_WORDS}
     return numbers(text) | words
 
 

@@ -66,6 +66,11 @@ def tokens(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=65536)
+def snowball(word: str) -> str:
+    """The Snowball stem alone (no irregular forms): the one English stemmer of citewise."""
+    return _stemmer.stemWord(word)
+
+
 def stem(word: str) -> str:
     """The stem content terms are compared by (irregular past forms folded first)."""
     return _stemmer.stemWord(IRREGULAR.get(word, word))
@@ -103,10 +108,12 @@ YEAR_DIGITS = r"(?:1[5-9]\d\d|20\d\d)"  # the years a question or a sentence may
 YEAR = re.compile(rf"(?<![$€£\d.,])\b{YEAR_DIGITS}\b(?![.,]?\d)")
 YEAR_TOKEN = re.compile(r"^(?:1[5-9]|20)\d\d$")
 # Month names and their short forms, lower case (match against normalize()d text).
-MONTHS = (
-    r"january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
-)
+FULL_MONTHS = (r"january|february|march|april|may|june|july|august|september|october|november|"
+               r"december")
+MONTHS = FULL_MONTHS + r"|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+# The auxiliary verbs a question may open with or put before its subject, as a regex
+# alternation (lower case); "shall" is added where a question may open with it.
+AUXILIARIES = r"is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|might|must"
 
 
 def is_year(token: str) -> bool:

@@ -33,7 +33,7 @@ def test_a_scorer_for_other_features_is_refused_with_how_to_fix(tmp_path):
     path = tmp_path / "old.json"
     path.write_text(json.dumps({"features": ["cosine"], "weights": [1.0], "bias": 0.0,
                                 "threshold": 0.5}))
-    with pytest.raises(ConfigError, match="train_scorer"):
+    with pytest.raises(ConfigError, match=r"python -m eval\.train\.scorer"):
         AnswerScorer.load(path)
     path.write_text("not json")
     with pytest.raises(ConfigError, match="not an answer scorer"):
