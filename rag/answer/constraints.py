@@ -458,24 +458,46 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
           known_names: Iterable[str] = ()) -> Constraints:
     """The constraints ``question`` states. ``aliases`` maps short forms to canonical names
     (lower-case); ``known_names`` are lower-cased names seen in the documents, so an informal
-    "amazon" counts as the name Amazon."""
-    doc_aliases = {k.lower(): v.lower() for k, v in (aliases or {}).items()}
-    # An acronym a document defines counts in lower case only when it is no ordinary word
-    # ("who" is not the World Health Organization unless written WHO).
-    table = {**ABBREVIATIONS, **{k: v for k, v in doc_aliases.items()
-                                   if k not in STOPWORDS_ALL and k not in _NOT_ENTITIES
-                                   or re.search(rf"\b{re.escape(k.upper())}\b", question)}}
-    reverse: dict[str, set[str]] = {}
-    for short, full in table.items():
-        reverse.setdefault(full, set()).add(short)
-    known = {n.lower() for n in known_names}
+    "amazon" counts as the name Amazon. One named step per kind of constraint."""
+    table = _alias_table(question, aliases)
     q = " ".join(_plain(question).split())
     qn = normalize(q)
     c = Constraints(question=q)
+    spans, labels = _alias_names(q, qn, table)
+    labels += _capitalised_names(q, spans)
+    labels += _informal_names(q, qn, {n.lower() for n in known_names}, spans, labels)
+    c.entities = _entities(q, qn, labels, table)
+    _numbers_and_time(c, qn, labels)
+    _measures(c, q, qn)
+    _events_and_agents(c, q, qn)
+    _roles(c, qn)
+    c.negated = _negated(qn)
+    cm = _COUNT_Q.search(qn)
+    if cm and cm.group("noun") not in STOPWORDS_ALL:
+        c.count_noun = stem(cm.group("noun"))
+    c.holder = _question_holder(qn, c.entities)
+    c.canonical = _canonical(qn, spans, table)
+    c.asked = _asked(qn)
+    c.possessed = _possessed(q, qn, c.entities)
+    return c
 
-    labels: list[str] = []
-    # 1. alias phrases (multi-word first) anywhere in the question, case-insensitive
+
+def _alias_table(question: str, aliases: Mapping[str, str] | None) -> dict[str, str]:
+    """The language's abbreviations and the documents' (and the user's) aliases, lower-case.
+    An acronym a document defines counts in lower case only when it is no ordinary word ("who"
+    is not the World Health Organization unless written WHO)."""
+    doc_aliases = {k.lower(): v.lower() for k, v in (aliases or {}).items()}
+    return {**ABBREVIATIONS, **{k: v for k, v in doc_aliases.items()
+                                if k not in STOPWORDS_ALL and k not in _NOT_ENTITIES
+                                or re.search(rf"\b{re.escape(k.upper())}\b", question)}}
+
+
+def _alias_names(q: str, qn: str, table: Mapping[str, str]
+                 ) -> tuple[list[tuple[int, int]], list[str]]:
+    """Step 1: alias phrases (multi-word first) anywhere in the question, case-insensitive;
+    their spans in ``qn`` and the names they stand for."""
     spans: list[tuple[int, int]] = []
+    labels: list[str] = []
     # An acronym inside a longer name ("PBC" of "OpenAI Group PBC") is part of that name.
     runs = [(m.start(), m.start() + len(_name_run(q, m))) for m in _NAME_RUN.finditer(q)]
     runs = [(a, b) for a, b in runs if " " in q[a:b]]
@@ -490,7 +512,13 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
                 continue
             spans.append((m.start(), m.end()))
             labels.append(table[short])
-    # 2. capitalised runs ("OpenAI Group PBC", "Amazon"), not the question's opening word
+    return spans, labels
+
+
+def _capitalised_names(q: str, spans: list[tuple[int, int]]) -> list[str]:
+    """Step 2: capitalised runs ("OpenAI Group PBC", "Amazon"), not the question's opening
+    word, nor one inside an alias or a longer name already read."""
+    labels: list[str] = []
     taken: list[tuple[int, int]] = []
     for m in _NAME_RUN.finditer(q):
         if any(s <= m.start() < e for s, e in spans + taken):
@@ -505,16 +533,32 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
             continue
         taken.append((m.start(), m.start() + len(run)))
         labels.append(low)
-    # 3. in a question written in lower case, words that the documents write as names
+    return labels
+
+
+def _informal_names(q: str, qn: str, known: set[str], spans: list[tuple[int, int]],
+                    labels: list[str]) -> list[str]:
+    """Step 3: in a question written in lower case, words that the documents write as names."""
+    found: list[str] = []
     informal = not re.search(r"(?<=\w )[A-Z]", q)
     for m in re.finditer(r"[a-z][\w&-]+", qn if informal else ""):
         w = m.group()
         if w in known and w not in STOPWORDS_ALL and w not in _NOT_ENTITIES \
                 and not any(s <= m.start() < e for s, e in spans) \
-                and not any(_contains(lab, w) for lab in labels):
-            labels.append(w)
+                and not any(_contains(lab, w) for lab in labels + found):
+            found.append(w)
+    return found
+
+
+def _entities(q: str, qn: str, labels: list[str], table: Mapping[str, str]) -> list[Entity]:
+    """Step 4: one Entity per name (a name inside a longer one is the longer one's), with
+    its forms, whether it names a role and the noun it modifies."""
+    reverse: dict[str, set[str]] = {}
+    for short, full in table.items():
+        reverse.setdefault(full, set()).add(short)
     roles = _role_spans(q)
     seen: set[str] = set()
+    out: list[Entity] = []
     for label in labels:
         label = table.get(label, label)
         if label in seen or any(label != other and _contains(other, label) for other in labels
@@ -523,11 +567,14 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
         seen.add(label)
         ent = _entity(label, table, reverse)
         is_role = any(_contains(normalize(r), f) for r in roles for f in ent.forms)
-        c.entities.append(Entity(ent.label, ent.forms, ent.long_forms, role=is_role,
-                                 head=_head(qn, ent)))
+        out.append(Entity(ent.label, ent.forms, ent.long_forms, role=is_role,
+                          head=_head(qn, ent)))
+    return out
 
-    # numbers that are part of a name ("Super Bowl 50") are checked with the name
-    # Digits only: "one of the sites" asks for no number (the evidence's words count as digits).
+
+def _numbers_and_time(c: Constraints, qn: str, labels: list[str]) -> None:
+    """Step 5: the numbers the question gives (not those of a name: "Super Bowl 50"; digits
+    only: "one of the sites" asks for no number), its time qualifier, its ordinal, its months."""
     in_names = {n for lab in labels for n in _numbers(lab, words=False)}
     c.numbers = _numbers(qn, words=False) - in_names
     past, present = bool(_PAST.search(qn)), bool(_PRESENT.search(qn))
@@ -536,6 +583,12 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
     ords = [m.group() for m in _Q_ORDINAL.finditer(qn)]
     if ords:
         c.ordinal = _ORDINALS[ords[0]]
+    c.months = set(_MONTH.findall(qn))
+
+
+def _measures(c: Constraints, q: str, qn: str) -> None:
+    """Step 6: what is measured ("the value of X"), "stand for", and the measure words a
+    numeric question needs (stake, cost, revenue ...)."""
     mm = _MEASURE_OF.search(qn)
     if mm and mm.group("noun") not in STOPWORDS_ALL and not any(
             _contains(mm.group("noun"), f) or _contains(f, mm.group("noun"))
@@ -549,17 +602,27 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
         if any(_contains(qn, w) for w in group):
             c.measure = group
             break
+
+
+def _events_and_agents(c: Constraints, q: str, qn: str) -> None:
+    """Step 7: the event a when-question dates ("When did X open?") and the act a
+    who-question asks the agent of ("Who founded X?")."""
+    from rag.answer.answer_types import AnswerType, question_type
+
     wm = _WHEN_VERB.search(qn)
     if wm and question_type(q) is AnswerType.DATE:
         v = _raw_stem(wm.group("v"))
         if any(v in g or stem(wm.group("v")) in g for g in _VERB_GROUPS):
             c.event = v
-    c.months = set(_MONTH.findall(qn))
     vm = _WHO_VERB.match(qn)
     if vm and vm.group("v") not in _LIGHT_VERBS:
         v = _raw_stem(vm.group("v"))
         if v in _AGENT_VERBS or stem(vm.group("v")) in _AGENT_VERBS:
             c.verb = v
+
+
+def _roles(c: Constraints, qn: str) -> None:
+    """Step 8: the role a "who is the <role>" question asks for."""
     fm = _WHO_ROLE.match(qn)
     if fm and _PASSIVE.match(fm.group("f")) and not _DETERMINED.search(qn[: fm.start("f")]):
         fm = None  # "Who is included in ...": a passive verb, not a role the answer must name
@@ -571,20 +634,16 @@ def parse(question: str, aliases: Mapping[str, str] | None = None,
             phrase = " ".join(head)
             c.focus_alt = next((k for k, v in ABBREVIATIONS.items() if v == phrase), None) \
                 or ABBREVIATIONS.get(phrase)
-    # Only wh-questions: "Is OpenAI not allowed to ...?" is answered either way.
-    opening = re.match(r"\W*\w+", qn)  # "which investors are not ..." is the question's own
-    c.negated = bool(_Q_NEGATION.search(qn)) \
+
+
+def _negated(qn: str) -> bool:
+    """Step 9: a negated wh-question; "Is OpenAI not allowed to ...?" is answered either way,
+    and "which investors are not ..." is the question's own relative clause."""
+    opening = re.match(r"\W*\w+", qn)
+    return bool(_Q_NEGATION.search(qn)) \
         and not _REL_NEGATION.search(qn, opening.end() if opening else 0) \
         and not qn.lstrip(" \"'(").startswith("why") and not re.match(
-        rf"\W*(?:{AUXILIARIES})\b", qn)
-    cm = _COUNT_Q.search(qn)
-    if cm and cm.group("noun") not in STOPWORDS_ALL:
-        c.count_noun = stem(cm.group("noun"))
-    c.holder = _question_holder(qn, c.entities)
-    c.canonical = _canonical(qn, spans, table)
-    c.asked = _asked(qn)
-    c.possessed = _possessed(q, qn, c.entities)
-    return c
+            rf"\W*(?:{AUXILIARIES})\b", qn)
 
 
 def _head(qn: str, ent: Entity) -> str:
