@@ -1,6 +1,9 @@
 """Which question checks veto a sentence and which only weigh.
 
-The checks of rag/answer/constraints.py report failures by kind (``"entity:amazon"``). A kind in
+The checks of rag/answer/constraints.py - one class per kind (``NameCheck``, ``NumberCheck``,
+...), registered in ``CHECKS`` and built from the question only when it states that constraint -
+report failures by kind (``"entity:amazon"``); ``Constraints.check(..., skip=...)`` runs without
+some of them. A kind in
 ``VETO_KINDS`` removes a sentence from the candidates on its own; the others only weigh: their
 count is the learned scorer's feature ``soft_failed`` (rag/answer/scorer.py). Which kinds veto is
 measured, not chosen: ``python -m eval.train.vetoes`` reports, on the external development sets, the

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -337,6 +337,7 @@ class Constraints:
     canonical: str = ""
     event: str | None = None  # "when did construction begin": a date of *beginning*
     months: set[str] = field(default_factory=set)  # "in July": an August figure doesn't answer
+    _checks: list[QuestionCheck] | None = field(default=None, repr=False, compare=False)
 
     @property
     def empty(self) -> bool:
@@ -344,8 +345,15 @@ class Constraints:
                     or self.count_noun or self.holder or self.measured or self.negated)
 
     # ---- checking ------------------------------------------------------------------------------
+    def checks(self) -> list[QuestionCheck]:
+        """One check per constraint this question states, in the order they report (built
+        once)."""
+        if self._checks is None:
+            self._checks = [chk for make in CHECKS.values() if (chk := make(self)) is not None]
+        return self._checks
+
     def check(self, sentence: str, context: str = "", topic: str = "", title: str = "",
-              voice: str = "") -> Check:
+              voice: str = "", skip: frozenset[str] = frozenset()) -> Check:
         """Does ``sentence`` (with ``context``: the text before it in its passage) keep to the
         question? The preceding sentences of the same paragraph count when the sentence refers
         back to them. ``topic`` (the passage's title and its other sentences, headlines left
@@ -353,104 +361,392 @@ class Constraints:
         short ``title`` (an encyclopedia-style topic such as "Super Bowl 50", not a headline)
         names what the whole document is about, so it counts for any name. ``voice`` names whom
         the document's "we" and "the Company" mean (rag/language/voice.py): a sentence in that voice
-        counts for those names."""
-        s_norm = normalize(sentence)
-        ctx_norm = antecedent_text(sentence, context)
-        cont_norm = "" if ctx_norm else continued_text(sentence, context)
-        topic_norm = normalize(topic) if topic else ""
-        title_norm = normalize(title) if title and len(title.split()) <= MAX_TOPIC_TITLE_WORDS \
-            else ""
+        counts for those names. The checks of the kinds in ``skip`` are not run (eval measures
+        what each one does)."""
+        ev = Evidence.of(sentence, context, topic, title, voice)
         failed: list[str] = []
-        found = 0
-        scope_missing = 0
-        anaphoric = False
+        names = Verdict()
+        for chk in self.checks():
+            if chk.kind in skip:
+                continue
+            verdict = chk.check(ev)
+            failed += verdict.failed
+            if chk.kind == "entity":
+                names = verdict
+        return Check(ok=not failed, failed=tuple(failed), entities_found=names.found,
+                     entities_total=len(self.entities), anaphoric=names.anaphoric,
+                     scope_missing=names.scope_missing)
+
+
+# ---- the checks: one class per kind of constraint ------------------------------------------------
+@dataclass(frozen=True)
+class Evidence:
+    """A candidate sentence and the text around it that may supply what it leaves implicit,
+    normalised once for every check."""
+
+    sentence: str
+    context: str  # the passage's text before the sentence
+    topic: str  # the passage outside the sentence, headlines left out
+    title: str
+    voice: str  # whom the document's "we" means
+    s_norm: str
+    ctx_norm: str  # the earlier sentences the sentence refers back to, if it does
+    cont_norm: str  # the sentence it continues, when it refers back to none
+    topic_norm: str
+    title_norm: str  # a short title (a topic, not a headline), else ""
+
+    @classmethod
+    def of(cls, sentence: str, context: str = "", topic: str = "", title: str = "",
+           voice: str = "") -> Evidence:
+        ctx_norm = antecedent_text(sentence, context)
+        return cls(sentence, context, topic, title, voice, normalize(sentence), ctx_norm,
+                   "" if ctx_norm else continued_text(sentence, context),
+                   normalize(topic) if topic else "",
+                   normalize(title) if title and len(title.split()) <= MAX_TOPIC_TITLE_WORDS
+                   else "")
+
+
+@dataclass
+class Verdict:
+    """What one check found: its failures as "kind:detail" (rag/answer/checks.py says which
+    kinds veto and which only weigh), and for the name check how the names were found."""
+
+    failed: list[str] = field(default_factory=list)
+    found: int = 0
+    anaphoric: bool = False
+    scope_missing: int = 0
+
+
+class QuestionCheck:
+    """One constraint of the question, built from it (``make`` returns None when the question
+    does not state it); ``check`` tells whether a sentence keeps to it."""
+
+    kind: str = ""
+
+    @classmethod
+    def make(cls, c: Constraints) -> QuestionCheck | None:
+        raise NotImplementedError
+
+    def check(self, ev: Evidence) -> Verdict:
+        raise NotImplementedError
+
+
+@dataclass
+class NameCheck(QuestionCheck):
+    """Every name the question gives is in the sentence, the sentences it refers back to, a
+    passage naming what "the array" is, the passage's topic (names that only scope), a short
+    title, or the document's own voice; with "stand for", the spelled-out form."""
+
+    entities: list[Entity]
+    expansion: bool
+    kind: str = "entity"
+
+    @classmethod
+    def make(cls, c: Constraints) -> NameCheck | None:
+        return cls(c.entities, c.expansion) if c.entities else None
+
+    def check(self, ev: Evidence) -> Verdict:
+        v = Verdict()
+        s_norm, ctx_norm, cont_norm = ev.s_norm, ev.ctx_norm, ev.cont_norm
         for ent in self.entities:
             if self.expansion and ent.long_forms:
                 if any(_contains(s_norm, f) for f in ent.long_forms):
-                    found += 1
+                    v.found += 1
                 else:
-                    failed.append(f"expansion:{ent.label}")
+                    v.failed.append(f"expansion:{ent.label}")
             elif ent.found_in(s_norm):
-                found += 1
+                v.found += 1
             elif ctx_norm and ent.found_in(ctx_norm):
-                found += 1
-                anaphoric = True
+                v.found += 1
+                v.anaphoric = True
             elif cont_norm and ent.found_in(cont_norm):
-                found += 1
-                anaphoric = True
+                v.found += 1
+                v.anaphoric = True
             elif ent.head and re.search(rf"\b(?:the|this|its) (?:[a-z-]+ )?{re.escape(ent.head)}"
                                         rf"(?:s|es)?\b", s_norm) \
-                    and any(ent.found_in(t) for t in (topic_norm, normalize(title or ""),
-                                                      normalize(context))):
-                found += 1  # "The array was commissioned ...", in a passage naming the array
-                anaphoric = True
-            elif (not ent.role and topic_norm and ent.found_in(topic_norm)) \
-                    or (title_norm and ent.found_in(title_norm)):
-                found += 1
-                anaphoric = True
-            elif voice and ent.found_in(normalize(voice)) and speaks_as(sentence):
-                found += 1  # "We employed 1,480 people" in Acme's own report
-                anaphoric = True
+                    and any(ent.found_in(t) for t in (ev.topic_norm, normalize(ev.title or ""),
+                                                      normalize(ev.context))):
+                v.found += 1  # "The array was commissioned ...", in a passage naming the array
+                v.anaphoric = True
+            elif (not ent.role and ev.topic_norm and ent.found_in(ev.topic_norm)) \
+                    or (ev.title_norm and ent.found_in(ev.title_norm)):
+                v.found += 1
+                v.anaphoric = True
+            elif ev.voice and ent.found_in(normalize(ev.voice)) and speaks_as(ev.sentence):
+                v.found += 1  # "We employed 1,480 people" in Acme's own report
+                v.anaphoric = True
             elif not ent.role:
-                scope_missing += 1  # only scopes the question: weighed by the scorer
+                v.scope_missing += 1  # only scopes the question: weighed by the scorer
             else:
-                failed.append(f"entity:{ent.label}")
-        if self.numbers:
-            have = _numbers(s_norm) | _numbers(ctx_norm)
-            # A year that only scopes the question ("the 2015 NFL MVP") must be there too: the
-            # passage's other sentences giving it was tried, and answered "What stake did
-            # Microsoft hold in 2019?" with the stake before 2025 (BENCHMARKS.md).
-            failed += [f"number:{n}" for n in sorted(self.numbers - have)]
-        if self.time:
-            past, present = bool(_PAST.search(s_norm)), bool(_PRESENT.search(s_norm))
-            if self.time == "past" and not (past or _PAST_TENSE.search(s_norm)) \
-                    and _PRESENT_STATE.search(s_norm) \
-                    or self.time == "past" and present and not past:
-                failed.append("time:past")
-            elif self.time == "present" and past and not present:
-                failed.append("time:present")
-        if self.ordinal:
-            have_ord = {_ORDINALS[m.group()] for m in _ORDINAL.finditer(s_norm)}
-            if self.ordinal not in have_ord:
-                failed.append(f"ordinal:{self.ordinal}")
-        if self.count_noun and not _counted(self.count_noun, s_norm):
-            failed.append(f"count:{self.count_noun}")
-        if self.focus and not any(st.startswith(self.focus)
-                                  for st in _stems(s_norm)) \
-                and not (self.focus_alt and _contains(s_norm, self.focus_alt)):
-            failed.append(f"focus:{self.focus}")
-        if self.verb and not _has_verb(self.verb, s_norm):
-            failed.append(f"verb:{self.verb}")
-        if self.event and not _has_verb(self.event, s_norm) \
-                and not _EVENT_BOUND.get(_event_group(self.event), _NEVER).search(s_norm):
-            failed.append(f"event:{self.event}")  # "when did construction begin" != "opened"
-        if self.months:
-            have_months = set(_MONTH.findall(s_norm)) | set(_MONTH.findall(ctx_norm))
-            failed += [f"month:{m}" for m in sorted(self.months - have_months)]
-        if self.measure and not any(w in s_norm if not w[:1].isalpha() else _contains(s_norm, w)
-                                    for w in self.measure):
-            failed.append(f"measure:{self.measure[0]}")
-        if self.negated and not _NEGATION.search(s_norm):
-            failed.append("negation")
-        if self.measured and self.measured not in _stems(s_norm):
-            failed.append(f"measured:{self.measured}")
-        if self.expansion and not any(e.long_forms for e in self.entities) \
-                and not _DEFINES.search(s_norm):
-            failed.append("expansion")  # no spelled-out form known, none given here
-        if self.asked and not _specified(self.asked, s_norm, self.question):
-            failed.append(f"unspecified:{self.asked}")
-        if self.possessed:
-            stems = _stems(s_norm) | _stems(ctx_norm)
-            if not any(p in stems or (" " in p or not p.isalpha()) and _contains(s_norm, p)
-                       for p in self.possessed):
-                failed.append(f"possessed:{self.possessed[0]}")
-        if self.holder is not None:
-            other = _other_holder(self.holder, s_norm, ctx_norm)
-            if other:
-                failed.append(f"role:{other}")
-        return Check(ok=not failed, failed=tuple(failed), entities_found=found,
-                     entities_total=len(self.entities), anaphoric=anaphoric,
-                     scope_missing=scope_missing)
+                v.failed.append(f"entity:{ent.label}")
+        return v
+
+
+@dataclass
+class NumberCheck(QuestionCheck):
+    """Every number the question gives is in the sentence or what it refers back to. A year
+    that only scopes the question ("the 2015 NFL MVP") must be there too: the passage's other
+    sentences giving it was tried, and answered "What stake did Microsoft hold in 2019?" with
+    the stake before 2025 (BENCHMARKS.md)."""
+
+    numbers: set[str]
+    kind: str = "number"
+
+    @classmethod
+    def make(cls, c: Constraints) -> NumberCheck | None:
+        return cls(c.numbers) if c.numbers else None
+
+    def check(self, ev: Evidence) -> Verdict:
+        have = _numbers(ev.s_norm) | _numbers(ev.ctx_norm)
+        return Verdict([f"number:{n}" for n in sorted(self.numbers - have)])
+
+
+@dataclass
+class TimeCheck(QuestionCheck):
+    """A question about before is not answered by a present state, nor one about now by a
+    sentence told only of the past."""
+
+    time: str
+    kind: str = "time"
+
+    @classmethod
+    def make(cls, c: Constraints) -> TimeCheck | None:
+        return cls(c.time) if c.time else None
+
+    def check(self, ev: Evidence) -> Verdict:
+        s_norm = ev.s_norm
+        past, present = bool(_PAST.search(s_norm)), bool(_PRESENT.search(s_norm))
+        if self.time == "past" and not (past or _PAST_TENSE.search(s_norm)) \
+                and _PRESENT_STATE.search(s_norm) \
+                or self.time == "past" and present and not past:
+            return Verdict(["time:past"])
+        if self.time == "present" and past and not present:
+            return Verdict(["time:present"])
+        return Verdict()
+
+
+@dataclass
+class OrdinalCheck(QuestionCheck):
+    """ "The second ..." needs the sentence's own ordinal."""
+
+    ordinal: str
+    kind: str = "ordinal"
+
+    @classmethod
+    def make(cls, c: Constraints) -> OrdinalCheck | None:
+        return cls(c.ordinal) if c.ordinal else None
+
+    def check(self, ev: Evidence) -> Verdict:
+        have = {_ORDINALS[m.group()] for m in _ORDINAL.finditer(ev.s_norm)}
+        return Verdict([] if self.ordinal in have else [f"ordinal:{self.ordinal}"])
+
+
+@dataclass
+class CountCheck(QuestionCheck):
+    """ "How many X" needs a count of X."""
+
+    noun: str
+    kind: str = "count"
+
+    @classmethod
+    def make(cls, c: Constraints) -> CountCheck | None:
+        return cls(c.count_noun) if c.count_noun else None
+
+    def check(self, ev: Evidence) -> Verdict:
+        return Verdict([] if _counted(self.noun, ev.s_norm) else [f"count:{self.noun}"])
+
+
+@dataclass
+class FocusCheck(QuestionCheck):
+    """ "Who is the chief executive" needs the role (or its short form) in the sentence."""
+
+    focus: str
+    alt: str | None
+    kind: str = "focus"
+
+    @classmethod
+    def make(cls, c: Constraints) -> FocusCheck | None:
+        return cls(c.focus, c.focus_alt) if c.focus else None
+
+    def check(self, ev: Evidence) -> Verdict:
+        if any(st.startswith(self.focus) for st in _stems(ev.s_norm)) \
+                or (self.alt and _contains(ev.s_norm, self.alt)):
+            return Verdict()
+        return Verdict([f"focus:{self.focus}"])
+
+
+@dataclass
+class VerbCheck(QuestionCheck):
+    """ "Who leads the project" needs a sentence that says who *leads* it."""
+
+    verb: str
+    kind: str = "verb"
+
+    @classmethod
+    def make(cls, c: Constraints) -> VerbCheck | None:
+        return cls(c.verb) if c.verb else None
+
+    def check(self, ev: Evidence) -> Verdict:
+        return Verdict([] if _has_verb(self.verb, ev.s_norm) else [f"verb:{self.verb}"])
+
+
+@dataclass
+class EventCheck(QuestionCheck):
+    """ "When did construction begin" is not answered by when it opened."""
+
+    event: str
+    kind: str = "event"
+
+    @classmethod
+    def make(cls, c: Constraints) -> EventCheck | None:
+        return cls(c.event) if c.event else None
+
+    def check(self, ev: Evidence) -> Verdict:
+        if _has_verb(self.event, ev.s_norm) \
+                or _EVENT_BOUND.get(_event_group(self.event), _NEVER).search(ev.s_norm):
+            return Verdict()
+        return Verdict([f"event:{self.event}"])
+
+
+@dataclass
+class MonthCheck(QuestionCheck):
+    """ "In July": an August figure doesn't answer."""
+
+    months: set[str]
+    kind: str = "month"
+
+    @classmethod
+    def make(cls, c: Constraints) -> MonthCheck | None:
+        return cls(c.months) if c.months else None
+
+    def check(self, ev: Evidence) -> Verdict:
+        have = set(_MONTH.findall(ev.s_norm)) | set(_MONTH.findall(ev.ctx_norm))
+        return Verdict([f"month:{m}" for m in sorted(self.months - have)])
+
+
+@dataclass
+class MeasureCheck(QuestionCheck):
+    """ "What stake" / "how much is its investment": one of the measure's words is there."""
+
+    words: tuple[str, ...]
+    kind: str = "measure"
+
+    @classmethod
+    def make(cls, c: Constraints) -> MeasureCheck | None:
+        return cls(c.measure) if c.measure else None
+
+    def check(self, ev: Evidence) -> Verdict:
+        s_norm = ev.s_norm
+        if any(w in s_norm if not w[:1].isalpha() else _contains(s_norm, w) for w in self.words):
+            return Verdict()
+        return Verdict([f"measure:{self.words[0]}"])
+
+
+@dataclass
+class NegationCheck(QuestionCheck):
+    """ "Which ... are not included": a positive statement doesn't answer."""
+
+    kind: str = "negation"
+
+    @classmethod
+    def make(cls, c: Constraints) -> NegationCheck | None:
+        return cls() if c.negated else None
+
+    def check(self, ev: Evidence) -> Verdict:
+        return Verdict([] if _NEGATION.search(ev.s_norm) else ["negation"])
+
+
+@dataclass
+class MeasuredCheck(QuestionCheck):
+    """ "What percentage of X": X must be in the sentence."""
+
+    measured: str
+    kind: str = "measured"
+
+    @classmethod
+    def make(cls, c: Constraints) -> MeasuredCheck | None:
+        return cls(c.measured) if c.measured else None
+
+    def check(self, ev: Evidence) -> Verdict:
+        ok = self.measured in _stems(ev.s_norm)
+        return Verdict([] if ok else [f"measured:{self.measured}"])
+
+
+@dataclass
+class ExpansionCheck(QuestionCheck):
+    """ "What does PBC stand for", no spelled-out form known: the sentence must define one."""
+
+    kind: str = "expansion"
+
+    @classmethod
+    def make(cls, c: Constraints) -> ExpansionCheck | None:
+        return cls() if c.expansion and not any(e.long_forms for e in c.entities) else None
+
+    def check(self, ev: Evidence) -> Verdict:
+        return Verdict([] if _DEFINES.search(ev.s_norm) else ["expansion"])
+
+
+@dataclass
+class SpecifiedCheck(QuestionCheck):
+    """ "What capability criteria must ...": a sentence that only repeats the asked noun names
+    no criteria."""
+
+    asked: str
+    question: str
+    kind: str = "unspecified"
+
+    @classmethod
+    def make(cls, c: Constraints) -> SpecifiedCheck | None:
+        return cls(c.asked, c.question) if c.asked else None
+
+    def check(self, ev: Evidence) -> Verdict:
+        ok = _specified(self.asked, ev.s_norm, self.question)
+        return Verdict([] if ok else [f"unspecified:{self.asked}"])
+
+
+@dataclass
+class PossessedCheck(QuestionCheck):
+    """ "Who will verify Microsoft's declaration?": what the named holder has is there too."""
+
+    possessed: tuple[str, ...]
+    kind: str = "possessed"
+
+    @classmethod
+    def make(cls, c: Constraints) -> PossessedCheck | None:
+        return cls(c.possessed) if c.possessed else None
+
+    def check(self, ev: Evidence) -> Verdict:
+        stems = _stems(ev.s_norm) | _stems(ev.ctx_norm)
+        if any(p in stems or (" " in p or not p.isalpha()) and _contains(ev.s_norm, p)
+               for p in self.possessed):
+            return Verdict()
+        return Verdict([f"possessed:{self.possessed[0]}"])
+
+
+@dataclass
+class HolderCheck(QuestionCheck):
+    """The holder of a stake or right is the one the question names, not another party."""
+
+    holder: Entity
+    kind: str = "role"
+
+    @classmethod
+    def make(cls, c: Constraints) -> HolderCheck | None:
+        return cls(c.holder) if c.holder is not None else None
+
+    def check(self, ev: Evidence) -> Verdict:
+        other = _other_holder(self.holder, ev.s_norm, ev.ctx_norm)
+        return Verdict([f"role:{other}"] if other else [])
+
+
+#: every check by kind, in the order their failures are reported (rag/answer/checks.py says
+#: which kinds veto a sentence and which only weigh)
+CHECKS: dict[str, Callable[[Constraints], QuestionCheck | None]] = {
+    chk.kind: chk.make for chk in (
+        NameCheck, NumberCheck, TimeCheck, OrdinalCheck, CountCheck, FocusCheck, VerbCheck,
+        EventCheck, MonthCheck, MeasureCheck, NegationCheck, MeasuredCheck, ExpansionCheck,
+        SpecifiedCheck, PossessedCheck, HolderCheck)
+}
 
 
 # ---- parsing the question ------------------------------------------------------------------------

@@ -328,3 +328,22 @@ def test_hyphenated_words_of_the_question_are_found_in_the_evidence():
     assert check.ok, check.failed
     assert not cons.check("Before that, Microsoft held a stake of 32.5 percent in OpenAI.",
                           "").ok
+
+
+# ---- the checks as classes -------------------------------------------------------------------
+def test_each_constraint_is_one_check_built_from_the_question():
+    from rag.answer.checks import ANSWER_TYPE, CHECK_KINDS
+    from rag.answer.constraints import CHECKS
+
+    assert set(CHECKS) == CHECK_KINDS - {ANSWER_TYPE}  # every kind the veto table knows
+    c = parse("How many employees did Amazon have in 2019?")
+    assert [chk.kind for chk in c.checks()] == ["entity", "number", "count"]
+    assert parse("Where is the museum?").checks() == []  # nothing stated, nothing checked
+
+
+def test_a_check_can_be_switched_off_by_kind():
+    c = parse("How many employees did Amazon have in 2019?")
+    sentence = "Microsoft had 221,000 employees in 2019."
+    assert c.check(sentence).failed == ("entity:amazon",)
+    assert c.check(sentence, skip=frozenset({"entity"})).ok
+    assert c.check("Amazon had 798,000 employees in 2018.").failed == ("number:2019",)
