@@ -42,6 +42,7 @@ from datetime import date, timedelta
 
 from eval.metrics import answer_contains, hit_at_k, wrong_subject
 from eval.records import EvalSample
+from rag.language.textrules import FULL_MONTHS
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,7 @@ _NOT_NAMES = _STOP | frozenset(
     yesterday tomorrow mr mrs ms dr st""".split()
 )
 _CONNECTORS = frozenset("of the de du da del della der von van la le for".split())
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
+_MONTHS = tuple(m.capitalize() for m in FULL_MONTHS.split("|"))
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _CALENDAR = frozenset(w.lower() for w in _MONTHS + _WEEKDAYS)
 _ORG_WORDS = frozenset(

@@ -41,42 +41,28 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rag.language.text import normalize, sentence_spans
-from rag.language.textrules import ANAPHOR as _ANAPHOR
 from rag.language.textrules import (
+    ABBREVIATIONS,
     AUXILIARIES,
     FULL_MONTHS,
     NUMBER_WORDS,
+    ORG_SUFFIXES,
     STOPWORDS_ALL,
+    WH_WORDS,
     content_terms,
     numbers,
     snowball,
     stem,
 )
+from rag.language.textrules import ANAPHOR as _ANAPHOR
 from rag.language.voice import speaks_as
-
-# ---- aliases -----------------------------------------------------------------------------------
-# Abbreviations of the language itself (lower-case -> canonical lower-case): titles, countries
-# and unions, fields. Documents add the acronyms they define (rag/language/aliases.py); the nicknames a
-# collection's readers use ("msft", "the Windows maker") come from the user's own file
-# (CITEWISE_ALIASES_FILE; examples/news-aliases.json), never from a list here.
-ABBREVIATIONS: dict[str, str] = {
-    "ceo": "chief executive", "cfo": "chief financial officer", "cto": "chief technology officer",
-    "u.s.": "us", "u.s": "us", "usa": "us", "united states": "us", "america": "us",
-    "american": "us", "u.k.": "uk", "britain": "uk", "british": "uk", "united kingdom": "uk",
-    "eu": "european union", "un": "united nations", "uae": "united arab emirates",
-    "artificial general intelligence": "agi", "artificial intelligence": "ai",
-}
 
 # Words that are capitalised in questions without naming anything the evidence must contain.
 _NOT_ENTITIES = frozenset(
-    """i what who whom whose when where which why how is are was were do does did can could will
+    f"""i {WH_WORDS} is are was were do does did can could will
     would should shall may might must has have had the a an and or but if in on of to for by
     with from at as yes no please tell explain describe list give name according article articles
     document documents text story report mr mrs ms dr""".split()
-)
-# Trailing words of an organisation's name that its head alone may stand for.
-_ORG_SUFFIXES = frozenset(
-    "group inc corp corporation pbc ltd llc plc co company holdings sa ag gmbh limited".split()
 )
 _NAME_RUN = re.compile(
     r"\b[A-Z][\w&'’.-]*[\w&]|\b[A-Z]\b"
@@ -952,7 +938,7 @@ def _head(qn: str, ent: Entity) -> str:
                 and not _LIGHT_VERBS.__contains__(m.group("n")):
             return m.group("n")
     words = ent.label.split()
-    if len(words) > 1 and words[-1] not in _ORG_SUFFIXES and words[-1].isalpha():
+    if len(words) > 1 and words[-1] not in ORG_SUFFIXES and words[-1].isalpha():
         return words[-1]
     return ""
 
@@ -1170,8 +1156,8 @@ def _clean_name(low: str) -> str:
 def _entity(label: str, table: Mapping[str, str], reverse: Mapping[str, set[str]]) -> Entity:
     forms = {label} | set(reverse.get(label, ()))
     words = label.split()
-    if len(words) > 1 and words[-1] in _ORG_SUFFIXES:
-        head = " ".join(w for w in words if w not in _ORG_SUFFIXES)
+    if len(words) > 1 and words[-1] in ORG_SUFFIXES:
+        head = " ".join(w for w in words if w not in ORG_SUFFIXES)
         if head:
             forms.add(head)
             forms |= set(reverse.get(head, ()))

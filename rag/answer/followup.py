@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from rag.language.textrules import AUXILIARIES, content_terms
+from rag.language.textrules import AUXILIARIES, WH_WORDS, content_terms
 from rag.language.textrules import DEFINITE_ORG as _DEFINITE_ORG
 from rag.language.textrules import DEMONSTRATIVE as _DEMONSTRATIVE
 from rag.language.textrules import MONTHS as _MONTH_NAMES
@@ -76,7 +76,7 @@ _MONTH_WORDS = (r"(?:" + "|".join(m.capitalize() for m in sorted(_MONTHS, key=le
 _JOINED = re.compile(r", (?:for: |and what about )")
 MAX_SHORT_TERMS = 1  # a question with at most this many content words can't stand alone
 _NOT_NAMES = frozenset(
-    "what who whom whose when where which why how is are was were do does did can could will "
+    f"{WH_WORDS} is are was were do does did can could will "
     "would should has have had the a an and but so through until in on for to of".split()
 )
 

@@ -65,12 +65,12 @@ def tokens(text: str) -> list[str]:
     return TOKEN.findall(normalize(text))
 
 
-@lru_cache(maxsize=65536)
 def snowball(word: str) -> str:
     """The Snowball stem alone (no irregular forms): the one English stemmer of citewise."""
     return _stemmer.stemWord(word)
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """The stem content terms are compared by (irregular past forms folded first)."""
     return _stemmer.stemWord(IRREGULAR.get(word, word))
@@ -111,6 +111,24 @@ YEAR_TOKEN = re.compile(r"^(?:1[5-9]|20)\d\d$")
 FULL_MONTHS = (r"january|february|march|april|may|june|july|august|september|october|november|"
                r"december")
 MONTHS = FULL_MONTHS + r"|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+# The words that open a wh-question.
+WH_WORDS = "what who whom whose when where which why how"
+# Trailing words of an organisation's name that its head alone may stand for.
+ORG_SUFFIXES = frozenset(
+    "group inc corp corporation pbc ltd llc plc co company holdings sa ag gmbh limited".split()
+)
+# Abbreviations of the language itself (lower-case -> canonical lower-case): titles, countries
+# and unions, fields. Documents add the acronyms they define (rag/language/aliases.py); the nicknames a
+# collection's readers use ("msft", "the Windows maker") come from the user's own file
+# (CITEWISE_ALIASES_FILE; examples/news-aliases.json), never from a list here.
+ABBREVIATIONS: dict[str, str] = {
+    "ceo": "chief executive", "cfo": "chief financial officer", "cto": "chief technology officer",
+    "u.s.": "us", "u.s": "us", "usa": "us", "united states": "us", "america": "us",
+    "american": "us", "u.k.": "uk", "britain": "uk", "british": "uk", "united kingdom": "uk",
+    "eu": "european union", "un": "united nations", "uae": "united arab emirates",
+    "artificial general intelligence": "agi", "artificial intelligence": "ai",
+}
+
 # The auxiliary verbs a question may open with or put before its subject, as a regex
 # alternation (lower case); "shall" is added where a question may open with it.
 AUXILIARIES = r"is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|may|might|must"
