@@ -38,7 +38,8 @@ TOPICS: dict[str, tuple[str, ...]] = {
             "llm_threads", "llm_small_prompt"),
     "feedback": ("feedback", "feedback_db"),
     "server": ("host", "port", "max_upload_mb"),
-    "auth": ("auth", "insecure_open", "auth_db", "session_hours", "proxy_ips",
+    "audit": ("auth_db",),  # the audit log every write is recorded in (and the tokens)
+    "auth": ("auth", "insecure_open", "session_hours", "proxy_ips",
              "proxy_user_header", "proxy_groups_header", "proxy_roles", "proxy_default_role",
              "rate_ask", "rate_upload", "rate_signin"),
     "slack": ("slack_signing_secret", "slack_bot_token", "slack_api_url", "slack_app_token"),
@@ -47,19 +48,19 @@ _ALL = tuple(TOPICS)
 _READ = ("store", "embeddings")  # opening a store checks the embedding model it was built with
 #: the topics whose settings each command reads; a command not named here gets them all
 COMMAND_TOPICS: dict[str, tuple[str, ...]] = {
-    "ingest": (*_READ, "chunking", "ray", "feeds"),
-    "watch": (*_READ, "chunking", "feeds"),
+    "ingest": (*_READ, "chunking", "ray", "feeds", "audit"),  # writes are audited
+    "watch": (*_READ, "chunking", "feeds", "audit"),
     "feeds": ("store", "feeds"),
     "docs": _READ,
-    "remove": (*_READ, "auth"),  # a removal is written to the audit log
+    "remove": (*_READ, "audit"),
     "ask": (*_READ, "answer", "llm"),
     "serve": tuple(t for t in _ALL if t != "ray"),
     "eval": (*_READ, "chunking", "answer", "llm"),
     "bench": _ALL,
     "feedback": (*_READ, "feedback"),
-    "token": ("store", "auth"),
-    "user": ("store", "auth"),
-    "audit": ("store", "auth"),
+    "token": ("store", "audit", "auth"),
+    "user": ("store", "audit", "auth"),
+    "audit": ("store", "audit"),
     "settings": (),
 }
 
