@@ -152,6 +152,8 @@ def test_each_command_offers_the_flags_of_the_settings_it_reads(capsys):
     assert {"--k", "--llm-model", "--as-of"} <= ask and "--ray-batch-size" not in ask
     assert {"--port", "--auth", "--slack-api-url", "--refresh-feeds", "--llm"} <= serve
     assert "--proxy-roles" in flags("token", "create") and "--k" not in flags("audit")
+    for writer in ("ingest", "watch", "remove"):  # their writes go to the audit log
+        assert "--auth-db" in flags(writer) and "--proxy-roles" not in flags(writer)
     assert len(command_fields("docs")) < len(command_fields()) / 3
     for secret in ("--slack-app-token", "--slack-bot-token", "--llm-api-key"):
         assert secret not in serve  # keys and tokens: the environment only
