@@ -56,6 +56,7 @@ from rag.language.textrules import (
 )
 from rag.language.textrules import ANAPHOR as _ANAPHOR
 from rag.language.voice import speaks_as
+from rag.plugins import Registry
 
 # Words that are capitalised in questions without naming anything the evidence must contain.
 _NOT_ENTITIES = frozenset(
@@ -725,14 +726,27 @@ class HolderCheck(QuestionCheck):
         return Verdict([f"role:{other}"] if other else [])
 
 
-#: every check by kind, in the order their failures are reported (rag/answer/checks.py says
-#: which kinds veto a sentence and which only weigh)
-CHECKS: dict[str, Callable[[Constraints], QuestionCheck | None]] = {
-    chk.kind: chk.make for chk in (
-        NameCheck, NumberCheck, TimeCheck, OrdinalCheck, CountCheck, FocusCheck, VerbCheck,
-        EventCheck, MonthCheck, MeasureCheck, NegationCheck, MeasuredCheck, ExpansionCheck,
-        SpecifiedCheck, PossessedCheck, HolderCheck)
-}
+CheckFactory = Callable[["Constraints"], "QuestionCheck | None"]
+
+
+def _check_factory(obj: object) -> CheckFactory:
+    """A registration holds a QuestionCheck class (its ``make`` is used) or a factory."""
+    make = getattr(obj, "make", obj)
+    if not callable(make):
+        raise TypeError(f"expected a QuestionCheck class or a factory (constraints) -> check, "
+                        f"got {obj!r}")
+    return make
+
+
+#: every check by kind, built-ins first in the order their failures are reported; a package adds
+#: its own under the ``citewise.checks`` entry point (its kinds only weigh: rag/answer/checks.py
+#: lets only measured kinds veto)
+CHECKS: Registry[CheckFactory] = Registry("question check", "citewise.checks",
+                                          coerce=_check_factory)
+for _check in (NameCheck, NumberCheck, TimeCheck, OrdinalCheck, CountCheck, FocusCheck, VerbCheck,
+               EventCheck, MonthCheck, MeasureCheck, NegationCheck, MeasuredCheck, ExpansionCheck,
+               SpecifiedCheck, PossessedCheck, HolderCheck):
+    CHECKS.add(_check.kind, _check.make)
 
 
 # ---- parsing the question ------------------------------------------------------------------------

@@ -120,3 +120,46 @@ def test_registry_imports_a_plugin_only_when_its_name_is_used(plugin_site: Path)
     assert reg["LAZY"] == "loaded" and "citewise_toy_lazy" in sys.modules
     with pytest.raises(KeyError):
         reg["other"]
+
+
+CHECK_PLUGIN = """
+import re
+from dataclasses import dataclass
+
+from rag.answer.constraints import QuestionCheck, Verdict
+
+_DAY = re.compile(r"\\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\\b")
+
+
+@dataclass
+class WeekdayCheck(QuestionCheck):
+    '''"What happened on Monday?" is not answered by a sentence about Tuesday.'''
+
+    day: str
+    kind: str = "weekday"
+
+    @classmethod
+    def make(cls, c):
+        m = _DAY.search(c.question.lower())
+        return cls(m.group(1)) if m else None
+
+    def check(self, ev):
+        return Verdict([] if self.day in ev.s_norm else [f"weekday:{self.day}"])
+"""
+
+
+def test_a_question_check_from_an_entry_point_only_weighs(plugin_site: Path) -> None:
+    from rag.answer.checks import VETO_KINDS, failed_kinds, soft_groups
+    from rag.answer.constraints import CHECKS, parse
+
+    install(plugin_site, "citewise-toy-weekday", "citewise_toy_weekday", CHECK_PLUGIN,
+            {"citewise.checks": {"weekday": "citewise_toy_weekday:WeekdayCheck"}})
+    refresh_all()
+    assert list(CHECKS)[-1] == "weekday"  # after the built-ins, in their report order
+    c = parse("What did the council decide on Monday?")
+    assert [chk.kind for chk in c.checks()] == ["entity", "weekday"]
+    check = c.check("The council approved the budget on Tuesday.")
+    assert check.failed == ("weekday:monday",)
+    kinds = failed_kinds(check)
+    assert "weekday" not in VETO_KINDS and soft_groups(kinds) == (0, 0, 1)  # it weighs
+    assert c.check("On Monday the council approved the budget.").ok
