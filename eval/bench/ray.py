@@ -30,8 +30,8 @@ from rag.storage.store import Index
 
 log = logging.getLogger(__name__)
 
-SCIFACT = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "beir-scifact" / "corpus.jsonl"
-SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+SCIFACT = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "beir-scifact" / "corpus.jsonl"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 VOLATILE_DOC_KEYS = ("ingested_at",)  # the time of the write, different by design
 
 

@@ -34,7 +34,7 @@ from rag.answer.followup import resolve_followup
 from rag.config import Settings
 
 log = logging.getLogger("calibrate")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "eval" / "golden" / "sample_article.jsonl"
 SAMPLE = ROOT / "sample_data" / "microsoft-openai-partnership.txt"
 SQUAD = ROOT.parent / "shared" / "datasets" / "squad-v1.1-dev" / "dev-v1.1.json"

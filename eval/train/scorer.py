@@ -250,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "(TAT-QA: each question is about one report), repeatable")
     p.add_argument("--set-limit", type=int, default=400, help="questions per extra set, seeded")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "rag" / MODEL_FILE)
+    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "rag" / "answer" / MODEL_FILE)
     p.add_argument("--examples", type=Path, help="cache of collected examples (JSON)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
