@@ -31,10 +31,11 @@ from rag.answer.answer_types import (
 )
 from rag.answer.candidates import W_COS, W_LEX, W_RANK, ScoredSentence
 from rag.answer.checks import ANSWER_TYPE, VETO_KINDS, failed_kinds, soft_groups
-from rag.answer.constraints import Check, Constraints, known_names, parse
+from rag.answer.constraints import Check, Constraints
 from rag.answer.generator import RuleBasedCondense
 from rag.answer.informal import tidy
 from rag.answer.newer import asked_year, prefer_newer, without_time
+from rag.answer.question import known_names, parse
 from rag.answer.reader import Reader, bundled_reader, pair_text
 from rag.answer.scorer import AnswerScorer, feature_vector, has_bundled
 from rag.errors import ConfigError

@@ -150,7 +150,8 @@ class WeekdayCheck(QuestionCheck):
 
 def test_a_question_check_from_an_entry_point_only_weighs(plugin_site: Path) -> None:
     from rag.answer.checks import VETO_KINDS, failed_kinds, soft_groups
-    from rag.answer.constraints import CHECKS, parse
+    from rag.answer.constraints import CHECKS
+    from rag.answer.question import parse
 
     install(plugin_site, "citewise-toy-weekday", "citewise_toy_weekday", CHECK_PLUGIN,
             {"citewise.checks": {"weekday": "citewise_toy_weekday:WeekdayCheck"}})

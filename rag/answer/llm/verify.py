@@ -237,7 +237,7 @@ class Verifier:
         """The question's constraints (rag/answer/constraints.py), parsed once; None without it."""
         if self._cons is None:
             try:
-                from rag.answer.constraints import known_names, parse
+                from rag.answer.question import known_names, parse
                 from rag.language.aliases import merge
             except ImportError:  # pragma: no cover - the module ships with citewise
                 self._cons = False

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from rag.answer.checks import ANSWER_TYPE, CHECK_KINDS, VETO_KINDS, failed_kinds, failure_kind
-from rag.answer.constraints import Check, parse
+from rag.answer.constraints import Check
+from rag.answer.question import parse
 
 
 def test_failures_are_read_by_kind_with_the_answer_type_as_one_more():

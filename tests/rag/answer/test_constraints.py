@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.constraints import antecedent_text, known_names, parse
+from rag.answer.constraints import antecedent_text
+from rag.answer.question import known_names, parse
 from rag.language.aliases import document_aliases, expand_query
 
 S27 = ("Following recapitalisation, Microsoft holds an investment in OpenAI Group PBC valued at "
