@@ -42,7 +42,7 @@ from datetime import date, timedelta
 
 from eval.metrics import answer_contains, hit_at_k, wrong_subject
 from eval.records import EvalSample
-from rag.language.textrules import FULL_MONTHS
+from rag.language.textrules import FULL_MONTHS, STOPWORDS_ALL
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +53,8 @@ MAX_TRIES = 25  # candidates checked per variant before giving up
 
 # ---------------------------------------------------------------- vocabularies
 
-_STOP = frozenset(
-    """a an the of in on at to for from by with about as into onto over under after before during
-    since until between among and or but nor not no so than then that this these those there here
-    what which who whom whose when where why how whether is are was were be been being do does did
-    done has have had having will would shall should can could may might must it its it's he she
-    they we i you his her their our my your him them us me one ones also only just very much many
-    more most some any each every all both either neither such own same other another s
-    according name named called known type kind part""".split()
-)
+# The lexicon's stop and question words (rag/language/textrules.py), as the answerer reads them.
+_STOP = STOPWORDS_ALL
 # Capitalised words that start sentences or questions, not names.
 _NOT_NAMES = _STOP | frozenset(
     """however although though while because if unlike despite following besides today
