@@ -516,11 +516,12 @@ def build_chat(citewise: CitewiseApp, settings: Settings,
                            [comment_row, comment_box, feedback_status], api_name=False)
 
         refresh_outputs = [table, pick, count]
-        demo.load(ui.refresh, None, refresh_outputs, api_name=False)
-        demo.load(ui.welcome, None, chatbot, api_name=False)
+        # quiet loads and refreshes: no progress overlay flashes over the page as it opens (and
+        # none dims the text while a screen reader or an accessibility check reads it)
+        demo.load(ui.refresh, None, refresh_outputs, api_name=False, show_progress="hidden")
+        demo.load(ui.welcome, None, chatbot, api_name=False, show_progress="hidden")
         demo.load(ui.signed_in, None, [who, editor_tools, replace_tools, feed_tools],
-                  api_name=False)
-        # quiet refreshes: no progress overlay flashes over the tab as it opens
+                  api_name=False, show_progress="hidden")
         docs_tab.select(ui.refresh, None, refresh_outputs, api_name=False, show_progress="hidden")
         docs_tab.select(feeds_listing, None, feeds, api_name=False, show_progress="hidden")
         ingest_btn.click(ui.upload, [files], [result, table, pick, files], concurrency_limit=2,

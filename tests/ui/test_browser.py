@@ -478,6 +478,9 @@ def _axe(page, name: str, results: dict) -> list[dict]:
     """Run axe-core (bundled with axe-playwright-python: nothing downloaded) on the page."""
     from axe_playwright_python.sync_playwright import Axe
 
+    # what a reader sees once the page has settled: no status overlay of a running event
+    page.wait_for_function("() => [...document.querySelectorAll('.wrap.default')]"
+                           ".every(e => e.classList.contains('hide'))", timeout=30_000)
     res = Axe().run(page, options=WCAG_AA)
     results[name] = {
         "violations": [{"id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"]),
