@@ -67,6 +67,7 @@ class Ingestor:
                     self._write(self._embed(pending), report)
             if in_flight is not None:
                 self._write(in_flight.result(), report)
+        self._release_memory()
         if progress:
             progress(len(seen), report.chunks_embedded)
         return seen
@@ -76,7 +77,17 @@ class Ingestor:
         """Admit, chunk and embed every item, writing nothing: for a caller that holds the
         store's write session only while writing (a feed poll: asks that read the store meanwhile
         wait for the writes, not for the model)."""
-        return [self._embed(pending) for pending in self._batches(items, report, set(), progress)]
+        embedded = [self._embed(pending)
+                    for pending in self._batches(items, report, set(), progress)]
+        self._release_memory()
+        return embedded
+
+    def _release_memory(self) -> None:
+        """The batches are done: an embedder that keeps their memory for reuse hands it back
+        (OnnxEmbedder.release_memory), so a long-running server does not keep an ingest's peak."""
+        release = getattr(self.index.embedder, "release_memory", None)
+        if callable(release):
+            release()
 
     def _batches(self, items: Iterable[Document | LoadFailure], report: IngestReport,
                  seen: set[str], progress: Progress | None

@@ -81,3 +81,12 @@ def test_an_error_in_the_worker_stops_the_run(tmp_path, embedder):
         n = stored.docs[source][1].get("chunks")
         assert n is None or sum(1 for c in stored.chunks.values()
                                 if c[1].get("source") == source) == n
+
+
+def test_an_ingest_hands_back_the_embedders_batch_memory_once(citewise_over, embedder,
+                                                               monkeypatch):
+    calls = []
+    monkeypatch.setattr(type(embedder), "release_memory", lambda self: calls.append(1),
+                        raising=False)
+    cw = citewise_over({"a.txt": "Alpha one. " * 40, "b.txt": "Beta two. " * 40})
+    assert calls == [1] and len(cw.documents()) == 2
