@@ -53,10 +53,8 @@ MAX_TRIES = 25  # candidates checked per variant before giving up
 
 # ---------------------------------------------------------------- vocabularies
 
-# The lexicon's stop and question words (rag/language/textrules.py), as the answerer reads them.
-_STOP = STOPWORDS_ALL
 # Capitalised words that start sentences or questions, not names.
-_NOT_NAMES = _STOP | frozenset(
+_NOT_NAMES = STOPWORDS_ALL | frozenset(
     """however although though while because if unlike despite following besides today
     yesterday tomorrow mr mrs ms dr st""".split()
 )
@@ -195,7 +193,7 @@ def content_words(text: str, drop: Iterable[str] = ()) -> set[str]:
     dropped = {_stem(t) for d in drop for t in _tokens(d)}
     return {
         _stem(t) for t in _tokens(text)
-        if len(t) > 2 and t not in _STOP and _stem(t) not in dropped
+        if len(t) > 2 and t not in STOPWORDS_ALL and _stem(t) not in dropped
     }
 
 

@@ -67,7 +67,8 @@ class Ingestor:
                     self._write(self._embed(pending), report)
             if in_flight is not None:
                 self._write(in_flight.result(), report)
-        self._release_memory()
+        if report.chunks_embedded:
+            self._release_memory()
         if progress:
             progress(len(seen), report.chunks_embedded)
         return seen
@@ -79,12 +80,14 @@ class Ingestor:
         wait for the writes, not for the model)."""
         embedded = [self._embed(pending)
                     for pending in self._batches(items, report, set(), progress)]
-        self._release_memory()
+        if embedded:
+            self._release_memory()
         return embedded
 
     def _release_memory(self) -> None:
-        """The batches are done: an embedder that keeps their memory for reuse hands it back
-        (OnnxEmbedder.release_memory), so a long-running server does not keep an ingest's peak."""
+        """Batches were embedded: an embedder that keeps their memory for reuse hands it back
+        (OnnxEmbedder.release_memory), so a long-running server does not keep an ingest's peak;
+        an ingest that embedded nothing (unchanged files, an unchanged feed poll) skips it."""
         release = getattr(self.index.embedder, "release_memory", None)
         if callable(release):
             release()

@@ -112,9 +112,6 @@ _NEGATION = re.compile(
 )
 
 
-def raw_stem(word: str) -> str:
-    return snowball(word)
-
 
 # Verbs that say the same role in other words ("leads" is told as "is coordinated by"). "run"
 # is left out of leading: "run by the Friends of the Library" names the body, not the lead.
@@ -158,7 +155,7 @@ def _has_verb(verb_stem: str, s_norm: str) -> bool:
     made = {f + suffix for f in forms
             for suffix in ("er", "or", "ership", "e", "ed", "ing", "en", "n", "ion")}
     for w in re.findall(r"[a-z]+", s_norm):
-        for st in (raw_stem(w), stem(w)):
+        for st in (snowball(w), stem(w)):
             if st in forms or st in made:
                 return True
     return False

@@ -24,7 +24,6 @@ from rag.answer.constraints import (
     Entity,
     contains,
     numbers_in,
-    raw_stem,
 )
 from rag.language.text import normalize
 from rag.language.textrules import (
@@ -33,6 +32,7 @@ from rag.language.textrules import (
     ORG_SUFFIXES,
     STOPWORDS_ALL,
     WH_WORDS,
+    snowball,
     stem,
 )
 
@@ -279,12 +279,12 @@ def _events_and_agents(c: Constraints, q: str, qn: str) -> None:
 
     wm = _WHEN_VERB.search(qn)
     if wm and question_type(q) is AnswerType.DATE:
-        v = raw_stem(wm.group("v"))
+        v = snowball(wm.group("v"))
         if any(v in g or stem(wm.group("v")) in g for g in VERB_GROUPS):
             c.event = v
     vm = _WHO_VERB.match(qn)
     if vm and vm.group("v") not in _LIGHT_VERBS:
-        v = raw_stem(vm.group("v"))
+        v = snowball(vm.group("v"))
         if v in _AGENT_VERBS or stem(vm.group("v")) in _AGENT_VERBS:
             c.verb = v
 

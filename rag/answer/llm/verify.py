@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from rag.answer.extractive import topic_text
 from rag.answer.support import support
 from rag.language.text import normalize, quote_spans, sentence_spans
 from rag.language.textrules import (
@@ -261,8 +262,6 @@ class Verifier:
         invested?" only from a sentence that mentions Amazon (the chunk's headline won't do)."""
         cons = self._constraints()
         if cons is not None and not cons.empty:
-            from rag.answer.extractive import topic_text
-
             # the evidence the extractive answerer weighs: the passage around the span, the
             # document's title and whom its "we" means (a report's "the company" is Acme)
             chunk = span.hit.chunk
