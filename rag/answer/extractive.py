@@ -38,6 +38,20 @@ from rag.answer.newer import asked_year, prefer_newer, without_time
 from rag.answer.question import known_names, parse
 from rag.answer.reader import Reader, bundled_reader, pair_text
 from rag.answer.scorer import AnswerScorer, feature_vector, has_bundled
+from rag.answer.table_ops import (
+    TableQuestion,
+    describes,
+    extreme_answer,
+    introduces_table,
+    names_no_row,
+    parse_table_question,
+    row_extreme,
+    row_fit,
+    row_matches,
+    table_years,
+    threshold_answer,
+    years_answer,
+)
 from rag.errors import ConfigError
 from rag.language.aliases import expand_query
 from rag.language.aliases import merge as merge_aliases
@@ -197,10 +211,18 @@ _ROW_SCOPE_KINDS = ("month:", "time:")
 
 def _row_check(check: Check, row: Row, passage: str) -> Check:
     """A row keeps to a month or time the question names when its table's headings or the
-    passage around it name it."""
+    passage around it name it; to a year, too, when its columns have no headings that say
+    which years they are (a heading row the loader could not read)."""
     scope = normalize(f"{row.table.heading_line()}\n{passage}")
-    failed = tuple(f for f in check.failed
-                   if not (f.startswith(_ROW_SCOPE_KINDS) and f.split(":", 1)[1] in scope))
+    undated = not any(is_year(w) for col in row.table.columns for w in words(col))
+
+    def met(failure: str) -> bool:
+        kind, _, value = failure.partition(":")
+        if failure.startswith(_ROW_SCOPE_KINDS):
+            return value in scope
+        return kind == "number" and undated and is_year(value) and value in scope
+
+    failed = tuple(f for f in check.failed if not met(f))
     return check if failed == check.failed else replace(check, ok=not failed, failed=failed)
 
 
@@ -243,7 +265,7 @@ def cell_answer(row: Row, question: str) -> str:
         return row.readable()
     asked = set(content_terms(question))
     asked_nums = {w for w in words(question) if w.isdigit()}
-    asked_years = {w for w in asked_nums if is_year(w)}
+    asked_years = {w for w in asked_nums if is_year(w)} | _years_between(question)
     values = row.values()
 
     def fit(col: str) -> tuple[int, int, int]:
@@ -257,12 +279,37 @@ def cell_answer(row: Row, question: str) -> str:
     fits = [fit(col) for col, _ in values]
     best = max(fits, default=(0, 0, 0))
     picked = [v for v, f in zip(values, fits, strict=True) if f == best and f > (0, 0, 0)]
+    if len(asked_years) >= 2:
+        # "in 2019 and 2018", "fiscal years 2019 to 2017": each year's best columns, though
+        # one year's heading shares a word with the question that the other's lacks
+        per_year = []
+        for year in asked_years:
+            own = [(f, v) for v, f in zip(values, fits, strict=True)
+                   if f[0] > 0 and year in words(v[0])]
+            top = max((f for f, _ in own), default=None)
+            per_year += [v for f, v in own if f == top]
+        if per_year:
+            picked = [v for v in values if v in per_year]
     if not picked or len(picked) == len(values):
         return row.readable()
     if len(picked) == 1:
         col, cell = picked[0]
         return f"{col}, {row.label}: {cell}" if row.label else f"{col}: {cell}"
     return f"{row.label} — " + "; ".join(f"{col}: {cell}" for col, cell in picked)
+
+
+_NUMBERS = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])")
+_YEAR_RANGE = re.compile(r"\b((?:19|20)\d\d)\s*(?:to|through|-|–)\s*((?:19|20)\d\d)\b")
+
+
+def _years_between(question: str) -> set[str]:
+    """The years a range in the question spans ("2019 to 2017": 2017, 2018 and 2019)."""
+    out: set[str] = set()
+    for a, b in _YEAR_RANGE.findall(question):
+        lo, hi = sorted((int(a), int(b)))
+        if hi - lo <= 10:
+            out |= {str(y) for y in range(lo, hi + 1)}
+    return out
 
 
 @lru_cache(maxsize=8192)
@@ -613,15 +660,117 @@ class ExtractiveGenerator(RuleBasedCondense):
         chosen.sort(key=lambda c: (source_order[c.hit.chunk.source], c.start))
         return chosen
 
+    # ---- comparisons within a table (rag/answer/table_ops.py) ----------------------------------
+    def table_answer(self, question: str, hits: list[Hit]
+                     ) -> list[tuple[ScoredSentence, str]] | None:
+        """The units to quote with what each says, for a question a table answers by comparing
+        its cells ("In which year was X less than 100?"); None for any other question, or when
+        no row fits it well enough (the question is then answered as any other)."""
+        tq = parse_table_question(question)
+        if tq is None or not any(h.chunk.tables for h in hits):
+            return None
+        # the best units by score (what the question is about), and every unit of the hits
+        # (the candidates are cut to the best few; a table's other rows are compared too)
+        cands = self.candidates(tq.rest, hits)
+        units = self._sentences(tq.rest, self.constraints(tq.rest, hits), hits)
+        score = {(c.hit.chunk.source, c.start): c.score for c in cands}
+
+        def scored(c: ScoredSentence) -> float:
+            return score.get((c.hit.chunk.source, c.start), -1.0)
+
+        # (a sentence ending in a colon has no full stop but is no headline: "... as follows:")
+        intro = [c for c in units if c.row is None and introduces_table(c.quote)
+                 and (not c.headline or c.quote.rstrip().endswith(":")
+                      and len(c.quote.split()) >= 4)]
+        if tq.op == "about":  # the sentence that says what the table is
+            named = sorted(intro, key=lambda c: (-scored(c), c.start))
+            return [(named[0], named[0].quote)] if named else None
+        best = next((c for c in cands if c.row is not None and c.row.kind == "row"), None)
+        if best is None or not self._table_states(tq, best, self.constraints(tq.rest, hits)):
+            return None
+        if tq.op == "row_extreme":
+            return self._row_extreme(tq, best, units)
+        # what the table is about: its caption and headings, the sentences introducing it,
+        # the headings of its passages ("In which years was X recorded?" of a table of X)
+        table = best.row.table  # type: ignore[union-attr]
+        about = " ".join([table.caption, *table.columns,
+                          *(c.quote for c in intro), *(c.quote for c in units
+                                                       if c.headline and c.row is None)])
+        if tq.op == "years" and (names_no_row(tq.rest) or describes(tq.rest, about)):
+            return self._table_years(best)
+        # a row that holds most of what the question names, and no name it lacks
+        rows = [c for c in units if c.row is not None and c.row.kind == "row"
+                and row_matches(tq.rest, c.row)
+                and not any(f.startswith(("entity:", "role:")) for f in c.check.failed)]
+        rows.sort(key=lambda c: (row_fit(tq.rest, c.row), scored(c)), reverse=True)  # type: ignore[arg-type]
+        for c in rows[:1]:
+            row = c.row
+            assert row is not None
+            said = threshold_answer(row, tq) if tq.op == "threshold" else \
+                extreme_answer(row, tq) if tq.op == "extreme" else years_answer(row)
+            if said:
+                return [(c, said)]
+        return None
+
+    @staticmethod
+    def _table_states(tq: TableQuestion, best: ScoredSentence, cons: Constraints) -> bool:
+        """The best row's table and passage have every name, year and number the question
+        gives (outside its bound): "the U.S. Earnings" of a table of exchange rates to the
+        dollar is not in it."""
+        passage = f"{best.row.table.heading_line()} {best.hit.chunk.text}"  # type: ignore[union-attr]
+        folded = normalize(passage)
+        if not all(any(f in folded for f in e.forms) for e in cons.entities):
+            return False
+        have = {n.replace(",", "") for n in _NUMBERS.findall(passage)}
+        asked = {n.replace(",", "") for n in _NUMBERS.findall(tq.rest)}
+        return asked <= have
+
+    @staticmethod
+    def _table_years(best: ScoredSentence) -> list[tuple[ScoredSentence, str]] | None:
+        """"Which years does the table cover?": its columns' years, citing its heading rows
+        (the best row when they are not in the passage)."""
+        table = best.row.table  # type: ignore[union-attr]
+        years = table_years(table)
+        if not years:
+            return None
+        chunk = best.hit.chunk
+        unit = best
+        if chunk.start <= table.start and table.body <= chunk.end:
+            quote = chunk.text[table.start - chunk.start: table.body - chunk.start].rstrip()
+            unit = replace(best, start=table.start, end=table.start + len(quote), quote=quote,
+                           row=None)
+        return [(unit, f"{years} ({table.caption})" if table.caption else years)]
+
+    @staticmethod
+    def _row_extreme(tq: TableQuestion, best: ScoredSentence, units: list[ScoredSentence]
+                     ) -> list[tuple[ScoredSentence, str]] | None:
+        """The row that leads the asked column of the best row's table."""
+        table = best.row.table  # type: ignore[union-attr]
+        source = best.hit.chunk.source
+        rows = [c for c in units if c.row is not None and c.row.kind == "row"
+                and c.hit.chunk.source == source and c.row.table.start == table.start]
+        found = row_extreme([c.row for c in rows], tq)  # type: ignore[misc]
+        if found is None:
+            return None
+        winner, lead = found
+        unit = next(c for c in rows if c.row is winner)
+        return [(unit, f"{lead}: {winner.readable()}")]
+
     # ---- Generator protocol -------------------------------------------------------------------
     def _build(self, question: str, hits: list[Hit]) -> tuple[list[str], Answer]:
-        chosen, note = self.select_dated(question, hits)
+        computed = self.table_answer(question, hits)
+        if computed:
+            chosen, note = [c for c, _ in computed], ""
+            said_by = {id(c): said for c, said in computed}
+        else:
+            chosen, note = self.select_dated(question, hits)
+            said_by = {}
         if not chosen:
             answer = Answer.abstention(question, hits)
             return [answer.answer], answer
         pieces, citations = [], []
         for n, c in enumerate(chosen, 1):
-            said = c.quote if c.row is None else cell_answer(c.row, question)
+            said = said_by.get(id(c)) or (c.quote if c.row is None else cell_answer(c.row, question))
             pieces.append(f"{said} [{n}] ")
             citation = Citation.from_span(n, c.hit, c.start, c.end, c.quote)
             if c.row is not None:  # what the row's cells mean, shown with the quote

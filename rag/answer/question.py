@@ -41,7 +41,7 @@ _NOT_ENTITIES = frozenset(
     f"""i {WH_WORDS} is are was were do does did can could will
     would should shall may might must has have had the a an and or but if in on of to for by
     with from at as yes no please tell explain describe list give name according article articles
-    document documents text story report mr mrs ms dr""".split()
+    document documents text story report mr mrs ms dr fy""".split()
 )
 _NAME_RUN = re.compile(
     r"\b[A-Z][\w&'’.-]*[\w&]|\b[A-Z]\b"

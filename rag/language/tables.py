@@ -176,6 +176,11 @@ def is_value(cell: str) -> bool:
     return bool(_DIGIT.search(_YEAR_TOKEN.sub("", cell)))
 
 
+# a word in a cell other than a unit: "1-3 Years" is a heading, "$12.5 million" a figure
+_WORDY = re.compile(r"\b(?!(?:million|billion|thousand|per|cent|pts|bps)s?\b)[a-z]{3,}",
+                    re.IGNORECASE)
+
+
 def _heading_rows(rows: list[tuple[int, tuple[str, ...]]]) -> int:
     """How many leading rows head the columns: none when the first has data or is the only
     row (a Word or HTML table need not have headings), else the first and those after it without data
@@ -184,8 +189,12 @@ def _heading_rows(rows: list[tuple[int, tuple[str, ...]]]) -> int:
     has_value = [any(is_value(c) for c in cells[1:]) for _, cells in rows]
     if len(rows) == 1 or has_value[0] and rows[0][1][0]:  # "| Cost | 12 million |": data
         return 0
+    # under a heading row, one whose cells are all words ("Less than 1 Year | 2-5 Years")
+    # heads the columns too, though its cells have digits
+    figures = [any(is_value(c) and not _WORDY.search(c) for c in cells[1:])
+               for _, cells in rows]
     heads = 1
-    while heads < len(rows) and not has_value[heads] and any(has_value[heads + 1:]) \
+    while heads < len(rows) and not figures[heads] and any(has_value[heads + 1:]) \
             and any(rows[heads][1][1:]):
         heads += 1
     return heads

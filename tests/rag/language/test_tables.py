@@ -191,3 +191,30 @@ def test_a_threshold_the_user_sets_holds_for_rows_too() -> None:
     assert ExtractiveGenerator(None, threshold=0.7).row_threshold == 0.7
     hand = ExtractiveGenerator(None, scorer=None)
     assert hand.row_threshold == hand.threshold
+
+
+def test_each_year_asked_gets_its_columns_and_a_range_spans_its_years() -> None:
+    from rag.answer.extractive import cell_answer
+    from rag.language.tables import Row, Table
+
+    table = Table(0, 1, 0, ("", "Revenues 2019", "2018", "2017"), "")
+    row = Row(0, 1, ("Teekay LNG", "601,256", "510,762", "400,118"), table)
+    # one year's heading shares "revenue" with the question, the other's doesn't: both count
+    assert cell_answer(row, "What was the Teekay LNG revenue in 2018 and 2019?") == \
+        "Teekay LNG — Revenues 2019: 601,256; 2018: 510,762"
+    # "2019 to 2017" asks for 2018 too: every column, so the whole row
+    assert "510,762" in cell_answer(row, "What was the revenue for fiscal years 2019 to 2017?")
+    assert "400,118" not in cell_answer(row, "What was the revenue in 2019 and 2018?")
+
+
+def test_a_heading_row_of_periods_under_a_spanning_heading() -> None:
+    text = ("|  |  | Payments due by Period (In thousands) |  |\n|---|---|---|---|\n"
+            "| Contractual Obligations | Less Than 1 Year | 2-5 Years | Total |\n"
+            "| Operating lease obligations | $773 | $2,055 | $2,828 |\n"
+            "| Total | $3,423 | $4,055 | $7,478 |\n")
+    (table,) = find_tables(text)
+    # "2-5 Years" has digits but is a heading: the row is the columns' headings, not data
+    assert table.columns == ("Contractual Obligations", "Less Than 1 Year", "2-5 Years", "Total")
+    rows = [r for r in table_rows(text, 0, [table]) if r.kind == "row"]
+    assert [r.label for r in rows] == ["Operating lease obligations", "Total"]
+    assert rows[0].readable().startswith("Operating lease obligations — Less Than 1 Year: $773")
