@@ -555,11 +555,22 @@ def _number_absent(number: str, text: str) -> bool:
     return not any(occurs(f, text) for f in _num_forms(number))
 
 
+_BOUND = (r"\b(?:less|lower|fewer|smaller|below|under|greater|more|higher|larger|bigger|"
+          r"above|over|exceed(?:s|ed|ing)?)(?:\s+than)?\s*[$€£¥]?\s*[-−–]?\s*")
+
+
+def _is_bound(number: str, question: str) -> bool:
+    """A number the question compares with ("In which year was revenue less than 600?"):
+    another bound asks another answerable question, not an unanswerable one."""
+    return bool(re.search(_BOUND + re.escape(number) + r"(?![\d,.]*\d)", question,
+                          re.IGNORECASE))
+
+
 def _number_swap(sample: EvalSample, gold: str, corpus: Corpus, groups: set[str],
                  rng: random.Random) -> Swap | None:
     q = sample.question
     mine = [(n, c) for n, c in dict.fromkeys(numbers(q))
-            if not any(occurs(n, r) for r in sample.references)]
+            if not any(occurs(n, r) for r in sample.references) and not _is_bound(n, q)]
     if not mine:
         return None
     target, cls = rng.choice(mine)

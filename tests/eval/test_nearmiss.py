@@ -90,6 +90,13 @@ def test_number_swap_keeps_the_number_format(corpus):
     assert_unanswerable_twin(v, EMPLOYS, corpus)
 
 
+def test_a_bound_the_question_compares_with_is_not_swapped(corpus):
+    # another bound asks another answerable question ("more than 45 people?"), not a near miss
+    more = sample("more", "Which company employs more than 1,200 people?", "Acme Corporation",
+                  "It employs 1,200 people")
+    assert N.variants_of(more, corpus, kinds=["number"]) == []
+
+
 def test_date_swap_takes_another_year_of_the_corpus(corpus):
     v = only(N.variants_of(BOUGHT, corpus, kinds=["date"]), "date")
     assert v.question == "What did Globex Corporation buy in 1990?"
