@@ -193,6 +193,9 @@ def _serve(settings: Settings, ingest: list[Path] | None) -> None:
 
     from citewise import Citewise
     from citewise.feeds import Refresher, parse_every
+    from citewise.memory import Trimmer, limit_arenas
+
+    limit_arenas()  # before the models and Chroma allocate (citewise/memory.py)
 
     # refuse a bad interval or an open public server before loading anything
     every = parse_every(settings.refresh_feeds) if settings.refresh_feeds else None
@@ -217,6 +220,7 @@ def _serve(settings: Settings, ingest: list[Path] | None) -> None:
     app = create_app(citewise, settings)
     # polls on its own thread; asks never wait for it
     refresher = Refresher(citewise, every).start() if every else None
+    trimmer = Trimmer().start()
     log.info("citewise serving on http://%s:%s (chat /, API /docs, OpenAI-compatible /v1, "
              "MCP /mcp, Slack /slack/events)",
              settings.host, settings.port)
@@ -225,5 +229,6 @@ def _serve(settings: Settings, ingest: list[Path] | None) -> None:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
                     timeout_graceful_shutdown=5, proxy_headers=False)
     finally:
+        trimmer.stop()
         if refresher is not None:
             refresher.stop()

@@ -84,6 +84,10 @@ _PARAGRAPH = re.compile(r"\n\s*\n")
 # is about something named before it.
 _DEFINITE_SUBJECT = re.compile(r"\W*(?:The|This|These|Its) (?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*\b")
 MAX_TOPIC_TITLE_WORDS = 5  # a longer title is a headline: its names are not the document's topic
+# Entries of the caches keyed by passage text (folded passages, the text a sentence leans on):
+# an ask reads 100-200 sentences, so this holds about ten asks; 8192 held a server's RSS
+# ~30 MB higher for no measured speed (BENCHMARKS.md, "A server's memory").
+PASSAGE_CACHE = 2048
 _NUMBER_WORD = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
     r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
@@ -719,7 +723,7 @@ _DEFINES = re.compile(r"\b[a-z][\w-]+(?: [\w-]+){0,5} \([a-z&.]{2,8}\)|\b[a-z&.]
                       r"[\w-]+\)|\bstands? for\b|\bshort for\b")
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=PASSAGE_CACHE)
 def _fold(text: str) -> str:
     """Accents off ("Céloron" matches "Celoron")."""
     return "".join(ch for ch in unicodedata.normalize("NFD", text)
@@ -763,7 +767,7 @@ _WORD_NUMBERS = NUMBER_WORDS
 _LETTER_DIGITS = re.compile(r"(?<=[a-z])\d+")
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=PASSAGE_CACHE)
 def antecedent_text(sentence: str, context: str) -> str:
     """The normalized text a referring sentence leans on: the sentences before it in its
     paragraph (empty when the sentence does not refer back, or starts a paragraph)."""
@@ -778,7 +782,7 @@ def antecedent_text(sentence: str, context: str) -> str:
 MIN_SHARED_TERMS = 2
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=PASSAGE_CACHE)
 def continued_text(sentence: str, context: str) -> str:
     """The sentence before, when ``sentence`` carries on its topic without a pronoun: same
     paragraph, and at least two content words taken up again ("OpenAI can now develop products

@@ -31,7 +31,7 @@ from rag.answer.answer_types import (
 )
 from rag.answer.candidates import W_COS, W_LEX, W_RANK, ScoredSentence
 from rag.answer.checks import ANSWER_TYPE, VETO_KINDS, failed_kinds, soft_groups
-from rag.answer.constraints import Check, Constraints
+from rag.answer.constraints import PASSAGE_CACHE, Check, Constraints
 from rag.answer.generator import RuleBasedCondense
 from rag.answer.informal import tidy
 from rag.answer.newer import asked_year, prefer_newer, without_time
@@ -100,7 +100,8 @@ MAX_READ = 6
 # questions, 432 variants) 0.4 answers 0.791 (table part 0.728) vs 0.782 (0.696) at the
 # scorer's 0.5, with near misses abstained 0.773 vs 0.782 (0.3: 0.791 / 0.769). BENCHMARKS.md.
 ROW_THRESHOLD = 0.4
-CACHE_SIZE = 20000  # sentence vectors kept between questions (about 1.5 KB each)
+CACHE_SIZE = 5000  # sentence vectors kept between questions (about 1.7 KB each; 20000 let
+# a long-running server hold ~35 MB of them, BENCHMARKS.md "A server's memory")
 
 MAX_HEADLINE_WORDS = 20
 _TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*$")
@@ -312,7 +313,7 @@ def _years_between(question: str) -> set[str]:
     return out
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=PASSAGE_CACHE)
 def topic_text(text: str, start: int, end: int) -> str:
     """The passage outside one of its sentences, without headlines and labels: where a name
     that only scopes the question may be found (rag/answer/constraints.py)."""
@@ -672,7 +673,8 @@ class ExtractiveGenerator(RuleBasedCondense):
         # the best units by score (what the question is about), and every unit of the hits
         # (the candidates are cut to the best few; a table's other rows are compared too)
         cands = self.candidates(tq.rest, hits)
-        units = self._sentences(tq.rest, self.constraints(tq.rest, hits), hits)
+        cons = self.constraints(tq.rest, hits)
+        units = self._sentences(tq.rest, cons, hits)
         score = {(c.hit.chunk.source, c.start): c.score for c in cands}
 
         def scored(c: ScoredSentence) -> float:
@@ -686,7 +688,7 @@ class ExtractiveGenerator(RuleBasedCondense):
             named = sorted(intro, key=lambda c: (-scored(c), c.start))
             return [(named[0], named[0].quote)] if named else None
         best = next((c for c in cands if c.row is not None and c.row.kind == "row"), None)
-        if best is None or not self._table_states(tq, best, self.constraints(tq.rest, hits)):
+        if best is None or not self._table_states(tq, best, cons):
             return None
         if tq.op == "row_extreme":
             return self._row_extreme(tq, best, units)

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 READER_DIR = "reader"
 MANIFEST = "reader.json"
 CONTEXT_CHARS = 300  # of the sentence before the candidate, kept as context
-CACHE_SIZE = 20000  # (question, candidate) scores kept between asks
+CACHE_SIZE = 5000  # (question, candidate) scores kept between asks (~0.6 KB each)
 QUESTION_WORDS = 32  # a longer question keeps its last words: a news quiz's preamble comes first
 
 
