@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 import pytest
@@ -15,8 +14,8 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * 4096 / 2**20
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc only")
 def test_freed_memory_is_handed_back() -> None:
+    # CI and the project's machines run glibc (Linux); elsewhere both calls are no-ops
     assert memory.limit_arenas() is True
     # many small blocks (below mmap's threshold), most freed; the few kept pin the heap's top,
     # so glibc keeps the freed pages until trimmed
