@@ -362,14 +362,14 @@ class SentenceVerdict:
 
 
 def _quotes(citations: Sequence[EvalCitation], ns: Sequence[int]) -> list[str]:
-    by_n = {c.n: c.quote for c in citations}
+    by_n = {c.n: c.passage for c in citations}
     return [by_n[n] for n in ns if n in by_n]
 
 
 def sentence_verdicts(sample: EvalSample, supports: SupportFn) -> list[SentenceVerdict]:
     """ALCE citation recall/precision per sentence; ``supports(sentence, passage)`` is the judge."""
     verdicts = []
-    by_n = {c.n: c.quote for c in sample.citations}
+    by_n = {c.n: c.passage for c in sample.citations}
     for sentence, ns in answer_sentences(sample.answer):
         cited = [n for n in ns if n in by_n]
         dangling = [n for n in ns if n not in by_n]

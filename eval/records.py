@@ -50,6 +50,7 @@ class EvalCitation:
     start: int
     end: int
     title: str = ""
+    table: str = ""  # a quoted table row's caption and column headings, shown with the quote
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> EvalCitation:
@@ -60,7 +61,14 @@ class EvalCitation:
             start=int(d.get("start", 0) or 0),
             end=int(d.get("end", 0) or 0),
             title=str(d.get("title", "") or ""),
+            table=str(d.get("table", "") or ""),
         )
+
+    @property
+    def passage(self) -> str:
+        """What the reader is shown for this citation: the quote, and for a table row the
+        headings that say what its cells are ("2019 | 2018" over "| Revenue | 601 | 510 |")."""
+        return f"{self.quote}\n{self.table}" if self.table else self.quote
 
 
 @dataclass

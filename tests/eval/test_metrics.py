@@ -110,6 +110,20 @@ def test_answer_sentences_attach_markers_written_after_the_stop():
     assert M.answer_sentences("Both hold [1, 2].")[0][1] == [1, 2]
 
 
+def test_a_quoted_rows_headings_are_part_of_what_it_cites():
+    # the headings are shown beside the quote: "2019" and "Deferred tax assets" are cited
+    row = EvalCitation(1, "r.md", "| Inventories | 43 | 58 |", 0, 24,
+                       table="2019 | 2018 — Deferred tax assets")
+    answer = "Deferred tax assets: Inventories — 2019: 43; 2018: 58 [1]"
+    judge = DeterministicJudge()
+    with_headings = EvalSample("row", "q", ["43"], answer=answer, citations=[row])
+    assert M.sample_citation_recall(with_headings, judge.supports) == 1.0
+    bare = EvalCitation(1, "r.md", row.quote, 0, 24)
+    without = EvalSample("bare", "q", ["43"], answer=answer, citations=[bare])
+    assert M.sample_citation_recall(without, judge.supports) == 0.0
+    assert EvalCitation.from_dict({"n": 1, "quote": "q", "table": "2019"}).passage == "q\n2019"
+
+
 def test_alce_citation_recall_and_precision():
     good = EvalSample(
         "good", "q", ["x"], answer=f"{S1[:-1]} [1]. {S2[:-1]} [2].",
