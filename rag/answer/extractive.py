@@ -157,6 +157,13 @@ def _relax_unmet(cands: list[ScoredSentence]) -> None:
             c.check = replace(c.check, ok=not failed, failed=failed)
 
 
+_ASKS_MAKEUP = re.compile(
+    r"^\W*what\b.*\b(?:include|includes|included in|excluded from|exclude|excludes|"
+    r"consists? of|comprises?|made up of|composed of)\b|"
+    r"^\W*how (?:is|are|was|were|do|does|did) .*\b(?:calculated|derived|determined|computed|"
+    r"defined|reckoned|arrived at)\b", re.IGNORECASE)
+
+
 def _eligibility(cands: list[ScoredSentence], kind: AnswerType, question: str,
                  yesno: bool, veto: frozenset[str] = VETO_KINDS) -> None:
     """Which candidates may answer (``typed``): they keep to the question's constraints, are
@@ -184,6 +191,13 @@ def _eligibility(cands: list[ScoredSentence], kind: AnswerType, question: str,
     if yesno:  # a yes/no question is answered by a sentence that states what it asks
         for c in cands:
             if c.coverage < MIN_YES_NO_COVERAGE:
+                c.typed = False
+    if _ASKS_MAKEUP.search(question):
+        # "What does the recorded investment include?", "How is the TCE rate derived?": what
+        # a thing is made of, or how it is reckoned, is said in words; a row of its figures
+        # names it without answering (a table's list of rows still may)
+        for c in cands:
+            if c.row is not None and c.row.kind == "row":
                 c.typed = False
 
 
@@ -776,7 +790,7 @@ class ExtractiveGenerator(RuleBasedCondense):
             pieces.append(f"{said} [{n}] ")
             citation = Citation.from_span(n, c.hit, c.start, c.end, c.quote)
             if c.row is not None:  # what the row's cells mean, shown with the quote
-                citation.table = c.row.table.heading_line()
+                citation.table = c.row.context_line()
             citations.append(citation)
         answer = Answer(question=question, answer="".join(pieces).rstrip(), abstained=False,
                         citations=citations, contexts=list(hits), note=note)

@@ -230,7 +230,8 @@ def _join(items: Sequence[str]) -> str:
 
 
 def threshold_answer(row: Row, tq: TableQuestion) -> str | None:
-    """"2018 and 2017 (less than 800): Net cash ... — 2019: 900; 2018: 700; 2017: 650"."""
+    """"2018 and 2017: Net cash ... — 2019: 900; 2018: 700; 2017: 650". The bound is the
+    question's; the answer states only what the cited cells show."""
     series = period_values(row, tq.years)
     if len(series) < 2 or tq.bound is None:
         return None
@@ -239,7 +240,7 @@ def threshold_answer(row: Row, tq: TableQuestion) -> str | None:
         else (lambda v: v > bound)
     hits = [p for p, _, v in series if passes(v)]
     lead = _join(hits) if hits else f"None of {_join([p for p, _, _ in series])}"
-    return f"{lead} ({tq.bound_text}): {row.readable()}"
+    return f"{lead}: {row.readable()}"
 
 
 def extreme_answer(row: Row, tq: TableQuestion) -> str | None:
@@ -320,8 +321,9 @@ def row_extreme(rows: Sequence[Row], tq: TableQuestion) -> tuple[Row, str] | Non
     heading = rows[0].table.columns[col]
     word = "the largest" if tq.direction > 0 else "the smallest"
     cell = winners[0].cells[col]
-    return winners[0], f"{winners[0].label} ({word}, {heading}: {cell})" if heading \
-        else f"{winners[0].label} ({word}: {cell})"
+    label = winners[0].label.rstrip(" .:;")  # "Long-term debt ." reads as a sentence of its own
+    return winners[0], f"{label} ({word}, {heading}: {cell})" if heading \
+        else f"{label} ({word}: {cell})"
 
 
 def introduces_table(sentence: str) -> bool:

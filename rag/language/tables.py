@@ -84,6 +84,13 @@ class Row:
             out.append((column, cell))
         return out
 
+    def context_line(self) -> str:
+        """What a quoted row's cells mean, shown beside the quote: its table's caption and
+        column headings, and the group label it is under ("Deferred tax assets:")."""
+        line = self.table.heading_line()
+        group = self.group.rstrip(":").strip()
+        return f"{line} — {group}" if group and self.kind == "row" else line
+
     def readable(self) -> str:
         """The row as a reader would say it: "Team — Monthly: $15; Annual: $150"; a group as
         "Deferred tax assets: Reserves; Losses"; a table as its caption, rows and columns."""

@@ -58,6 +58,7 @@ def test_group_rows_and_a_table_of_words() -> None:
     rows = table_rows(text, 0, [first])
     group, reserves = rows[0], rows[1]
     assert reserves.readable() == "Deferred tax assets: Reserves — 2019: $ 50"
+    assert reserves.context_line() == "Item | 2019 — Deferred tax assets"  # shown with the quote
     assert group.kind == "group" and group.readable() == "Deferred tax assets: Reserves"
     assert text[group.start : group.end].endswith("| Reserves | $ 50 |")  # it spans its rows
     people = [r for r in table_rows(text, 0, [second]) if r.kind == "row"]
