@@ -58,7 +58,7 @@ from rag.language.aliases import merge as merge_aliases
 from rag.language.fields import field_lines
 from rag.language.tables import Row, table_rows
 from rag.language.text import normalize, quote_spans, words
-from rag.language.textrules import content_terms, is_year
+from rag.language.textrules import NUMBER_WORDS, content_terms, is_year
 from rag.records import Answer, Chunk, Citation, Hit, Turn
 from rag.sentence_vectors import SentenceVectors
 from rag.storage.embeddings import Embedder
@@ -294,6 +294,12 @@ def cell_answer(row: Row, question: str) -> str:
     fits = [fit(col) for col, _ in values]
     best = max(fits, default=(0, 0, 0))
     picked = [v for v, f in zip(values, fits, strict=True) if f == best and f > (0, 0, 0)]
+    # "the respective values ... less than one year and between 2-5 years": every column the
+    # question names outright (each of its numbers and words, "one" read as 1) is asked for
+    spelled = set(asked) | asked_nums | {NUMBER_WORDS[w] for w in asked if w in NUMBER_WORDS}
+    named = [v for v in values if _names_column(v[0], spelled)]
+    if len(named) >= 2 and not asked_years:
+        picked = named
     if len(asked_years) >= 2:
         # "in 2019 and 2018", "fiscal years 2019 to 2017": each year's best columns, though
         # one year's heading shares a word with the question that the other's lacks
@@ -311,6 +317,17 @@ def cell_answer(row: Row, question: str) -> str:
         col, cell = picked[0]
         return f"{col}, {row.label}: {cell}" if row.label else f"{col}: {cell}"
     return f"{row.label} — " + "; ".join(f"{col}: {cell}" for col, cell in picked)
+
+
+_PERIOD_WORDS = frozenset(content_terms("year years month months day days period"))
+
+
+def _names_column(heading: str, spelled: set[str]) -> bool:
+    """Does the question name this column outright: each number and word of its heading but
+    the period's unit ("Less Than 1 Year": less, 1)?"""
+    own = (set(content_terms(heading)) | {w for w in words(heading) if w.isdigit()}) \
+        - _PERIOD_WORDS
+    return bool(own) and own <= spelled
 
 
 _NUMBERS = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])")

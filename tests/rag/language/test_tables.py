@@ -208,6 +208,21 @@ def test_each_year_asked_gets_its_columns_and_a_range_spans_its_years() -> None:
     assert "400,118" not in cell_answer(row, "What was the revenue in 2019 and 2018?")
 
 
+def test_every_column_the_question_names_outright_is_answered() -> None:
+    from rag.answer.extractive import cell_answer
+    from rag.language.tables import Row, Table
+
+    table = Table(0, 1, 0, ("Contractual Obligations", "Less Than 1 Year", "2-5 Years",
+                            "Total"), "")
+    row = Row(0, 1, ("Operating lease obligations", "$773", "$2,055", "$2,828"), table)
+    asked = ("What are the respective values of operating lease obligations that are less than "
+             "one year and between 2-5 years?")  # "one" is the heading's 1
+    assert cell_answer(row, asked) == \
+        "Operating lease obligations — Less Than 1 Year: $773; 2-5 Years: $2,055"
+    assert cell_answer(row, "What are the operating lease obligations due in 2-5 years?") == \
+        "2-5 Years, Operating lease obligations: $2,055"
+
+
 def test_a_heading_row_of_periods_under_a_spanning_heading() -> None:
     text = ("|  |  | Payments due by Period (In thousands) |  |\n|---|---|---|---|\n"
             "| Contractual Obligations | Less Than 1 Year | 2-5 Years | Total |\n"
