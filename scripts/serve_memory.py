@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,18 +23,12 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from eval.bench.run import _rss_mb, wait_healthy  # noqa: E402
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from eval.bench.run import _free_port, _rss_mb, wait_healthy  # noqa: E402
 
 
 def measure(tree: Path, store: str, qs: list[str]) -> tuple[float, float, float, float, float]:
     env = {**os.environ, "CITEWISE_STORE": store, "PYTHONPATH": str(tree)}
-    port = _port()
+    port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve", "--port", str(port)],
                               env=env, cwd=tree, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
