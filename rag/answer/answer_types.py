@@ -24,6 +24,7 @@ class AnswerType(StrEnum):
     DATE = "date"  # a date, year, period or time limit
     PLACE = "place"
     REASON = "reason"  # why: a cause or purpose must be stated
+    DEFINITION = "definition"  # how X is defined: a sentence that defines must say so
     ANY = "any"  # yes/no, how, what ...: no check
 
 
@@ -32,7 +33,11 @@ class AnswerType(StrEnum):
 _QUESTION_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
     (AnswerType.REASON, re.compile(
         r"^\W*(?:(?:and|but|so|then)\s+)?why\b|\bfor what reason\b|\bwhat (?:caused|led to)\b|"
-        r"\bhow come\b")),
+        r"\bhow come\b|\bwhat (?:is|was|are|were) the (?:\w+ )?reasons? (?:for|behind|why)\b|"
+        r"\bwhat (?:drove|contributed to)\b")),
+    (AnswerType.DEFINITION, re.compile(
+        r"\bhow (?:does|do|did) (?:\w+ ){1,3}define\b|\bhow (?:is|are|was|were) (?:\S+ ){1,6}"
+        r"defined\b|\bwhat is the definition of\b")),
     (AnswerType.DATE, re.compile(
         r"\b(?:until|till|since|by|from) when\b|"
         r"\bhow long (?:is|are|was|were)\b.*\b\w+(?:ed|en)\W*$|"
@@ -69,6 +74,7 @@ _NUMBER_WORDS = (
     r"fifty|hundred|hundreds|thousand|thousands|million|millions|billion|billions|trillion|"
     r"dozen|dozens|half|double|twice|several|percent|per cent|(?:a|one|two) thirds?"
 )
+_NUMBER_WORDS_SMALL = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several"
 _HAS_NUMBER = re.compile(rf"\d|%|\b(?:{_NUMBER_WORDS})\b")
 _HAS_PERCENT = re.compile(
     r"%|\b(?:percent|per cent|percentage|half|quarter|quarters|majority|minority|fraction)\b|"
@@ -91,10 +97,22 @@ _RELATIVE_DATE = re.compile(
 _REASON = re.compile(
     r"\b(?:because|due to|owing to|as a result|result of|in order to|so that|so as to|since|"
     r"reason|reasons|caused|causes|led to|leads to|thanks to|in response to|aimed at|"
-    r"intended to|in an effort to|amid|after|following|given that|motivated|causing|cause|"
+    r"intended to|in an effort to|amid|after|(?<!the )following|given that|motivated|causing|cause|"
     r"triggered|triggers|sparked|sparks|prompted|prompts|provoked|evoked|fuel(?:l)?ed|"
-    r"resulted in|results in|started as|stemmed from|stems from|driven by|by)\b"
+    r"resulted in|results in|started as|stemmed from|stems from|driven by|attributable to|"
+    r"attributed to|attributes|resulting from|arising from|reflects|reflected|reflecting)\b|"
+    # "caused by", "hit by the storm" - not "increased by $14 million", which is an amount,
+    # nor "by major security type", "by segment", which is how figures are broken down
+    r"\bby\b(?!\s+(?:\$|€|£|¥|\d|approximately|about|around|roughly|nearly|almost|over|"
+    r"more than|less than|up to|some)\b)(?!\s+(?:[a-z-]+\s+){0,2}(?:types?|segments?|"
+    r"regions?|categor(?:y|ies)|geograph(?:y|ic area)|countr(?:y|ies)|class(?:es)?|"
+    r"products? lines?|business(?:es)?|quarters?|maturity|function)\b)"
 )
+# How a sentence that defines a term says so.
+_DEFINES = re.compile(
+    r"\bdefine[sd]?\b(?:\W+\w+){0,8}?\W+as\b|\bdefinition\b|\bmeans\b|\brefers? to\b|"
+    r"\b(?:calculated|computed|measured) (?:as|by|using)\b|\brepresents?\b|\bconsists? of\b|"
+    r"\bcompris(?:es|ing)\b")
 # Years before 1500 when the sentence marks them as a time ("He died in 1259").
 _HOW_MANY = re.compile(r"\bhow many ([a-z]{3,})")
 _EARLY_YEAR = re.compile(r"\b(?:in|since|by|from|until|around|circa|c\.|year) \d{3,4}\b")
@@ -125,6 +143,21 @@ _DIMENSION_Q = re.compile(
 _DIMENSION = re.compile(
     r"\b(?:\d[\d,.]*\s?(?:m|km|cm|mm|ft|mi)|(?:kilo|centi|milli)?met(?:re|er)s?|miles?|"
     r"feet|foot|inch(?:es)?|yards?|long|wide|tall|deep|high|length|width|height|distance)\b")
+# "How long is the amortization period?" is answered by a span of time ("13.0 years", "from 2
+# to 10 years"), never by a frequency ("trams run every eight minutes").
+_DURATION = re.compile(
+    rf"(?<!every )(?<!each )\b(?:\d[\d,.]*|{_NUMBER_WORDS_SMALL})(?:\s*(?:-|to|and)\s*\d[\d,.]*)?"
+    r"\s*(?:years?|months?|weeks?|days?|hours?)\b")
+# A quantity stated as none ("the Company had no accrued interest", "No significant amounts of
+# gains were reclassified", "was not material") answers "What was the amount of ...?".
+_NONE_OF = re.compile(r"\b(?:no|zero|nil)\s+((?:[a-z-]+\s+){0,3}[a-z-]+)")
+_NONE_STATED = re.compile(
+    r"\b(?:is|are|was|were|been|be)\s+(?:not material|immaterial|insignificant|negligible|nil|zero)\b")
+# "When are tax losses not recognised?" - a rule's condition ("where recoverability is
+# uncertain", "if ...", "unless ...") answers a present-tense when-question.
+_GENERAL_WHEN = re.compile(r"^\W*when (?:is|are|does|do|can|should|must|may|would|will)\b")
+_CONDITION = re.compile(
+    r"\b(?:when|whenever|where|if|unless|provided that|in the event that)\b(?P<event>(?:\W+\w+){1,6})")
 
 
 def question_type(question: str) -> AnswerType:
@@ -154,21 +187,35 @@ def has_answer_type(kind: AnswerType, sentence: str, question: str = "") -> bool
         if counted and re.search(rf"\b\d[\d,.]*\s+(?:[a-z-]+\s+)?{re.escape(counted.group(1)[:5])}",
                                  low):
             return True  # "1518 kestrels" counts kestrels, though 1518 could be a year
+        if _states_none(low, question):
+            return True
         if not _HAS_NUMBER.search(_YEAR.sub(" ", low)):
             return False
         # "How long is the extension?" wants a length: "trams run every eight minutes" has a
         # number and no length.
-        return not _DIMENSION_Q.search(qlow) or bool(_DIMENSION.search(low))
+        return not _DIMENSION_Q.search(qlow) or bool(_DIMENSION.search(low)) or (
+            qlow.lstrip(" ¿?").startswith("how long") and bool(_DURATION.search(low)))
     if kind is AnswerType.PERCENT:
         return bool(_HAS_PERCENT.search(low))
     if kind is AnswerType.DATE:
         if _EXPLICIT_DATE.search(low) or _EARLY_YEAR.search(low):
             return True
         asked = set(content_terms(question))
-        return any(set(content_terms(m.group("event"))) - asked
-                   for m in _RELATIVE_DATE.finditer(low))
+        if any(set(content_terms(m.group("event"))) - asked for m in _RELATIVE_DATE.finditer(low)):
+            return True
+        # a condition answers when the rest of the sentence (3/4 of the question's words) is
+        # what the question asks about ("Tax losses are not recognised where ..."), not
+        # another matter ("When OpenAI declares AGI, a panel will verify it" for "When does
+        # OpenAI expect AGI?")
+        return bool(_GENERAL_WHEN.search(qlow)) and any(
+            set(content_terms(m.group("event"))) - asked
+            and 4 * len(set(content_terms(low[:m.start()] + low[m.end():])) & asked)
+            >= 3 * len(asked)
+            for m in _CONDITION.finditer(low))
     if kind is AnswerType.REASON:
         return bool(_REASON.search(low))
+    if kind is AnswerType.DEFINITION:
+        return bool(_DEFINES.search(low))
     asked = names(question) | {w for w in re.findall(r"\w+", normalize(question))}
     if kind is AnswerType.PLACE:  # "Which country ...?" - "Greenland signed ..."
         return bool(_PLACE.search(sentence) or _PLACE_NOUNS.search(low)
@@ -176,6 +223,15 @@ def has_answer_type(kind: AnswerType, sentence: str, question: str = "") -> bool
     # PERSON: a name the question does not already contain, or a noun for people/bodies.
     return bool(names(sentence) - asked) or bool(_PERSON_NOUNS.search(low)
                                                  or _AGENT_PLURAL.search(low))
+
+
+def _states_none(low: str, question: str) -> bool:
+    """The sentence says there was none of what the question measures: "no accrued interest"
+    for "the amount of accrued interest", or that the amount was not material."""
+    if _NONE_STATED.search(low):
+        return True
+    asked = set(content_terms(question))
+    return any(set(content_terms(m.group(1))) & asked for m in _NONE_OF.finditer(low))
 
 
 _YES_NO = re.compile(rf"\W*(?:(?:and|but|so)\s+)?(?:{AUXILIARIES}|shall)\b")

@@ -92,3 +92,57 @@ def test_a_count_that_looks_like_a_year_still_counts():
     q = "How many kestrels did the tally of load note 14 count?"
     assert has_answer_type(AnswerType.NUMBER, "Note 14 counted 1518 kestrels on the ridge.", q)
     assert not has_answer_type(AnswerType.NUMBER, "Note 14 was written in 1998.", q)
+
+
+@pytest.mark.parametrize(("question", "sentence", "ok"), [
+    # a span of time answers "how long is the period", a frequency does not
+    ("How long is the amortization period for underlying rights?",
+     "The amortization period for underlying rights is 13.0 years.", True),
+    ("How long is the period of expected benefit?",
+     "Costs are amortised over the period of the expected benefit, which varies from 2 to 10 "
+     "years.", True),
+    ("How long is the extension?", "Trams run every eight minutes.", False),
+    # an amount stated as none
+    ("What was the amount of accrued interest or penalties in 2019?",
+     "As of December 31, 2019, the Company had no accrued interest or penalties.", True),
+    ("What was the amount of capitalized compensation cost?",
+     "The amount of capitalized compensation cost was not material.", True),
+    ("What was the amount of revenue in 2019?", "There is no mention of this here.", False),
+    # a rule's condition answers a present-tense when-question about the rule
+    ("When are corporation tax losses not recognised?",
+     "Corporation tax losses are not recognised where future recoverability is uncertain.",
+     True),
+    ("When does OpenAI expect to achieve AGI?",
+     "When OpenAI declares AGI, an independent expert panel will verify the declaration.",
+     False),
+    ("When did the tax losses get recognised?",
+     "Corporation tax losses are not recognised where future recoverability is uncertain.",
+     False),
+    # a reason, not an amount after "by"
+    ("Why did the valuation allowance increase in fiscal 2019?",
+     "The valuation allowance increased by $14 million in fiscal 2019.", False),
+    ("Why did the valuation allowance increase in fiscal 2019?",
+     "The increase is mainly attributable to changes in deferred tax assets.", True),
+    ("What was the reason for the increase in the Revenue?",
+     "Revenue — 2019: 10,227; 2018: 9,122", False),
+    ("Why was the match cancelled?", "The match was cancelled by the league.", True),
+    # a definition says that it defines
+    ("How does the company define ROIC?",
+     "We define ROIC as operating income divided by average invested capital.", True),
+    ("How does the company define ROIC?", "Other companies may not define ROIC the same way.",
+     False),
+    ("How is adjusted EBITDA defined?", "Adjusted EBITDA is defined as net income plus tax.",
+     True),
+])
+def test_answer_types_found_in_reports(question: str, sentence: str, ok: bool) -> None:
+    assert has_answer_type(question_type(question), sentence, question) is ok
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("What was the reason for the unrealized losses in 2018?", AnswerType.REASON),
+    ("What were the main reasons behind the decline?", AnswerType.REASON),
+    ("How does the company define ROIC?", AnswerType.DEFINITION),
+    ("How is Earnings Per Share defined?", AnswerType.DEFINITION),
+])
+def test_report_question_types(question: str, kind: AnswerType) -> None:
+    assert question_type(question) is kind
