@@ -53,7 +53,7 @@ from rag.language.textrules import (
     snowball,
     stem,
 )
-from rag.language.voice import speaks_as
+from rag.language.voice import is_self_noun, speaks_as, speaks_as_self_noun
 from rag.plugins import Registry
 
 # ---- time, ordinals, anaphora ------------------------------------------------------------------
@@ -376,6 +376,9 @@ class NameCheck(QuestionCheck):
                 v.anaphoric = True
             elif ev.voice and ent.found_in(normalize(ev.voice)) and speaks_as(ev.sentence):
                 v.found += 1  # "We employed 1,480 people" in Acme's own report
+                v.anaphoric = True
+            elif is_self_noun(ent.label) and speaks_as_self_noun(ev.sentence, ent.label):
+                v.found += 1  # "the company's accrued interest": "We had $3.0 million of ..."
                 v.anaphoric = True
             elif not ent.role:
                 v.scope_missing += 1  # only scopes the question: weighed by the scorer
@@ -744,7 +747,10 @@ def contains(text_norm: str, form: str) -> bool:
 def _form_patterns(form: str) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
     """The compiled patterns ``contains`` looks for (compiled once per form)."""
     form = _fold(form)
-    exact = re.compile(rf"(?<![\w]){re.escape(form)}(?:s|es)?(?![\w])")
+    # "IFRS9" is "IFRS 9" and "IFRS-9": letters and the digits after them, apart or not
+    parts = re.split(r"(?<=[a-z])[\s-]?(?=\d)", form)
+    glued = r"[\s-]?".join(re.escape(p) for p in parts)
+    exact = re.compile(rf"(?<![\w]){glued}(?:s|es)?(?![\w])")
     adjective = None
     if " " not in form and len(form) >= 6 and form.isalpha():
         adjective = re.compile(rf"(?<![\w]){re.escape(form[:-1])}\w{{0,3}}(?![\w])")

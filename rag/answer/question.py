@@ -157,7 +157,27 @@ def _alias_table(question: str, aliases: Mapping[str, str] | None) -> dict[str, 
     doc_aliases = {k.lower(): v.lower() for k, v in (aliases or {}).items()}
     return {**ABBREVIATIONS, **{k: v for k, v in doc_aliases.items()
                                 if k not in STOPWORDS_ALL and k not in _NOT_ENTITIES
-                                or re.search(rf"\b{re.escape(k.upper())}\b", question)}}
+                                or re.search(rf"\b{re.escape(k.upper())}\b", question)},
+            **_defined_here(question)}
+
+
+_DEFINED = re.compile(r"((?:[A-Z][\w&'-]*\s+(?:(?:of|on|per|and|for|to|in)\s+)?){1,6})"
+                      r"\(([A-Z][A-Za-z&]{1,9})\)")
+
+
+def _defined_here(question: str) -> dict[str, str]:
+    """Acronyms the question defines itself ("Earning Per Share (EPS)"): the two are one name,
+    and a sentence naming either ("Earnings per share (“EPS”)") names it."""
+    out: dict[str, str] = {}
+    for m in _DEFINED.finditer(question):
+        words, short = m.group(1).split(), m.group(2).lower()
+        starts = [i for i, w in enumerate(words) if w[0].lower() == short[0]
+                  and sum(x[0].isupper() for x in words[i:]) >= 2]
+        exact = [i for i in starts if "".join(x[0] for x in words[i:] if x[0].isupper()).lower()
+                 == short]
+        if exact or starts:
+            out[short] = normalize(" ".join(words[(exact or starts)[-1]:]))
+    return out
 
 
 def _alias_names(q: str, qn: str, table: Mapping[str, str]

@@ -42,6 +42,31 @@ def voice_names(doc: Document) -> list[str]:
     return out[:MAX_NAMES]
 
 
+# The words a document calls itself by: a question's "the company" (or "the Group") in a
+# report is the report's own organisation, as the report's "we" is.
+SELF_NOUNS = frozenset({"company", "group", "corporation", "firm", "bank", "society",
+                        "organisation", "organization", "partnership", "trust", "fund",
+                        "charity", "council", "authority", "business", "entity"})
+
+
+def is_self_noun(label: str) -> bool:
+    """Is a question's name only the word a document calls itself by ("the company")?"""
+    return label.removeprefix("the ").strip() in SELF_NOUNS
+
+
+_FIRST_PERSON = re.compile(r"\b(?:[Ww]e|[Oo]urs?|us|[Oo]urselves)\b")
+
+
+def speaks_as_self_noun(sentence: str, label: str) -> bool:
+    """Does the sentence speak in its document's voice as the question's "the company" asks:
+    "we" / "our", or the same word ("the Company"); "the Group" is not asked "the Corporation"
+    (two words a report would not use for itself both)."""
+    plain = _QUOTED.sub(" ", sentence)
+    noun = label.removeprefix("the ").strip()
+    return bool(_FIRST_PERSON.search(plain)
+                or re.search(rf"(?i:\bthe {re.escape(noun)}\b)", plain))
+
+
 _QUOTED = re.compile(r"“[^”]*(?:”|$)|\"[^\"]*(?:\"|$)|‘[^’]*(?:’(?!\w)|$)")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.constraints import antecedent_text
+from rag.answer.constraints import antecedent_text, contains
 from rag.answer.question import known_names, parse
 from rag.language.aliases import document_aliases, expand_query
 
@@ -127,6 +127,20 @@ def test_documents_define_acronyms():
         "nasa": "national aeronautics and space administration",
         "pbc": "public benefit corporation",
     }
+
+
+def test_letters_and_digits_of_a_name_apart_or_not():
+    assert contains("opening balance - ifrs 9", "ifrs9") and contains("ifrs9 balance", "ifrs 9")
+    assert contains("the covid-19 pandemic", "covid19") and not contains("ifrs 16", "ifrs1")
+
+
+def test_a_question_that_defines_an_acronym_names_one_thing():
+    c = parse("How is Earning Per Share (EPS) calculated?")
+    (eps,) = c.entities
+    assert eps.forms == {"earning per share", "eps"}
+    assert c.check('Earnings per share ("EPS") is calculated using the two-class method.').ok
+    (roic,) = parse("How does the company define Return on Invested Capital (ROIC)?").entities
+    assert roic.forms == {"return on invested capital", "roic"}
 
 
 def test_an_acronym_that_is_an_ordinary_word_counts_only_in_capitals():

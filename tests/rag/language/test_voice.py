@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.language.voice import speaks_as, voice_names
+from rag.language.voice import is_self_noun, speaks_as, voice_names
 from rag.records import Document
 
 ACME = """# Annual report 2024
@@ -53,3 +53,12 @@ def test_we_answers_for_the_documents_subject_only(citewise_over) -> None:
     assert "Poland" in cw.ask("How many warehouses did Acme open in Poland?").answer
     # a name neither document speaks for is not answered by either one's "we"
     assert cw.ask("How many people does Initech employ?").abstained
+
+
+def test_the_company_in_a_question_is_the_reports_own_voice(citewise_over) -> None:
+    assert is_self_noun("company") and is_self_noun("the group") and not is_self_noun("acme")
+    report = ("# Notes to the accounts\n\nWe had $3.0 million and $1.2 million of accrued "
+              "interest and penalties at December 31, 2019 and 2018, respectively.\n")
+    cw = citewise_over({"notes.md": report})
+    answer = cw.ask("What was the Company's accrued interest and penalties in 2019?")
+    assert "$3.0 million" in answer.answer, answer.answer
