@@ -40,6 +40,7 @@ from rag.answer.reader import Reader, bundled_reader, pair_text
 from rag.answer.scorer import AnswerScorer, feature_vector, has_bundled
 from rag.answer.table_ops import (
     TableQuestion,
+    coordinated,
     describes,
     extreme_answer,
     introduces_table,
@@ -222,19 +223,39 @@ def _units(chunk: Chunk, lists: bool = False) -> list[tuple[int, int, Row | None
 # A table states the dates its figures are for once, in a caption, a heading or the sentence
 # introducing it ("at December 31, 2019 and 2018:"), never in each row.
 _ROW_SCOPE_KINDS = ("month:", "time:")
+_ROW_HEADING_KINDS = frozenset({"entity", "measure", "measured"})
+
+
+def _says_label(question: str, c: ScoredSentence) -> bool:
+    """Does the question say the unit's row label word for word ("the total provision for
+    income taxes": "Provision for income taxes")?"""
+    if c.row is None or c.row.kind != "row" or not words(c.row.label):
+        return False
+    return f" {' '.join(words(c.row.label))} " in f" {' '.join(words(question))} "
+
+
+def _same_table(a: ScoredSentence, b: ScoredSentence) -> bool:
+    """Are both data rows of one table?"""
+    return a.row is not None and b.row is not None and a.row.kind == b.row.kind == "row" \
+        and a.hit.chunk.source == b.hit.chunk.source and a.row.table.start == b.row.table.start
 
 
 def _row_check(check: Check, row: Row, passage: str) -> Check:
     """A row keeps to a month or time the question names when its table's headings or the
     passage around it name it; to a year, too, when its columns have no headings that say
-    which years they are (a heading row the loader could not read)."""
-    scope = normalize(f"{row.table.heading_line()}\n{passage}")
+    which years they are (a heading row the loader could not read); to a name when its
+    table's headings give it, or the word of what it measures ("Revenue from external
+    customers by country" heads the column of "UK": the UK row is revenue)."""
+    headings = normalize(row.table.heading_line())
+    scope = f"{headings}\n{normalize(passage)}"
     undated = not any(is_year(w) for col in row.table.columns for w in words(col))
 
     def met(failure: str) -> bool:
         kind, _, value = failure.partition(":")
         if failure.startswith(_ROW_SCOPE_KINDS):
             return value in scope
+        if kind in _ROW_HEADING_KINDS:  # a name, or a measure's word (or its stem)
+            return bool(re.search(rf"(?<!\w){re.escape(value)}", headings))
         return kind == "number" and undated and is_year(value) and value in scope
 
     failed = tuple(f for f in check.failed if not met(f))
@@ -319,6 +340,16 @@ def cell_answer(row: Row, question: str) -> str:
     return f"{row.label} — " + "; ".join(f"{col}: {cell}" for col, cell in picked)
 
 
+def _mostly_named(rest: str, text: str) -> bool:
+    """Does ``text`` hold at least half of the question's other content words (those not the
+    operation's or the period's)?"""
+    asked = {t for t in content_terms(rest) if not t.isdigit()} - _GENERIC_ROW_WORDS
+    return not asked or len(asked & set(content_terms(text))) / len(asked) >= 0.5
+
+
+_GENERIC_ROW_WORDS = frozenset(content_terms(
+    "respectively respective value values amount amounts figure figures year years fiscal "
+    "period periods ended ending end"))
 _PERIOD_WORDS = frozenset(content_terms("year years month months day days period"))
 
 
@@ -474,9 +505,15 @@ class ExtractiveGenerator(RuleBasedCondense):
         wh_noun = asked_noun(question)
         listing = asks_for_list(question)
         found: dict[tuple[str, int, int], ScoredSentence] = {}
+        ends = {(h.chunk.source, h.chunk.end): h.chunk.text for h in hits}
         for rank, hit in enumerate(hits):
             chunk = hit.chunk
             before = ""
+            # a chunk that starts in the middle of a paragraph (one space after the chunk
+            # before it, when that one was retrieved too) leans on that chunk's sentences:
+            # "The unrealized losses were primarily due to ..." are 2018's
+            lead = ends.get((chunk.source, chunk.start - 1), "")
+            lead = f"{lead} " if lead and not lead.endswith("\n") else ""
             voice = " | ".join(hit.voice)
             fields = field_lines(chunk.text)
             for s, e, row in _units(chunk, lists=listing):
@@ -491,7 +528,7 @@ class ExtractiveGenerator(RuleBasedCondense):
                     _field_text(quote, chunk.section_at(chunk.start + s) or hit.title) if field \
                     else quote
                 terms = content_terms(text)
-                check = cons.check(text, chunk.text[:s], topic=topic_text(chunk.text, s, e),
+                check = cons.check(text, lead + chunk.text[:s], topic=topic_text(chunk.text, s, e),
                                    title=hit.title, voice=voice)
                 if row is not None and check.failed:
                     check = _row_check(check, row, chunk.text)
@@ -647,8 +684,9 @@ class ExtractiveGenerator(RuleBasedCondense):
                           typed[0].score if typed else 0.0, self.threshold, len(typed),
                           len(cands), question)
             return self._with_listing(question, cands, [])  # "Which years does the table show?"
-        best = typed[0]
+        best = self._named_row(question, typed)
         chosen = [best]
+        named = _says_label(question, best)
         # What a further sentence must add is judged on the words the question doesn't have:
         # "IP rights now exclude consumer hardware" adds to a sentence about what IP rights
         # keep, though both repeat "Microsoft's IP rights".
@@ -660,6 +698,8 @@ class ExtractiveGenerator(RuleBasedCondense):
             if c is best or c.headline or c.score < self._threshold(c) or not c.terms \
                     or not c.check.ok:
                 continue
+            if named and _same_table(c, best) and not _says_label(question, c):
+                continue  # the question names the quoted row: the rows beside it are not asked
             own = set(c.terms) - asked_terms
             novelty = len(own - seen) / len(own) if own else 0.0
             if novelty < MIN_NOVELTY:
@@ -667,6 +707,18 @@ class ExtractiveGenerator(RuleBasedCondense):
             chosen.append(c)
             seen.update(c.terms)
         return self._with_listing(question, cands, chosen)
+
+    def _named_row(self, question: str, typed: list[ScoredSentence]) -> ScoredSentence:
+        """The best unit, or, when it is a table row, a row of its table scored near it whose
+        own label the question says word for word: "the total provision for income taxes" is
+        the row "Provision for income taxes", not "Total current" under "Current provision for
+        income taxes", which the score ranks first."""
+        best = typed[0]
+        if best.row is None or best.row.kind != "row":
+            return best
+        near = [c for c in typed if _same_table(c, best)
+                and c.score >= max(best.score - self.margin, self._threshold(c))]
+        return max(near, key=lambda c: (_says_label(question, c), c.score))
 
     def _threshold(self, c: ScoredSentence) -> float:
         """The abstention threshold; a table row has its own (see ROW_THRESHOLD)."""
@@ -745,6 +797,50 @@ class ExtractiveGenerator(RuleBasedCondense):
                 return [(c, said)]
         return None
 
+    def coordinated_rows(self, question: str, hits: list[Hit]
+                         ) -> list[tuple[ScoredSentence, str]] | None:
+        """"What were the net sales of the International and Foodservice segments?": a row per
+        name the question joins with "and", each with the cells asked for. No one unit names
+        them all, so the name check refuses each row on its own. None unless one table has a
+        row for every name, the years asked among its columns and most of the question's other
+        words around it (the question is then answered as any other)."""
+        if not any(h.chunk.tables for h in hits):
+            return None
+        cons = self.constraints(question, hits)
+        joined = coordinated(normalize(cons.question), [sorted(e.forms) for e in cons.entities])
+        if not joined:
+            return None
+        names = [cons.entities[i] for i in joined]
+        found: dict[tuple[str, int], dict[int, list[ScoredSentence]]] = {}
+        for c in self._sentences(question, cons, hits):
+            if c.row is None or c.row.kind != "row":
+                continue
+            own = [k for k, e in enumerate(names) if e.found_in(normalize(c.row.label))]
+            if len(own) == 1:
+                key = (c.hit.chunk.source, c.row.table.start)
+                found.setdefault(key, {}).setdefault(own[0], []).append(c)
+        rest = normalize(cons.question)
+        for e in names:
+            for f in e.forms:
+                rest = re.sub(rf"(?<!\w){re.escape(f)}(?!\w)", " ", rest)
+        asked_years = {w for w in words(rest) if is_year(w)}
+        for per_name in sorted(found.values(), key=lambda t: min(c.rank for cs in t.values()
+                                                                  for c in cs)):
+            if len(per_name) < len(names):
+                continue
+            picked = [min(per_name[k], key=lambda c: (len(c.row.label), c.start))  # type: ignore[union-attr]
+                      for k in range(len(names))]
+            table = picked[0].row.table  # type: ignore[union-attr]
+            if not asked_years <= set(words(" ".join(table.columns))):
+                return None
+            source = picked[0].hit.chunk.source
+            around = " ".join([table.heading_line(), *(h.chunk.text for h in hits
+                                                       if h.chunk.source == source)])
+            if not _mostly_named(rest, around):
+                return None
+            return [(c, cell_answer(c.row, question)) for c in picked]  # type: ignore[arg-type]
+        return None
+
     @staticmethod
     def _table_states(tq: TableQuestion, best: ScoredSentence, cons: Constraints) -> bool:
         """The best row's table and passage have every name, year and number the question
@@ -791,7 +887,7 @@ class ExtractiveGenerator(RuleBasedCondense):
 
     # ---- Generator protocol -------------------------------------------------------------------
     def _build(self, question: str, hits: list[Hit]) -> tuple[list[str], Answer]:
-        computed = self.table_answer(question, hits)
+        computed = self.table_answer(question, hits) or self.coordinated_rows(question, hits)
         if computed:
             chosen, note = [c for c, _ in computed], ""
             said_by = {id(c): said for c, said in computed}

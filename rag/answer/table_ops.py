@@ -326,6 +326,32 @@ def row_extreme(rows: Sequence[Row], tq: TableQuestion) -> tuple[Row, str] | Non
         else f"{label} ({word}: {cell})"
 
 
+_JOINED = re.compile(r"^\s*(?:,\s*(?:and\s+)?|and\s+|&\s*)(?:the\s+)?$")
+
+
+def coordinated(question_norm: str, labels: Sequence[Sequence[str]]) -> list[int]:
+    """The indexes of the names a question joins with "and" ("Apple and Huawei", "Japanese
+    Yen and South Korean Won", "A, B and C"): each is asked about on its own, so each may be
+    its own row. ``labels`` are each name's forms, lower-case; [] when fewer than two."""
+    spans = []
+    for i, forms in enumerate(labels):
+        found = [(m.start(), m.end()) for f in forms
+                 for m in re.finditer(rf"(?<!\w){re.escape(f)}(?!\w)", question_norm)]
+        if found:
+            spans.append((*min(found), i))
+    spans.sort()
+    best: list[int] = []
+    run: list[int] = []
+    for k, (start, _end, i) in enumerate(spans):
+        if run and _JOINED.match(question_norm[spans[k - 1][1]:start]):
+            run.append(i)
+        else:
+            run = [i]
+        if len(run) > len(best):
+            best = list(run)
+    return best if len(best) >= 2 else []
+
+
 def introduces_table(sentence: str) -> bool:
     """A sentence that says what a table shows ("The following table sets forth ...")."""
     return bool(_INTRODUCES.search(sentence)) and not sentence.lstrip().startswith("|")

@@ -341,3 +341,22 @@ def test_without_a_reader_the_learned_scorer_gives_way_to_the_hand_set_weights()
     scorer = AnswerScorer(weights=(0.0,) * len(FEATURES), bias=0.0, threshold=0.5)
     gen = ExtractiveGenerator(embedder=None, reader=None, scorer=scorer)
     assert gen.scorer is None
+
+
+def test_a_chunk_that_starts_mid_paragraph_leans_on_the_chunk_before_it() -> None:
+    text = ("As of December 31, 2018, we held six investments in a loss position. "
+            "The unrealized losses were primarily due to increases in interest rates.")
+    cut = text.index("The unrealized")
+    first = Chunk(id="a", source="notes.md", ordinal=0, start=0, end=cut - 1,
+                  text=text[: cut - 1])
+    second = Chunk(id="b", source="notes.md", ordinal=1, start=cut, end=len(text),
+                   text=text[cut:])
+    gen = ExtractiveGenerator()
+    q = "What was the reason for the unrealized losses in 2018?"
+
+    def reason(hits: list[Hit]) -> list[str]:
+        return [c.check.failed for c in gen.candidates(q, hits) if c.text.startswith("The unre")]
+
+    # alone, the sentence names no year; after the chunk it continues, 2018 is its context
+    assert reason([Hit(chunk=second, score=1.0)]) == [("number:2018",)]
+    assert reason([Hit(chunk=second, score=1.0), Hit(chunk=first, score=0.9)]) == [()]

@@ -7,6 +7,7 @@ import pytest
 
 from rag.answer.table_ops import (
     cell_number,
+    coordinated,
     extreme_answer,
     parse_table_question,
     row_extreme,
@@ -135,3 +136,79 @@ def test_what_a_line_item_includes_is_said_in_words_not_by_its_figures(citewise_
     answer = cw.ask("What is included in service delivery costs?")
     assert not answer.abstained, answer.answer
     assert answer.citations[0].quote.startswith("(1) Service delivery costs include"), answer.answer
+
+
+@pytest.mark.parametrize(("question", "names", "joined"), [
+    ("what were the net sales of the international and foodservice segments?",
+     [["international"], ["foodservice"]], [0, 1]),
+    ("rates for japanese yen, euro and south korean won in 2018",
+     [["japanese yen"], ["south korean won"], ["euro"]], [0, 2, 1]),
+    ("how much did apple pay huawei in 2019?", [["apple"], ["huawei"]], []),  # not joined
+    ("what was apple's revenue?", [["apple"]], []),
+])
+def test_names_joined_by_and(question: str, names: list[list[str]], joined: list[int]) -> None:
+    assert coordinated(question, names) == joined
+
+
+CUSTOMERS = """# Contoso annual report
+
+Revenue from significant customers, as a percentage of revenue, is summarized as follows:
+
+| Customer | 2019 | 2018 | 2017 |
+|---|---|---|---|
+| Fabrikam Inc. (“Fabrikam”) | 32% | 36% | 34% |
+| Tailspin Ltd. (“Tailspin”) | 13% | 8% | 11% |
+| Litware | 4% | 5% | 6% |
+"""
+
+
+def test_names_joined_by_and_each_get_their_row(citewise_over) -> None:
+    cw = citewise_over({"contoso.md": CUSTOMERS})
+    answer = cw.ask("What are the respective percentage of revenue from Fabrikam and Tailspin "
+                    "in 2018?")
+    assert answer.answer.startswith("2018, Fabrikam Inc. (“Fabrikam”): 36% [1] 2018, Tailspin"), \
+        answer.answer
+    assert "8% [2]" in answer.answer
+    assert [c.quote.split("|")[1].strip() for c in answer.citations] == [
+        "Fabrikam Inc. (“Fabrikam”)", "Tailspin Ltd. (“Tailspin”)"]
+    # a name without a row, or a year without a column: not answered from the rows
+    for other in ("What are the respective percentage of revenue from Fabrikam and Northwind "
+                  "in 2018?", "What are the respective percentage of revenue from Fabrikam and "
+                  "Tailspin in 2015?"):
+        said = cw.ask(other)
+        assert "Tailspin Ltd. (“Tailspin”): 8%" not in said.answer, said.answer
+
+
+def test_a_rows_name_and_measure_may_be_in_the_label_columns_heading(citewise_over) -> None:
+    cw = citewise_over({"segments.md": (
+        "# Segment information\n\n"
+        "| Revenue from external customers by country | 2019 $M | 2018 $M |\n|---|---|---|\n"
+        "| UK | 83.2 | 73.5 |\n| USA | 222.2 | 199.0 |\n| Germany | 143.5 | 128.4 |\n"
+        "| Total revenue from external customers by country | 448.9 | 400.9 |\n")})
+    answer = cw.ask("What is the Revenue from UK in 2019?")
+    assert "83.2" in answer.answer and "448.9" not in answer.answer, answer.answer
+
+
+TAXES = """# Income taxes
+
+The components of the provision for income taxes are as follows (in thousands):
+
+|  | 2019 | 2018 | 2017 |
+|---|---|---|---|
+| Current provision for income taxes: |  |  |  |
+| State | $49 | $44 | $48 |
+| Foreign | 1,716 | 953 | 1,023 |
+| Total current | 1,765 | 997 | 1,071 |
+| Deferred tax expense (benefit): |  |  |  |
+| Federal | 3 | (13) | 26 |
+| Foreign | (361) | 98 | 109 |
+| Total deferred | (358) | 85 | 135 |
+| Provision for income taxes | $1,407 | $1,082 | $1,206 |
+"""
+
+
+def test_the_row_whose_own_label_names_the_question_is_quoted(citewise_over) -> None:
+    cw = citewise_over({"taxes.md": TAXES})
+    answer = cw.ask("What is the total provision for income taxes in 2019?")
+    assert "$1,407" in answer.answer and "1,765" not in answer.answer, answer.answer
+    assert "1,716" in cw.ask("What was the current foreign provision in 2019?").answer
