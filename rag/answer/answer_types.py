@@ -262,7 +262,8 @@ def asked_noun(question: str) -> str | None:
 
 _LIST_Q = re.compile(
     r"^\W*(?:(?:what|which)\s+(?:are|were)\b|(?:list|name)\s+(?:the|all)\b|"
-    r"(?:what|which)\s+(?!(?:was|is|has|does|this|its|as)\b)[a-z][\w-]*[^s\W]s\b"
+    r"(?:what|which)\s+(?!(?:was|is|has|does|this|its|as)\b)(?:[a-z][\w-]*\s+)?"
+    r"(?<!\bwas )(?<!\bis )(?<!\bhas )(?<!\bdoes )[a-z][\w-]*[^s\W]s\b"
     r"(?:\s+[\w'-]+){0,4}?\s+(?:are|were|do|does|did|is|was|has|have|had)\b)")
 
 

@@ -59,7 +59,7 @@ from rag.language.aliases import merge as merge_aliases
 from rag.language.fields import field_lines
 from rag.language.tables import Row, table_rows
 from rag.language.text import normalize, quote_spans, words
-from rag.language.textrules import NUMBER_WORDS, content_terms, is_year
+from rag.language.textrules import FULL_MONTHS, NUMBER_WORDS, content_terms, is_year
 from rag.records import Answer, Chunk, Citation, Hit, Turn
 from rag.sentence_vectors import SentenceVectors
 from rag.storage.embeddings import Embedder
@@ -245,7 +245,8 @@ def _row_check(check: Check, row: Row, passage: str) -> Check:
     passage around it name it; to a year, too, when its columns have no headings that say
     which years they are (a heading row the loader could not read); to a name when its
     table's headings give it, or the word of what it measures ("Revenue from external
-    customers by country" heads the column of "UK": the UK row is revenue)."""
+    customers by country" heads the column of "UK": the UK row is revenue); to the day of a
+    date when its headings or passage give the date."""
     headings = normalize(row.table.heading_line())
     scope = f"{headings}\n{normalize(passage)}"
     undated = not any(is_year(w) for col in row.table.columns for w in words(col))
@@ -256,6 +257,10 @@ def _row_check(check: Check, row: Row, passage: str) -> Check:
             return value in scope
         if kind in _ROW_HEADING_KINDS:  # a name, or a measure's word (or its stem)
             return bool(re.search(rf"(?<!\w){re.escape(value)}", headings))
+        if kind == "number" and value.isdigit() and 1 <= int(value) <= 31:
+            # the day of a date the question names ("at December 31, 2019"), said by the
+            # table's headings or its passage ("December31," as a PDF glues it)
+            return bool(re.search(rf"\b(?:{FULL_MONTHS})\.?\s?{value}\b", scope))
         return kind == "number" and undated and is_year(value) and value in scope
 
     failed = tuple(f for f in check.failed if not met(f))
@@ -802,8 +807,9 @@ class ExtractiveGenerator(RuleBasedCondense):
         """"What were the net sales of the International and Foodservice segments?": a row per
         name the question joins with "and", each with the cells asked for. No one unit names
         them all, so the name check refuses each row on its own. None unless one table has a
-        row for every name, the years asked among its columns and most of the question's other
-        words around it (the question is then answered as any other)."""
+        row for every name, the years asked among its columns and at least half of the
+        question's other words in its headings or its document's retrieved passages (the
+        question is then answered as any other)."""
         if not any(h.chunk.tables for h in hits):
             return None
         cons = self.constraints(question, hits)

@@ -29,6 +29,7 @@ from rag.language.text import normalize
 from rag.language.textrules import (
     ABBREVIATIONS,
     AUXILIARIES,
+    FULL_MONTHS,
     ORG_SUFFIXES,
     STOPWORDS_ALL,
     WH_WORDS,
@@ -109,7 +110,11 @@ _LIGHT_VERBS = frozenset(
 )
 
 
-_COUNT_Q = re.compile(r"\bhow many\s+(?:of\s+(?:the\s+|its\s+|their\s+)?)?(?P<noun>[a-z][\w-]*)")
+# "how many antidilutive shares": the counted thing is the noun after its modifiers
+_COUNT_Q = re.compile(r"\bhow many\s+(?:of\s+(?:the\s+|its\s+|their\s+)?)?"
+                      r"(?:(?:new|more|other|additional|total|different|separate|"
+                      r"[a-z-]+(?:ive|al|ous|ful|ic|able|ible|ary))\s+(?=[a-z]))?"
+                      r"(?P<noun>[a-z][\w-]*)")
 _Q_HOLDER = [
     re.compile(rf"(?P<e>[\w&.-]+(?: [\w&.-]+){{0,3}})'s? (?:\w+ ){{0,2}}(?:{POSSESS_NOUNS})\b"),
     re.compile(r"\b(?:does|did|do|has|have|had|will|would|could|can) (?:the )?"
@@ -219,9 +224,14 @@ def _capitalised_names(q: str, spans: list[tuple[int, int]]) -> list[str]:
         low = _clean_name(normalize(run))
         if not low or low in _NOT_ENTITIES or all(w in STOPWORDS_ALL for w in low.split()):
             continue
+        if _DAY.fullmatch(low):
+            continue  # "September 30": a date, whose day is a number the sentence must give
         taken.append((m.start(), m.start() + len(run)))
         labels.append(low)
     return labels
+
+
+_DAY = re.compile(rf"(?:{FULL_MONTHS})(?: \d+)?")
 
 
 def _informal_names(q: str, qn: str, known: set[str], spans: list[tuple[int, int]],

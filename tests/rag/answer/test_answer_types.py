@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.answer_types import AnswerType, has_answer_type, question_type
+from rag.answer.answer_types import AnswerType, asks_for_list, has_answer_type, question_type
 
 
 @pytest.mark.parametrize(
@@ -146,3 +146,16 @@ def test_answer_types_found_in_reports(question: str, sentence: str, ok: bool) -
 ])
 def test_report_question_types(question: str, kind: AnswerType) -> None:
     assert question_type(question) is kind
+
+
+@pytest.mark.parametrize(("question", "listing"), [
+    ("What are the components of revenue?", True),
+    ("What segments are reported?", True),
+    ("What financial items are listed in the table?", True),  # a modifier before the plural
+    ("Which other companies are mentioned?", True),
+    ("What was the revenues in 2019?", False),
+    ("What is the total assets?", False),
+    ("What does Acme sells?", False),
+])
+def test_questions_that_ask_for_several_items(question: str, listing: bool) -> None:
+    assert asks_for_list(question) is listing

@@ -60,6 +60,10 @@ def test_a_new_paragraph_does_not_lean_on_the_previous_one():
 def test_a_number_or_year_the_question_gives_must_be_there():
     assert failed("What stake did Microsoft hold in 2019?", S32) == ("number:2019",)
     assert failed("Who holds the 27 per cent stake?", S27) == ()
+    # a report's comparative: the figure beside "(2018: ...)" is 2019's
+    guarantees = "Guarantees amounted to US$261,518 (2018: US$283,752)."
+    assert failed("What were the guarantees in 2019?", guarantees) == ()
+    assert failed("What were the guarantees in 2020?", guarantees) == ("number:2020",)
 
 
 def test_time_qualifiers_select_between_facts():
@@ -102,6 +106,10 @@ def test_a_count_needs_a_number_next_to_the_counted_thing():
     assert failed("How many employees does OpenAI have?", S27) == ("count:employe",)
     assert failed("How many employees does OpenAI have?", "OpenAI has 3,000 employees.") == ()
     assert failed("How many experts sit on the panel?", PANEL) == ("count:expert",)
+    # the counted thing is the noun after its modifiers ("antidilutive", "new")
+    assert failed("How many antidilutive shares were excluded in 2019?",
+                  "There were 268,000 shares in 2019 that were excluded as antidilutive.") == ()
+    assert parse("How many new stores opened?").count_noun == "store"
 
 
 def test_the_measured_thing_must_be_there():
@@ -362,3 +370,10 @@ def test_a_check_can_be_switched_off_by_kind():
     assert c.check(sentence).failed == ("entity:amazon",)
     assert c.check(sentence, skip=frozenset({"entity"})).ok
     assert c.check("Amazon had 798,000 employees in 2018.").failed == ("number:2019",)
+
+
+def test_a_dates_day_is_a_number_not_a_name():
+    c = parse("How many shares were excluded for the year ended September 30, 2019?")
+    assert not c.entities and c.numbers == {"30", "2019"}
+    assert parse("How many shares were excluded for the year ended September 204, 2019?"
+                 ).numbers == {"204", "2019"}

@@ -212,3 +212,14 @@ def test_the_row_whose_own_label_names_the_question_is_quoted(citewise_over) -> 
     answer = cw.ask("What is the total provision for income taxes in 2019?")
     assert "$1,407" in answer.answer and "1,765" not in answer.answer, answer.answer
     assert "1,716" in cw.ask("What was the current foreign provision in 2019?").answer
+
+
+def test_the_day_of_a_date_may_be_in_the_headings_only(citewise_over) -> None:
+    cw = citewise_over({"accrued.md": (
+        "# Accrued expenses\n\n|  | December31, |  |\n|---|---|---|\n|  | 2019 | 2018 |\n"
+        "| Accrued payroll | $116.9 | $105.9 |\n| Derivative liabilities | 93.8 | 120.5 |\n")})
+    answer = cw.ask("How much was the derivative liabilities as at December 31, 2019?")
+    assert "93.8" in answer.answer, answer.answer
+    # a day the table does not give is not answered from it
+    assert "93.8" not in cw.ask("How much was the derivative liabilities as at December 30, "
+                                "2019?").answer
