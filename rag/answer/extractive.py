@@ -31,7 +31,7 @@ from rag.answer.answer_types import (
 )
 from rag.answer.candidates import W_COS, W_LEX, W_RANK, ScoredSentence
 from rag.answer.checks import ANSWER_TYPE, VETO_KINDS, failed_kinds, soft_groups
-from rag.answer.constraints import PASSAGE_CACHE, Check, Constraints
+from rag.answer.constraints import PASSAGE_CACHE, Check, Constraints, contains
 from rag.answer.generator import RuleBasedCondense
 from rag.answer.informal import tidy
 from rag.answer.newer import asked_year, prefer_newer, without_time
@@ -223,7 +223,7 @@ def _units(chunk: Chunk, lists: bool = False) -> list[tuple[int, int, Row | None
 # A table states the dates its figures are for once, in a caption, a heading or the sentence
 # introducing it ("at December 31, 2019 and 2018:"), never in each row.
 _ROW_SCOPE_KINDS = ("month:", "time:")
-_ROW_HEADING_KINDS = frozenset({"entity", "measure", "measured"})
+_ROW_HEADING_KINDS = frozenset({"measure", "measured"})
 
 
 def _says_label(question: str, c: ScoredSentence) -> bool:
@@ -255,7 +255,9 @@ def _row_check(check: Check, row: Row, passage: str) -> Check:
         kind, _, value = failure.partition(":")
         if failure.startswith(_ROW_SCOPE_KINDS):
             return value in scope
-        if kind in _ROW_HEADING_KINDS:  # a name, or a measure's word (or its stem)
+        if kind == "entity":
+            return contains(headings, value)
+        if kind in _ROW_HEADING_KINDS:  # a measure's word, or its stem
             return bool(re.search(rf"(?<!\w){re.escape(value)}", headings))
         if kind == "number" and value.isdigit() and 1 <= int(value) <= 31:
             # the day of a date the question names ("at December 31, 2019"), said by the
@@ -518,7 +520,7 @@ class ExtractiveGenerator(RuleBasedCondense):
             # before it, when that one was retrieved too) leans on that chunk's sentences:
             # "The unrealized losses were primarily due to ..." are 2018's
             lead = ends.get((chunk.source, chunk.start - 1), "")
-            lead = f"{lead} " if lead and not lead.endswith("\n") else ""
+            lead = f"{lead} " if lead else ""
             voice = " | ".join(hit.voice)
             fields = field_lines(chunk.text)
             for s, e, row in _units(chunk, lists=listing):
