@@ -347,16 +347,6 @@ def cell_answer(row: Row, question: str) -> str:
     return f"{row.label} — " + "; ".join(f"{col}: {cell}" for col, cell in picked)
 
 
-def _mostly_named(rest: str, text: str) -> bool:
-    """Does ``text`` hold at least half of the question's other content words (those not the
-    operation's or the period's)?"""
-    asked = {t for t in content_terms(rest) if not t.isdigit()} - _GENERIC_ROW_WORDS
-    return not asked or len(asked & set(content_terms(text))) / len(asked) >= 0.5
-
-
-_GENERIC_ROW_WORDS = frozenset(content_terms(
-    "respectively respective value values amount amounts figure figures year years fiscal "
-    "period periods ended ending end"))
 _PERIOD_WORDS = frozenset(content_terms("year years month months day days period"))
 
 
@@ -844,7 +834,8 @@ class ExtractiveGenerator(RuleBasedCondense):
             source = picked[0].hit.chunk.source
             around = " ".join([table.heading_line(), *(h.chunk.text for h in hits
                                                        if h.chunk.source == source)])
-            if not _mostly_named(rest, around):
+            words_asked = re.sub(r"\d+", " ", rest)  # the years are checked above
+            if not names_no_row(words_asked) and not describes(words_asked, around, share=0.5):
                 return None
             return [(c, cell_answer(c.row, question)) for c in picked]  # type: ignore[arg-type]
         return None

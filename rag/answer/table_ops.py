@@ -207,11 +207,11 @@ def row_matches(rest: str, row: Row) -> bool:
     return len(asked & around) / len(asked) >= 0.75
 
 
-def describes(rest: str, text: str) -> bool:
+def describes(rest: str, text: str, share: float = 0.75) -> bool:
     """Does ``text`` (a sentence introducing a table) name most of what the question asks
-    about?"""
+    about (``share`` of its words but the operation's and the period's)?"""
     asked = set(content_terms(rest)) - _GENERIC - _YEARS_GENERIC
-    return bool(asked) and len(asked & set(content_terms(text))) / len(asked) >= 0.75
+    return bool(asked) and len(asked & set(content_terms(text))) / len(asked) >= share
 
 
 def row_fit(rest: str, row: Row) -> tuple[float, float, float]:
