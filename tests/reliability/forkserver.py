@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import resource
-import select
+import selectors
 import signal
 import subprocess
 import sys
@@ -214,7 +214,11 @@ class ForkServer:
 
     def _read(self, timeout: float) -> dict[str, Any]:
         assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        # a selector, not select.select: late in a long pytest session this process may hold
+        # over 1,024 descriptors, which select() refuses ("filedescriptor out of range")
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stdout, selectors.EVENT_READ)
+            ready = sel.select(timeout)
         line = self.proc.stdout.readline() if ready else ""
         if not line:
             self.proc.kill()
