@@ -1,13 +1,18 @@
 """Short names a document defines for itself, found once at ingest and kept with the document.
 
-A reader asks "what is a PBC?" when the article says "public benefit corporation" in one place
-and "OpenAI Group PBC" in another. Three forms are recognised, all case-sensitive on the
-acronym so ordinary words are never taken for one:
+A reader asks "what is a PBC?" of an article that says "public benefit corporation (PBC)". Two
+forms are recognised, both case-sensitive on the acronym so ordinary words are never taken for
+one:
 
 * ``long form (ACR)`` - "public benefit corporation (PBC)";
-* ``ACR (long form)`` - "PBC (public benefit corporation)";
-* an acronym used in the text whose letters are the initials of words that stand together
-  elsewhere in the same text - "PBC" and "... a public benefit corporation".
+* ``ACR (long form)`` - "PBC (public benefit corporation)".
+
+An acronym the text only uses is not matched with words elsewhere whose initials spell it: on
+text nobody here wrote that guess was mostly wrong ("US" = "unbeaten streak", "CEO" = "consider
+elected office", "ROIC" = "review our internal calculation": 747 such pairs in 600 RealTime QA
+articles, nearly all of them chance, and about half of TAT-QA's), and a wrong long form is added
+to every retrieval query and question that says the acronym (BENCHMARKS.md, "Acronyms a document
+defines").
 
 The result maps the acronym (lower-case) to its long form (lower-case). rag/answer/constraints.py
 treats either form as the same name, and the facade adds the long form to the retrieval query.
@@ -27,7 +32,10 @@ from pathlib import Path
 from rag.errors import ConfigError
 
 MAX_ALIASES = 200  # per document: enough for a report, bounded for a hostile one
-_ACRONYM = re.compile(r"\b[A-Z][A-Z&]{1,6}s?\b")
+# Which rule made a stored table: a store records it with each document's aliases, and a table
+# made by another rule (before 2026-12-05, the guess from initials) is made again from the text.
+RULE = "defined"
+_ACRONYM = re.compile(r"\b[A-Z][A-Z&]{1,6}s?\b")  # as a question says one
 _SMALL = frozenset("of and the for in on to a an &".split())
 _WORD = re.compile(r"[A-Za-z][\w-]*")
 
@@ -47,7 +55,7 @@ def _long_form_before(text: str, end: int, acronym: str) -> str | None:
 
 
 def document_aliases(text: str) -> dict[str, str]:
-    """Acronym -> long form, both lower-case, for the acronyms ``text`` defines or spells out."""
+    """Acronym -> long form, both lower-case, for the acronyms ``text`` defines."""
     out: dict[str, str] = {}
     # "long form (ACR)"
     for m in re.finditer(r"\(([A-Z][A-Z&]{1,6})s?\)", text):
@@ -61,22 +69,6 @@ def document_aliases(text: str) -> dict[str, str]:
         words = _WORD.findall(inner)
         if words and _initials(words) == acr:
             out.setdefault(acr.lower(), " ".join(words).lower())
-    # acronyms used bare whose initials appear as a phrase elsewhere
-    acronyms = {a.rstrip("s") if a.endswith("s") and a[:-1].isupper() else a
-                for a in _ACRONYM.findall(text)}
-    if acronyms - {a.upper() for a in out}:
-        lowered = [w for w in _WORD.findall(text)]
-        for acr in sorted(acronyms):
-            if acr.lower() in out or len(acr) < 2:
-                continue
-            n = len(acr)
-            for i in range(len(lowered) - n + 1):
-                cand = lowered[i:i + n]
-                if all(w.islower() for w in cand) and _initials(cand) == acr:
-                    out[acr.lower()] = " ".join(cand).lower()
-                    break
-            if len(out) >= MAX_ALIASES:
-                break
     return dict(list(out.items())[:MAX_ALIASES])
 
 

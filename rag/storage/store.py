@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import IndexMismatchError, NotFoundError, StoreError
+from rag.language.aliases import RULE as ALIASES_RULE
 from rag.language.aliases import document_aliases
 from rag.language.aliases import merge as merge_aliases
 from rag.language.tables import tables_from_json, tables_json
@@ -68,6 +69,7 @@ class DocRecord:
     pages: list[int] = field(default_factory=list)
     path: str = ""
     aliases: dict[str, str] = field(default_factory=dict)  # acronym -> long form (rag/language/aliases.py)
+    aliases_current: bool = True  # made by rag/language/aliases.py's present rule
     voice: list[str] = field(default_factory=list)  # whom "we" means in it (rag/language/voice.py)
     dated_by: str = ""  # where ``published`` came from (Document.dated_by)
 
@@ -89,7 +91,10 @@ def _record_from_chroma(source: str, meta: dict[str, Any]) -> DocRecord:
         chunk_ids=set(json.loads(meta.get("chunk_ids", "[]"))),
         pages=json.loads(meta.get("pages", "[]")),
         path=str(meta.get("path", "")),
-        aliases=json.loads(meta.get("aliases", "{}")),
+        # a table made by an older rule is not read (see Index.upgrade_aliases)
+        aliases=json.loads(meta.get("aliases", "{}"))
+        if meta.get("aliases_rule") == ALIASES_RULE else {},
+        aliases_current=meta.get("aliases_rule") == ALIASES_RULE,
         voice=json.loads(meta.get("voice", "[]")),
         dated_by=str(meta.get("dated_by", "")),
     )
@@ -292,6 +297,7 @@ class Index:
                 bm25.generation = generation  # in memory only: the file keeps the old stamp
                 try:
                     self.repair()
+                    self.upgrade_aliases()
                     yield
                 except BaseException:
                     # a write failed midway: the in-memory BM25 (stamped with the current
@@ -453,13 +459,30 @@ class Index:
             self.bm25().remove(orphans)
         return len(orphans)
 
+    def upgrade_aliases(self) -> int:
+        """Make each document's acronym table again with the present rule where an older one
+        made it (rag/language/aliases.py: RULE); runs in every write session, so the next
+        ingest, upload or feed refresh of a store written before mends it. Returns how many."""
+        old = sorted(s for s, r in self.records().items() if not r.aliases_current)
+        for i in range(0, len(old), 200):
+            with _chroma_errors("reading documents"):
+                got = self.docs.get(ids=old[i : i + 200], include=["metadatas", "documents"])
+            metas = [{**meta, "aliases": json.dumps(document_aliases(text or "")),
+                      "aliases_rule": ALIASES_RULE}
+                     for meta, text in zip(got["metadatas"], got["documents"], strict=True)]
+            self._batched(self.docs.update, ids=list(got["ids"]), metadatas=metas)
+        if old:
+            log.info("acronyms of %d documents made again with the present rule", len(old))
+            self._records = None
+        return len(old)
+
     def _doc_meta(self, doc: Document, chunks: list[Chunk], now: str) -> dict[str, Any]:
         return {"title": doc.title, "url": doc.url, "published": doc.published,
                 "published_day": date_key(doc.published), "authors": json.dumps(doc.authors),
                 "content_hash": doc.content_hash, "ingested_at": now,
                 "chunk_ids": json.dumps([c.id for c in chunks]), "n_chunks": len(chunks),
                 "pages": json.dumps(doc.pages), "path": doc.path,
-                "aliases": json.dumps(document_aliases(doc.text)),
+                "aliases": json.dumps(document_aliases(doc.text)), "aliases_rule": ALIASES_RULE,
                 "voice": json.dumps(voice_names(doc), ensure_ascii=False),
                 "dated_by": doc.dated_by}
 

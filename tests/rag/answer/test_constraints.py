@@ -133,8 +133,15 @@ def test_documents_define_acronyms():
     assert document_aliases(text) == {
         "who": "world health organization",
         "nasa": "national aeronautics and space administration",
-        "pbc": "public benefit corporation",
     }
+
+
+def test_an_acronym_only_used_is_not_guessed_from_initials():
+    # words whose initials spell an acronym are mostly chance on real text: the US team is not
+    # an "unbeaten streak", nor ROIC "review our internal calculation"
+    text = ("The US team extended its unbeaten streak. We review our internal calculation of "
+            "ROIC annually. OpenAI Group PBC is a public benefit corporation.")
+    assert document_aliases(text) == {}
 
 
 def test_letters_and_digits_of_a_name_apart_or_not():

@@ -66,6 +66,27 @@ def test_orphans_are_ignored_then_repaired(tmp_path, embedder):
     assert index.count() == len(index.records()["a.txt"].chunk_ids)
 
 
+def test_acronym_tables_of_an_older_rule_are_not_read_and_are_made_again(tmp_path, embedder):
+    index = Index(_client(tmp_path / "c"), embedder, "test-col", cache_dir=tmp_path)
+    text = ("The World Health Organization (WHO) met in Geneva. The US delegation used "
+            "short statements.")
+    _write(index, Document("a.txt", text))
+    assert index.records()["a.txt"].aliases == {"who": "world health organization"}
+    # a record as a store written before 2026-12-05 holds it: no rule named, a guessed pair
+    meta = index.docs.get(ids=["a.txt"], include=["metadatas"])["metadatas"][0]
+    meta["aliases_rule"] = None  # (None removes a key in an update)
+    meta["aliases"] = '{"who": "world health organization", "us": "used short"}'
+    index.docs.update(ids=["a.txt"], metadatas=[meta])
+    index._records = None
+    assert index.records()["a.txt"].aliases == {}  # never "US" = "used short"
+    assert index.aliases() == {}
+    with index.writing():  # any write session (an ingest, an upload, a feed) mends it
+        pass
+    again = Index(_client(tmp_path / "c"), embedder, "test-col", cache_dir=tmp_path)
+    assert again.records()["a.txt"].aliases == {"who": "world health organization"}
+    assert again.upgrade_aliases() == 0
+
+
 def test_stale_bm25_file_is_rebuilt(tmp_path, embedder):
     index = Index(_client(tmp_path / "c"), embedder, "test-col", cache_dir=tmp_path)
     _write(index, Document("a.txt", "Alpha beta gamma. Delta epsilon."))
