@@ -17,6 +17,14 @@ the measure parts are never read for training):
   question's shape but not its subject;
 * SQuAD 2.0 train subset, the tune articles: answerable questions as above, and for each
   unanswerable one the two sentences of its paragraph that share most words with it;
+* TAT-QA dev (``--tatqa-store S``: a store holding the excerpts as ``python -m eval.external
+  tatqa --format md`` writes them), the span and multi-span questions of its **tune** excerpts
+  only (eval/tatqa.py's split, recomputed here, so a measure excerpt is never read): each
+  question asked over its own excerpt, the answer units (sentences and table rows, with the
+  context the answerer gives them) that hold a gold span are positives; the four best-scored
+  other units (the answerer's own confusions) and one more at random are negatives; the tune
+  questions' near-miss variants paired with a positive are negatives. This is the reader's only
+  report text: "we", definitions, reasons and rows;
 * RealTime QA (``--realtimeqa REPO``, past/2023-2026 only, never the weeks of the measure files
   named by ``--realtimeqa-exclude``): news-quiz questions over their own search results. A
   sentence that names the correct choice and shares most words with the question is a positive;
@@ -49,6 +57,7 @@ from typing import Any
 
 import numpy as np
 
+from eval.external import SHARED
 from eval.metrics import mentions
 from eval.nearmiss import make_near_misses
 from eval.records import EvalSample
@@ -227,6 +236,76 @@ def realtimeqa_pairs(repo: Path, exclude: set[str],
                    "realtimeqa_questions": questions}
 
 
+def _gold_spans(answers: Sequence[str]) -> list[str]:
+    """Gold spans worth matching: a bare year or a span of one character says nothing about
+    which unit holds the answer."""
+    from rag.language.text import normalize
+    from rag.language.textrules import is_year
+
+    out = [normalize(a) for a in answers]
+    return [a for a in out if len(a) > 1 and not is_year(a)]
+
+
+def tatqa_pairs(tatqa_json: Path, store: Path, seed: int, max_positives: int = 3,
+                hard: int = 4, progress: bool = True) -> tuple[list[Pair], dict[str, Any]]:
+    """Pairs from the tune excerpts of TAT-QA dev, read through the answerer's own units."""
+    from tqdm import tqdm
+
+    from citewise import Citewise
+    from eval.tatqa import build_parts, read_tatqa
+    from rag.answer.extractive import ExtractiveGenerator
+    from rag.config import Settings
+    from rag.language.text import normalize
+    from rag.records import Filters
+
+    rng = random.Random(seed)
+    parts, _, _ = build_parts(read_tatqa(tatqa_json), "md", seed)
+    app = Citewise(Settings(store=str(store)))
+    stored = set(app.index.records())
+    gen = app.generator
+    if not isinstance(gen, ExtractiveGenerator):
+        raise SystemExit("error: TAT-QA pairs are read through the extractive answerer's units; "
+                         "unset CITEWISE_GENERATOR")
+    pairs: list[Pair] = []
+    gold: dict[str, str] = {}
+    samples: list[EvalSample] = []
+    used = 0
+    for row in tqdm(parts["tune"], desc="tatqa tune", unit="q", file=sys.stderr,
+                    disable=not progress or None):
+        source = row["sources"][0]
+        if source not in stored:
+            raise SystemExit(f"error: {source} is not in {store}: ingest the excerpts first "
+                             "(python -m eval.external tatqa --format md --out D; citewise "
+                             f"ingest D/corpus --store {store})")
+        spans = _gold_spans(row["answers"])
+        if not spans:
+            continue
+        question = row["question"]
+        hits = app.retrieve(question, None, Filters(sources=[source]), None)
+        units = gen.candidates(question, hits)
+        positive = [c for c in units if any(a in normalize(c.text) for a in spans)]
+        if not positive or len(positive) > max_positives:
+            continue  # no unit holds the answer, or too many do to say which
+        text = {id(c): pair_text(c.text, c.before, c.hit.title) for c in units}
+        pairs += [Pair(question, text[id(c)], 1, "tatqa_positive") for c in positive]
+        others = [c for c in units if c not in positive]
+        chosen = others[:hard]
+        rest = others[hard:]
+        if rest:
+            chosen.append(rng.choice(rest))
+        pairs += [Pair(question, text[id(c)], 0, "tatqa_other_unit") for c in chosen]
+        gold[row["id"]] = text[id(positive[0])]
+        samples.append(EvalSample(id=row["id"], question=question,
+                                  references=list(row["answers"]), sources=[source]))
+        used += 1
+    corpus = {name: app.index.document(name).text for name in {s.sources[0] for s in samples}}
+    variants = make_near_misses(samples, corpus, seed=seed, kinds=NEAR_MISS_KINDS)
+    pairs += [Pair(v.question, gold[v.near_miss["original_id"]], 0, "tatqa_near_miss")
+              for v in variants if v.near_miss.get("original_id") in gold]
+    return pairs, {"tatqa_tune_excerpts": len({s.sources[0] for s in samples}),
+                   "tatqa_tune_questions": used}
+
+
 def build_pairs(squad: Path, reserved: Path, squad2: Path | None, seed: int,
                 max_pairs: int | None, news: list[Pair] | None = None
                 ) -> tuple[list[Pair], dict[str, Any]]:
@@ -400,6 +479,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="a copy of github realtimeqa/realtimeqa_public: add its news-quiz pairs")
     p.add_argument("--realtimeqa-exclude", type=Path, nargs="*", default=[],
                    help="built RealTime QA measure files whose weeks are never read")
+    p.add_argument("--tatqa", type=Path, default=SHARED / "tatqa" / "tatqa_dataset_dev.json",
+                   help="TAT-QA dev JSON")
+    p.add_argument("--tatqa-store", type=Path, default=None,
+                   help="a store holding the TAT-QA excerpts (md): add the tune excerpts' pairs")
+    p.add_argument("--tatqa-repeat", type=int, default=2,
+                   help="times each TAT-QA pair is trained on (they are few beside SQuAD's)")
     p.add_argument("--out", type=Path, default=Path("rag/answer/reader"))
     p.add_argument("--max-pairs", type=int, default=24000)
     p.add_argument("--epochs", type=int, default=1)
@@ -424,6 +509,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "(the measure weeks must never be trained on)\n")
             return 2
         news, news_info = realtimeqa_pairs(args.realtimeqa, exclude)
+    if args.tatqa_store is not None:
+        if not args.tatqa.is_file():
+            sys.stderr.write(f"error: {args.tatqa}: no such file (see "
+                             "../shared/datasets/README.md)\n")
+            return 2
+        report, report_info = tatqa_pairs(args.tatqa, args.tatqa_store, args.seed)
+        news += report * max(1, args.tatqa_repeat)
+        report_info["tatqa_repeat"] = max(1, args.tatqa_repeat)
+        news_info.update(report_info)
     pairs, info = build_pairs(args.squad, args.reserved, args.squad2, args.seed, args.max_pairs,
                               news)
     info.update(news_info)

@@ -163,3 +163,75 @@ def test_news_pairs_are_added_to_the_capped_squad_pairs(tmp_path):
     pairs, info = build_pairs(squad_file, reserved, None, seed=0, max_pairs=2, news=news)
     assert len(without) <= 2 and len(pairs) == len(without) + 3
     assert info["kinds"]["positive"] >= 3
+
+
+def _report_excerpt(uid: str, city: str, staff: str) -> dict:
+    return {
+        "table": {"uid": uid, "table": [["", "2019", "2018"], ["Revenue", "$1,073.3", "$1,095.0"],
+                                        ["Operating costs", "$812.0", "$799.4"]]},
+        "paragraphs": [
+            {"uid": "p1", "order": 1, "text": f"We sell pumps from our head office in {city}."},
+            {"uid": "p2", "order": 2, "text": f"At year end we employed {staff} people in all."},
+            {"uid": "p3", "order": 3, "text": "Revenue fell because of weaker demand in Europe."}],
+        "questions": [
+            {"uid": f"{uid}-q1", "question": "How many people did the company employ at year end?",
+             "answer": [staff], "answer_type": "span", "answer_from": "text"},
+            {"uid": f"{uid}-q2", "question": "What was the revenue in 2018?",
+             "answer": ["$1,095.0"], "answer_type": "span", "answer_from": "table"},
+            {"uid": f"{uid}-q4", "question": "What does the company sell worldwide?",
+             "answer": ["pumps"], "answer_type": "span", "answer_from": "text"},
+            {"uid": f"{uid}-q3", "question": "Which years does the table show?",
+             "answer": ["2019", "2018"], "answer_type": "multi-span", "answer_from": "table"},
+        ]}
+
+
+@pytest.mark.slow
+def test_tatqa_pairs_read_tune_excerpts_only_through_the_answerers_units(tmp_path, make_citewise):
+    from eval.tatqa import build_parts, read_tatqa
+    from eval.train.reader import tatqa_pairs
+
+    cities = ["Dayton", "Leeds", "Lyon", "Graz", "Turin", "Porto"]
+    src = tmp_path / "tatqa_dataset_dev.json"
+    src.write_text(json.dumps([_report_excerpt(f"t{i}", c, f"{1200 + 37 * i:,}")
+                               for i, c in enumerate(cities)]), encoding="utf-8")
+    parts, files, _ = build_parts(read_tatqa(src), "md", 0)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, data in files.items():
+        (corpus / name).write_bytes(data)
+    store = tmp_path / "store"
+    cw = make_citewise(store=store)
+    assert cw.ingest([corpus]).ok
+    pairs, info = tatqa_pairs(src, store, seed=0, progress=False)
+    tune_ids = {r["question"] + r["sources"][0] for r in parts["tune"]}
+    tune_sources = {r["sources"][0] for r in parts["tune"]}
+    assert info["tatqa_tune_excerpts"] == len(tune_sources) == 3
+    # a bare year says nothing about which unit holds it: "Which years ...?" gives no pair
+    assert {p.question for p in pairs if p.kind != "tatqa_near_miss"} == {
+        "How many people did the company employ at year end?", "What was the revenue in 2018?",
+        "What does the company sell worldwide?"}
+    assert info["tatqa_tune_questions"] == 3 * len(tune_sources) and len(tune_ids) == 12
+    staff = {f"{1200 + 37 * i:,}" for i, c in enumerate(cities)
+             if f"tatqa-t{i}.md" in tune_sources}
+    measure_staff = {f"{1200 + 37 * i:,}" for i in range(6)} - staff
+    employ = [p for p in pairs if p.question.startswith("How many people")]
+    for p in employ:
+        said = p.text.split(" [SEP] ")[0]
+        assert not any(s in p.text for s in measure_staff)  # never a measure excerpt
+        assert (p.label == 1) == any(s in said for s in staff), p
+    # negatives are the units the answerer could still quote (a vetoed one is never read)
+    assert {p.kind for p in pairs} >= {"tatqa_positive", "tatqa_other_unit"}
+    assert all(p.label == 0 for p in pairs if p.kind == "tatqa_other_unit")
+    revenue = [p for p in pairs if p.question == "What was the revenue in 2018?" and p.label]
+    assert revenue and all("Revenue" in p.text and "1,095.0" in p.text for p in revenue)
+
+
+def test_tatqa_pairs_need_the_excerpts_in_the_store(tmp_path, make_citewise):
+    from eval.train.reader import tatqa_pairs
+
+    src = tmp_path / "tatqa_dataset_dev.json"
+    src.write_text(json.dumps([_report_excerpt(f"t{i}", "Leeds", "1,200") for i in range(2)]),
+                   encoding="utf-8")
+    make_citewise(store=tmp_path / "empty")
+    with pytest.raises(SystemExit, match="ingest the excerpts first"):
+        tatqa_pairs(src, tmp_path / "empty", seed=0, progress=False)
