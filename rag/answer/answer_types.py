@@ -112,7 +112,10 @@ _REASON = re.compile(
 _DEFINES = re.compile(
     r"\bdefine[sd]?\b(?:\W+\w+){0,8}?\W+as\b|\bdefinition\b|\bmeans\b|\brefers? to\b|"
     r"\b(?:calculated|computed|measured) (?:as|by|using)\b|\brepresents?\b|\bconsists? of\b|"
-    r"\bcompris(?:es|ing)\b")
+    r"\bcompris(?:es|ing)\b|"
+    # or names the term first and says what it is: "A hung jury or deadlocked jury is a jury
+    # that cannot ... agree upon a verdict"
+    r"^\W*(?:\w+\W+){1,7}?(?:is|are) (?:a|an|the|any|one)\b")
 # Years before 1500 when the sentence marks them as a time ("He died in 1259").
 _HOW_MANY = re.compile(r"\bhow many ([a-z]{3,})")
 _EARLY_YEAR = re.compile(r"\b(?:in|since|by|from|until|around|circa|c\.|year) \d{3,4}\b")

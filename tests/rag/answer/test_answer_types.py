@@ -133,6 +133,12 @@ def test_a_count_that_looks_like_a_year_still_counts():
      False),
     ("How is adjusted EBITDA defined?", "Adjusted EBITDA is defined as net income plus tax.",
      True),
+    # ... or names the term and says what it is (WikiQA: "what is the definition of a hung jury")
+    ("What is the definition of a hung jury?",
+     "A hung jury or deadlocked jury is a jury that cannot agree upon a verdict.", True),
+    ("What is the definition of a hung jury?",
+     "The judge declared a mistrial after the jury deliberated for days and a retrial is a "
+     "possibility.", False),
 ])
 def test_answer_types_found_in_reports(question: str, sentence: str, ok: bool) -> None:
     assert has_answer_type(question_type(question), sentence, question) is ok
