@@ -80,6 +80,8 @@ class DocRecord:
 
 
 def _record_from_chroma(source: str, meta: dict[str, Any]) -> DocRecord:
+    # a table of acronyms made by an older rule is not read (see Index.upgrade_aliases)
+    current = meta.get("aliases_rule") == ALIASES_RULE
     return DocRecord(
         source=source,
         title=str(meta.get("title", "")),
@@ -91,10 +93,8 @@ def _record_from_chroma(source: str, meta: dict[str, Any]) -> DocRecord:
         chunk_ids=set(json.loads(meta.get("chunk_ids", "[]"))),
         pages=json.loads(meta.get("pages", "[]")),
         path=str(meta.get("path", "")),
-        # a table made by an older rule is not read (see Index.upgrade_aliases)
-        aliases=json.loads(meta.get("aliases", "{}"))
-        if meta.get("aliases_rule") == ALIASES_RULE else {},
-        aliases_current=meta.get("aliases_rule") == ALIASES_RULE,
+        aliases=json.loads(meta.get("aliases", "{}")) if current else {},
+        aliases_current=current,
         voice=json.loads(meta.get("voice", "[]")),
         dated_by=str(meta.get("dated_by", "")),
     )
