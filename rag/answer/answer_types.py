@@ -12,7 +12,7 @@ import re
 from enum import StrEnum
 
 from rag.language.text import normalize
-from rag.language.textrules import AUXILIARIES, content_terms, names
+from rag.language.textrules import AUXILIARIES, NUMBER_WORDS, content_terms, names
 from rag.language.textrules import MONTHS as _MONTHS
 from rag.language.textrules import YEAR as _YEAR
 
@@ -74,7 +74,8 @@ _NUMBER_WORDS = (
     r"fifty|hundred|hundreds|thousand|thousands|million|millions|billion|billions|trillion|"
     r"dozen|dozens|half|double|twice|several|percent|per cent|(?:a|one|two) thirds?"
 )
-_NUMBER_WORDS_SMALL = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several"
+_NUMBER_WORDS_SMALL = "|".join([w for w, n in NUMBER_WORDS.items() if 1 <= int(n) <= 12]
+                               + ["several"])
 _HAS_NUMBER = re.compile(rf"\d|%|\b(?:{_NUMBER_WORDS})\b")
 _HAS_PERCENT = re.compile(
     r"%|\b(?:percent|per cent|percentage|half|quarter|quarters|majority|minority|fraction)\b|"
@@ -146,6 +147,7 @@ _DIMENSION_Q = re.compile(
 _DIMENSION = re.compile(
     r"\b(?:\d[\d,.]*\s?(?:m|km|cm|mm|ft|mi)|(?:kilo|centi|milli)?met(?:re|er)s?|miles?|"
     r"feet|foot|inch(?:es)?|yards?|long|wide|tall|deep|high|length|width|height|distance)\b")
+_HOW_LONG_Q = re.compile(r"[ ¿?]*how long")
 # "How long is the amortization period?" is answered by a span of time ("13.0 years", "from 2
 # to 10 years"), never by a frequency ("trams run every eight minutes").
 _DURATION = re.compile(
@@ -197,7 +199,7 @@ def has_answer_type(kind: AnswerType, sentence: str, question: str = "") -> bool
         # "How long is the extension?" wants a length: "trams run every eight minutes" has a
         # number and no length.
         return not _DIMENSION_Q.search(qlow) or bool(_DIMENSION.search(low)) or (
-            qlow.lstrip(" ¿?").startswith("how long") and bool(_DURATION.search(low)))
+            bool(_HOW_LONG_Q.match(qlow)) and bool(_DURATION.search(low)))
     if kind is AnswerType.PERCENT:
         return bool(_HAS_PERCENT.search(low))
     if kind is AnswerType.DATE:

@@ -224,6 +224,7 @@ def _units(chunk: Chunk, lists: bool = False) -> list[tuple[int, int, Row | None
 # introducing it ("at December 31, 2019 and 2018:"), never in each row.
 _ROW_SCOPE_KINDS = ("month:", "time:")
 _ROW_HEADING_KINDS = frozenset({"measure", "measured"})
+_JOINS = re.compile(r"(?i)\band\b|[,&]")
 
 
 def _says_label(question: str, c: ScoredSentence) -> bool:
@@ -802,7 +803,8 @@ class ExtractiveGenerator(RuleBasedCondense):
         row for every name, the years asked among its columns and at least half of the
         question's other words in its headings or its document's retrieved passages (the
         question is then answered as any other)."""
-        if not any(h.chunk.tables for h in hits):
+        # names are joined by "and", "&" or a comma: without one, no parse is needed
+        if not any(h.chunk.tables for h in hits) or not _JOINS.search(question):
             return None
         cons = self.constraints(question, hits)
         joined = coordinated(normalize(cons.question), [sorted(e.forms) for e in cons.entities])

@@ -22,12 +22,15 @@ _DEFINITION = re.compile(
     r"subsidiaries,?\s*|collectively,?\s*|together,?\s*)?(?:the\s+|this\s+)?[“\"‘']?\s*"
     r"(?:Company|Group|Corporation|Firm|Bank|Society|Organi[sz]ation|Partnership|Trust|Fund|"
     r"Charity|Council|Authority|Business|Issuer|we|us|our)\b")
+# The words a document calls itself by ("the Company", "the Group"), and the first-person
+# plural it speaks in. Case matters for the pronouns: "US government" is not "us".
+_VOICE_NOUNS = ("company", "group", "corporation", "firm", "bank", "society", "organisation",
+                "organization", "partnership", "trust", "fund", "charity", "council",
+                "authority", "business")
+_FIRST_PERSON = re.compile(r"\b(?:[Ww]e|[Oo]urs?|us|[Oo]urselves)\b")
 # What a sentence in the document's voice says: a first-person plural, or "the Company".
-# Case matters for the pronouns: "US government" is not "us".
 SELF_REFERENCE = re.compile(
-    r"\b(?:[Ww]e|[Oo]urs?|us|[Oo]urselves)\b|\b(?i:the (?:company|group|corporation|firm|bank|"
-    r"society|organi[sz]ation|partnership|trust|fund|charity|council|authority|business))"
-    r"(?:['’]s)?\b")
+    rf"{_FIRST_PERSON.pattern}|\b(?i:the (?:{'|'.join(_VOICE_NOUNS)}))(?:['’]s)?\b")
 
 
 def voice_names(doc: Document) -> list[str]:
@@ -42,19 +45,14 @@ def voice_names(doc: Document) -> list[str]:
     return out[:MAX_NAMES]
 
 
-# The words a document calls itself by: a question's "the company" (or "the Group") in a
-# report is the report's own organisation, as the report's "we" is.
-SELF_NOUNS = frozenset({"company", "group", "corporation", "firm", "bank", "society",
-                        "organisation", "organization", "partnership", "trust", "fund",
-                        "charity", "council", "authority", "business", "entity"})
+# A question's "the company" (or "the Group", "the entity") in a report is the report's own
+# organisation, as the report's "we" is.
+SELF_NOUNS = frozenset(_VOICE_NOUNS) | {"entity"}
 
 
 def is_self_noun(label: str) -> bool:
     """Is a question's name only the word a document calls itself by ("the company")?"""
     return label.removeprefix("the ").strip() in SELF_NOUNS
-
-
-_FIRST_PERSON = re.compile(r"\b(?:[Ww]e|[Oo]urs?|us|[Oo]urselves)\b")
 
 
 def speaks_as_self_noun(sentence: str, label: str) -> bool:
