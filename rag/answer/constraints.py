@@ -255,7 +255,8 @@ class Constraints:
         return self._checks
 
     def check(self, sentence: str, context: str = "", topic: str = "", title: str = "",
-              voice: str = "", skip: frozenset[str] = frozenset()) -> Check:
+              voice: str = "", skip: frozenset[str] = frozenset(),
+              published: str = "") -> Check:
         """Does ``sentence`` (with ``context``: the text before it in its passage) keep to the
         question? The preceding sentences of the same paragraph count when the sentence refers
         back to them. ``topic`` (the passage's title and its other sentences, headlines left
@@ -263,9 +264,10 @@ class Constraints:
         short ``title`` (an encyclopedia-style topic such as "Super Bowl 50", not a headline)
         names what the whole document is about, so it counts for any name. ``voice`` names whom
         the document's "we" and "the Company" mean (rag/language/voice.py): a sentence in that voice
-        counts for those names. The checks of the kinds in ``skip`` are not run (eval measures
-        what each one does)."""
-        ev = Evidence.of(sentence, context, topic, title, voice)
+        counts for those names. ``published`` (the document's ISO date) supplies the year a
+        news sentence leaves unsaid. The checks of the kinds in ``skip`` are not run (eval
+        measures what each one does)."""
+        ev = Evidence.of(sentence, context, topic, title, voice, published)
         failed: list[str] = []
         names = Verdict()
         for chk in self.checks():
@@ -296,16 +298,34 @@ class Evidence:
     cont_norm: str  # the sentence it continues, when it refers back to none
     topic_norm: str
     title_norm: str  # a short title (a topic, not a headline), else ""
+    dated_years: frozenset[str] = frozenset()  # the years its document's date implies
 
     @classmethod
     def of(cls, sentence: str, context: str = "", topic: str = "", title: str = "",
-           voice: str = "") -> Evidence:
+           voice: str = "", published: str = "") -> Evidence:
         ctx_norm = antecedent_text(sentence, context)
-        return cls(sentence, context, topic, title, voice, normalize(sentence), ctx_norm,
+        s_norm = normalize(sentence)
+        return cls(sentence, context, topic, title, voice, s_norm, ctx_norm,
                    "" if ctx_norm else continued_text(sentence, context),
                    normalize(topic) if topic else "",
                    normalize(title) if title and len(title.split()) <= MAX_TOPIC_TITLE_WORDS
-                   else "")
+                   else "", dated_years(s_norm, published))
+
+
+_RELATIVE_YEAR = re.compile(r"\b(next|last|this) year\b")
+_YEAR_SHIFT = {"next": 1, "last": -1, "this": 0}
+
+
+def dated_years(s_norm: str, published: str) -> frozenset[str]:
+    """The years a sentence of a dated document names by "next year", "last year" or "this
+    year": "will headline the halftime show next year" in an article of September 2024 is
+    about 2025. A sentence that says no such thing is not taken to speak of its document's
+    year: on RealTime QA that answered questions about 2023 from older articles
+    (BENCHMARKS.md, "The year a dated article names")."""
+    if not published[:4].isdigit():
+        return frozenset()
+    year = int(published[:4])
+    return frozenset(str(year + _YEAR_SHIFT[m.group(1)]) for m in _RELATIVE_YEAR.finditer(s_norm))
 
 
 @dataclass
@@ -406,6 +426,7 @@ class NumberCheck(QuestionCheck):
         # "amounting to US$261,518 (2018: US$283,752)": the figure beside last year's is
         # this year's, as a report writes its comparatives
         have |= {str(int(y) + 1) for y in _COMPARATIVE.findall(ev.s_norm)}
+        have |= ev.dated_years
         return Verdict([f"number:{n}" for n in sorted(self.numbers - have)])
 
 

@@ -108,6 +108,17 @@ MAX_HEADLINE_WORDS = 20
 _TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*$")
 
 
+_ASKS = re.compile(r"\?[\"'”’)\]]*$")
+
+
+def asks(text: str) -> bool:
+    """A sentence that ends in a question mark asks rather than tells: a news subhead ("Who
+    were the Knights Templar?", "What happened at the 2026 BAFTAs?") shares the question's
+    words and says nothing. On the development sets such a quote never held the answer
+    (BENCHMARKS.md, "A sentence that asks")."""
+    return bool(_ASKS.search(text.strip()))
+
+
 def is_headline(text: str) -> bool:
     """Headlines, bylines and labels: short with no closing punctuation, or too short to
     answer. A long line without a full stop is a sentence cut short ("... [citation needed")."""
@@ -168,13 +179,14 @@ _ASKS_MAKEUP = re.compile(
 def _eligibility(cands: list[ScoredSentence], kind: AnswerType, question: str,
                  yesno: bool, veto: frozenset[str] = VETO_KINDS) -> None:
     """Which candidates may answer (``typed``): they keep to the question's constraints, are
-    body sentences (a headline summarises; the sentence it summarises is cited), have the
+    body sentences (a headline summarises; the sentence it summarises is cited) that tell
+    rather than ask, have the
     asked-for kind of answer, and pass the two rules below."""
     _relax_unmet(cands)
     for c in cands:
         c.failed_kinds = failed_kinds(c.check, has_answer_type(kind, c.text, question))
         c.soft_failed = soft_groups(c.failed_kinds, veto)
-        c.typed = not c.headline and not c.failed_kinds & veto
+        c.typed = not c.headline and not asks(c.text) and not c.failed_kinds & veto
     closest = max(cands, key=lambda c: c.lexical)
     echoed = any(f.startswith("unspecified:") for f in closest.check.failed)
     elsewhere = closest.asked == 1.0 and any(f.startswith(("entity:", "role:"))
@@ -527,7 +539,7 @@ class ExtractiveGenerator(RuleBasedCondense):
                     else quote
                 terms = content_terms(text)
                 check = cons.check(text, lead + chunk.text[:s], topic=topic_text(chunk.text, s, e),
-                                   title=hit.title, voice=voice)
+                                   title=hit.title, voice=voice, published=hit.published)
                 if row is not None and check.failed:
                     check = _row_check(check, row, chunk.text)
                 found[key] = ScoredSentence(

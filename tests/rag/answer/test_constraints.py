@@ -66,6 +66,21 @@ def test_a_number_or_year_the_question_gives_must_be_there():
     assert failed("What were the guarantees in 2020?", guarantees) == ("number:2020",)
 
 
+def test_next_or_last_year_in_a_dated_article_names_a_year():
+    """"Next year" in an article of September 2024 is 2025; a sentence that says no year is
+    not taken to speak of its article's year (older articles would answer for it)."""
+    q = parse("Which rapper will headline the 2025 Super Bowl halftime show?", known_names=KNOWN)
+    headline = "Dr. Dre and Kendrick Lamar will headline the Super Bowl halftime show next year."
+    assert q.check(headline, published="2024-09-13").failed == ()
+    assert q.check(headline, published="2025-09-13").failed == ("number:2025",)
+    assert q.check(headline).failed == ("number:2025",)  # undated: no year to count from
+    won = parse("Who won the 2023 Booker Prize?", known_names=KNOWN)
+    assert won.check("Paul Lynch won the Booker Prize on Sunday.",
+                     published="2023-11-27").failed == ("number:2023",)
+    assert won.check("Last year Paul Lynch won the Booker Prize.",
+                     published="2024-09-01").failed == ()
+
+
 def test_time_qualifiers_select_between_facts():
     assert failed("What stake did Microsoft hold before OpenAI's funding rounds?", S27) \
         == ("time:past",)

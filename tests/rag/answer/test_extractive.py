@@ -9,6 +9,7 @@ import pytest
 
 from rag.answer.extractive import (
     ExtractiveGenerator,
+    asks,
     calibrate,
     is_headline,
 )
@@ -205,6 +206,39 @@ def test_headlines_are_never_quoted_as_the_answer(gen, retrieve):
     # alone, the headline is still not an answer: the body sentence it summarises is
     answer = gen.generate("How much is OpenAI spending on Microsoft cloud services?", [hit])
     assert answer.abstained and answer.related
+
+
+def test_a_sentence_that_asks_is_never_the_answer(gen):
+    """A news subhead phrased as a question shares the question's words and says nothing."""
+    assert asks("Who were the Knights Templar?")
+    assert asks('He asked: "What happened at the 2026 BAFTAs?"')
+    assert not asks("The BAFTAs took place in London on Sunday.")
+    text = ("What happened at the 2026 BAFTAs? The 2026 BAFTA awards took place in London on "
+            "Sunday at the Royal Festival Hall. Who won the most awards at the 2026 BAFTAs?")
+    hit = Hit(chunk=Chunk(id="b", source="bafta.txt", ordinal=0, start=0, end=len(text),
+                          text=text), score=1.0)
+    q = "Where did the 2026 BAFTA awards take place?"
+    cands = gen.candidates(q, [hit])
+    by_text = {c.text: c for c in cands}
+    assert not by_text["What happened at the 2026 BAFTAs?"].typed
+    assert not by_text["Who won the most awards at the 2026 BAFTAs?"].typed
+    answer = gen.generate(q, [hit])
+    assert not answer.abstained
+    assert [c.quote for c in answer.citations] == [
+        "The 2026 BAFTA awards took place in London on Sunday at the Royal Festival Hall."]
+
+
+def test_next_year_is_read_against_the_articles_date(gen):
+    text = ("The NFL announced on Thursday that Kendrick Lamar will headline the Super Bowl "
+            "halftime show next year in New Orleans.")
+    q = "Who will headline the 2025 Super Bowl halftime show?"
+
+    def hit(published: str) -> Hit:
+        return Hit(chunk=Chunk(id="n", source="nfl.txt", ordinal=0, start=0, end=len(text),
+                               text=text), score=1.0, published=published)
+
+    assert not gen.generate(q, [hit("2024-09-12")]).abstained
+    assert gen.generate(q, [hit("2023-09-12")]).abstained  # "next year" was 2024 then
 
 
 def test_several_sentences_in_reading_order(gen, retrieve):
