@@ -14,7 +14,14 @@ import pytest
 from rag.errors import ModelError
 from rag.storage.embedders import load_onnx_embedder
 from rag.storage.embeddings import SentenceTransformerEmbedder
-from rag.storage.embeddings_onnx import MANIFEST, OnnxEmbedder, export, exportable, model_location
+from rag.storage.embeddings_onnx import (
+    MANIFEST,
+    OnnxEmbedder,
+    export,
+    exportable,
+    model_location,
+    padding_batches,
+)
 from tests.conftest import ROOT
 
 TEXTS = [
@@ -51,6 +58,30 @@ def test_the_same_tokens_and_sentence_vectors(both):
     for x, y in zip(pa, pb, strict=True):
         assert x.spans == y.spans  # the span past the 256-token window is left out by both
         assert np.min(np.sum(x.vectors * y.vectors, axis=1)) > 0.99999
+
+
+def test_batches_are_cut_where_padding_would_cost_more_than_the_text():
+    lengths = [60, 15, 45, 20, 40, 30, 25, 200, 198, 195]
+    batches = padding_batches(lengths, 4)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert [lengths[b[0]] for b in batches] == sorted((lengths[b[0]] for b in batches),
+                                                      reverse=True)  # longest first
+    for b in batches:
+        assert len(b) <= 4
+        assert lengths[b[0]] * len(b) <= 1.25 * sum(lengths[i] for i in b)
+    assert batches[0][:3] == [7, 8, 9]  # like lengths share a batch
+    assert len(padding_batches([100] * 130, 64)) == 3  # an ingest's batches stay whole
+    assert padding_batches([], 64) == []
+
+
+def test_cut_batches_give_the_same_vectors(both):
+    """Short and long texts together (an ask's refined sentences) are embedded in several
+    batches; each text's vector is what it gets alone."""
+    _, onnx_ = both
+    texts = [TEXTS[0], TEXTS[1], "short", TEXTS[3], "Another sentence of middling length here."]
+    together = onnx_.embed_documents(texts)
+    alone = np.stack([onnx_.embed_documents([t])[0] for t in texts])
+    assert np.allclose(together, alone, atol=1e-5)
 
 
 def test_only_mean_pooling_models_are_exported(tmp_path):
