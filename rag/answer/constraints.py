@@ -264,8 +264,8 @@ class Constraints:
         short ``title`` (an encyclopedia-style topic such as "Super Bowl 50", not a headline)
         names what the whole document is about, so it counts for any name. ``voice`` names whom
         the document's "we" and "the Company" mean (rag/language/voice.py): a sentence in that voice
-        counts for those names. ``published`` (the document's ISO date) supplies the year a
-        news sentence leaves unsaid. The checks of the kinds in ``skip`` are not run (eval
+        counts for those names. ``published`` (the document's ISO date) dates the sentence's
+        "next year", "last year" and "this year". The checks of the kinds in ``skip`` are not run (eval
         measures what each one does)."""
         ev = Evidence.of(sentence, context, topic, title, voice, published)
         failed: list[str] = []
@@ -298,7 +298,7 @@ class Evidence:
     cont_norm: str  # the sentence it continues, when it refers back to none
     topic_norm: str
     title_norm: str  # a short title (a topic, not a headline), else ""
-    dated_years: frozenset[str] = frozenset()  # the years its document's date implies
+    dated_years: frozenset[str] = frozenset()  # "next year" etc. read against its date
 
     @classmethod
     def of(cls, sentence: str, context: str = "", topic: str = "", title: str = "",
@@ -321,7 +321,7 @@ def dated_years(s_norm: str, published: str) -> frozenset[str]:
     year": "will headline the halftime show next year" in an article of September 2024 is
     about 2025. A sentence that says no such thing is not taken to speak of its document's
     year: on RealTime QA that answered questions about 2023 from older articles
-    (BENCHMARKS.md, "The year a dated article names")."""
+    (BENCHMARKS.md, "Two rules measured on news")."""
     if not published[:4].isdigit():
         return frozenset()
     year = int(published[:4])

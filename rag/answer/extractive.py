@@ -115,7 +115,7 @@ def asks(text: str) -> bool:
     """A sentence that ends in a question mark asks rather than tells: a news subhead ("Who
     were the Knights Templar?", "What happened at the 2026 BAFTAs?") shares the question's
     words and says nothing. On the development sets such a quote never held the answer
-    (BENCHMARKS.md, "A sentence that asks")."""
+    (BENCHMARKS.md, "Two rules measured on news")."""
     return bool(_ASKS.search(text.strip()))
 
 
@@ -180,8 +180,7 @@ def _eligibility(cands: list[ScoredSentence], kind: AnswerType, question: str,
                  yesno: bool, veto: frozenset[str] = VETO_KINDS) -> None:
     """Which candidates may answer (``typed``): they keep to the question's constraints, are
     body sentences (a headline summarises; the sentence it summarises is cited) that tell
-    rather than ask, have the
-    asked-for kind of answer, and pass the two rules below."""
+    rather than ask, have the asked-for kind of answer, and pass the two rules below."""
     _relax_unmet(cands)
     for c in cands:
         c.failed_kinds = failed_kinds(c.check, has_answer_type(kind, c.text, question))
