@@ -112,9 +112,9 @@ def expand_query(question: str, table: Mapping[str, str]) -> str:
     # An informal lower-case "pbc" is read as the acronym, but an ordinary word never is: in a
     # news store some article defines WHO, US or IT, and "who" must not search for the World
     # Health Organization.
-    ordinary = english_words() | STOPWORDS_ALL
+    words = english_words()  # looked up, never copied: a union of the vocabulary cost 1 ms
     for w in re.findall(r"\b[a-z]{2,7}\b", question):
-        long = table.get(w) if w not in ordinary else None
+        long = table.get(w) if w not in words and w not in STOPWORDS_ALL else None
         if long and long not in question.lower() and long not in extra:
             extra.append(long)
     return f"{question} ({'; '.join(extra)})" if extra else question

@@ -399,3 +399,21 @@ def test_a_dates_day_is_a_number_not_a_name():
     assert not c.entities and c.numbers == {"30", "2019"}
     assert parse("How many shares were excluded for the year ended September 204, 2019?"
                  ).numbers == {"204", "2019"}
+
+
+def test_folding_takes_off_every_combining_mark_and_nothing_else():
+    import unicodedata
+
+    from rag.answer.constraints import _fold
+
+    def slow(text: str) -> str:  # the definition: every character tested
+        return "".join(ch for ch in unicodedata.normalize("NFD", text)
+                       if not unicodedata.combining(ch))
+
+    samples = ["Céloron de Blainville", "plain ASCII text", "“curly” quotes – and dashes",
+               "Ünïcödé ñ Å ǅ ḱ ẞ ﬁ", "".join(chr(c) for c in range(0x250, 0x2100)),
+               "Devanagari: हिन्दी, Hebrew: שָׁלוֹם, Vietnamese: Tiếng Việt"]
+    for text in samples:
+        assert _fold(text) == slow(text)
+    assert _fold("Céloron") == "Celoron"
+    assert contains("céloron founded the fort", "celoron")
