@@ -168,6 +168,7 @@ class Index:
         self._bm25: BM25Index | None = None
         self._records: dict[str, DocRecord] | None = None
         self._owners: tuple[dict[str, DocRecord] | None, dict[str, str]] = (None, {})
+        self._alias_table: tuple[dict[str, DocRecord] | None, dict[str, str]] = (None, {})
         self._records_generation = ""
         self._checked_at = 0.0
         self._generation = ""
@@ -247,8 +248,13 @@ class Index:
             return self._owners[1]
 
     def aliases(self) -> dict[str, str]:
-        """Acronyms the stored documents define (recorded at ingest), merged."""
-        return merge_aliases(r.aliases for r in self.records().values())
+        """Acronyms the stored documents define (recorded at ingest), merged; rebuilt only when
+        the records are (merging 1,800 news documents' tables cost ~0.5 ms an ask). Read-only."""
+        records = self.records()
+        with self._lock:
+            if self._alias_table[0] is not records:
+                self._alias_table = (records, merge_aliases(r.aliases for r in records.values()))
+            return self._alias_table[1]
 
     def documents(self) -> list[DocumentInfo]:
         return sorted((r.info() for r in self.records().values()), key=lambda d: d.source)

@@ -87,6 +87,19 @@ def test_acronym_tables_of_an_older_rule_are_not_read_and_are_made_again(tmp_pat
     assert again.upgrade_aliases() == 0
 
 
+def test_the_merged_acronym_table_follows_every_write(tmp_path, embedder):
+    index = Index(_client(tmp_path / "c"), embedder, "test-col", cache_dir=tmp_path)
+    _write(index, Document("a.txt", "The World Health Organization (WHO) met in Geneva."))
+    first = index.aliases()
+    assert first == {"who": "world health organization"}
+    assert index.aliases() is first  # merged once, not on every ask
+    _write(index, Document("b.txt", "A public benefit corporation (PBC) was formed."))
+    assert index.aliases() == {"who": "world health organization",
+                               "pbc": "public benefit corporation"}
+    index.delete_documents(["a.txt"])
+    assert index.aliases() == {"pbc": "public benefit corporation"}
+
+
 def test_stale_bm25_file_is_rebuilt(tmp_path, embedder):
     index = Index(_client(tmp_path / "c"), embedder, "test-col", cache_dir=tmp_path)
     _write(index, Document("a.txt", "Alpha beta gamma. Delta epsilon."))
