@@ -298,18 +298,17 @@ class Evidence:
     cont_norm: str  # the sentence it continues, when it refers back to none
     topic_norm: str
     title_norm: str  # a short title (a topic, not a headline), else ""
-    dated_years: frozenset[str] = frozenset()  # "next year" etc. read against its date
+    published: str = ""  # its document's ISO date ("next year" is read against it)
 
     @classmethod
     def of(cls, sentence: str, context: str = "", topic: str = "", title: str = "",
            voice: str = "", published: str = "") -> Evidence:
         ctx_norm = antecedent_text(sentence, context)
-        s_norm = normalize(sentence)
-        return cls(sentence, context, topic, title, voice, s_norm, ctx_norm,
+        return cls(sentence, context, topic, title, voice, normalize(sentence), ctx_norm,
                    "" if ctx_norm else continued_text(sentence, context),
                    normalize(topic) if topic else "",
                    normalize(title) if title and len(title.split()) <= MAX_TOPIC_TITLE_WORDS
-                   else "", dated_years(s_norm, published))
+                   else "", published)
 
 
 _RELATIVE_YEAR = re.compile(r"\b(next|last|this) year\b")
@@ -426,7 +425,7 @@ class NumberCheck(QuestionCheck):
         # "amounting to US$261,518 (2018: US$283,752)": the figure beside last year's is
         # this year's, as a report writes its comparatives
         have |= {str(int(y) + 1) for y in _COMPARATIVE.findall(ev.s_norm)}
-        have |= ev.dated_years
+        have |= dated_years(ev.s_norm, ev.published)  # only questions that give a number
         return Verdict([f"number:{n}" for n in sorted(self.numbers - have)])
 
 

@@ -105,10 +105,9 @@ CACHE_SIZE = 5000  # sentence vectors kept between questions (about 1.7 KB each;
 # a long-running server hold ~35 MB of them, BENCHMARKS.md "A server's memory")
 
 MAX_HEADLINE_WORDS = 20
-_TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*$")
-
-
-_ASKS = re.compile(r"\?[\"'”’)\]]*$")
+_CLOSERS = r"[\"'”’)\]]*$"  # quotes and brackets that may follow a sentence's last mark
+_TERMINAL = re.compile(rf"[.!?…]{_CLOSERS}")
+_ASKS = re.compile(rf"\?{_CLOSERS}")
 
 
 def asks(text: str) -> bool:
