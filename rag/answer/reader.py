@@ -29,6 +29,7 @@ import numpy as np
 
 from rag.bundled import sha256_file
 from rag.errors import ModelError
+from rag.onnx_runtime import session_options
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +101,7 @@ class Reader:
             raise ModelError(f"reader model at {model_path} has sha256 {actual}, expected "
                              f"{self.manifest.sha256}: the file is corrupt or was replaced; "
                              "reinstall citewise (or retrain with `python -m eval.train.reader`).")
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(model_path), options,
+        self._session = ort.InferenceSession(str(model_path), session_options(threads),
                                              providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer = Tokenizer.from_file(str(root / self.manifest.tokenizer))

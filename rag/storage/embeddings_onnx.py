@@ -31,6 +31,7 @@ import numpy as np
 
 from rag.bundled import BUNDLED_SHA256, bundled_model_path, check_weights, sha256_file
 from rag.errors import ModelError
+from rag.onnx_runtime import session_options
 from rag.sentence_vectors import SentenceVectors, pool
 from rag.storage.embeddings import BUNDLED_ALIASES, ENCODE_CONCURRENCY, _LocalTokens
 
@@ -221,9 +222,7 @@ class OnnxEmbedder(_LocalTokens):
         if sha256_file(out / manifest["onnx"]) != manifest["sha256"]:
             raise ModelError(f"{out / manifest['onnx']} does not match its recorded sha256; "
                              f"delete {out} and it is exported again.")
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        session = ort.InferenceSession(str(out / manifest["onnx"]), options,
+        session = ort.InferenceSession(str(out / manifest["onnx"]), session_options(),
                                        providers=["CPUExecutionProvider"])
         tok = Tokenizer.from_file(str(out / "tokenizer.json"))
         tok.enable_truncation(max_length=self.max_tokens)
