@@ -100,6 +100,22 @@ def test_the_merged_acronym_table_follows_every_write(tmp_path, embedder):
     assert index.aliases() == {"pbc": "public benefit corporation"}
 
 
+
+def test_the_document_listing_follows_every_write(tmp_path, embedder):
+    index = Index(_client(tmp_path / "c"), embedder, "test-col", cache_dir=tmp_path)
+    _write(index, Document("b.txt", "Cats are mammals."), Document("a.txt", "Dogs bark."))
+    first = index.documents()
+    assert [d.source for d in first] == ["a.txt", "b.txt"]
+    first.clear()  # a caller's list is its own; the listing is not rebuilt for the next one
+    again = index.documents()
+    assert [d.source for d in again] == ["a.txt", "b.txt"]
+    assert again[0] is index.documents()[0]
+    _write(index, Document("c.txt", "Parrots talk."))
+    assert [d.source for d in index.documents()] == ["a.txt", "b.txt", "c.txt"]
+    with index.writing():
+        index.delete_documents(["a.txt"])
+    assert [d.source for d in index.documents()] == ["b.txt", "c.txt"]
+
 def test_stale_bm25_file_is_rebuilt(tmp_path, embedder):
     index = Index(_client(tmp_path / "c"), embedder, "test-col", cache_dir=tmp_path)
     _write(index, Document("a.txt", "Alpha beta gamma. Delta epsilon."))
