@@ -100,7 +100,6 @@ def test_the_merged_acronym_table_follows_every_write(tmp_path, embedder):
     assert index.aliases() == {"pbc": "public benefit corporation"}
 
 
-
 def test_the_document_listing_follows_every_write(tmp_path, embedder):
     index = Index(_client(tmp_path / "c"), embedder, "test-col", cache_dir=tmp_path)
     _write(index, Document("b.txt", "Cats are mammals."), Document("a.txt", "Dogs bark."))
@@ -115,6 +114,7 @@ def test_the_document_listing_follows_every_write(tmp_path, embedder):
     with index.writing():
         index.delete_documents(["a.txt"])
     assert [d.source for d in index.documents()] == ["b.txt", "c.txt"]
+
 
 def test_stale_bm25_file_is_rebuilt(tmp_path, embedder):
     index = Index(_client(tmp_path / "c"), embedder, "test-col", cache_dir=tmp_path)
