@@ -24,6 +24,7 @@ from rag.language.aliases import expand_query, load_aliases
 from rag.language.text import looks_non_english
 from rag.records import Answer, DocumentInfo, Filters, Hit, IngestReport, Turn
 from rag.retrieval.asof import AsOf
+from rag.retrieval.rerank import Reranker
 from rag.retrieval.retriever import HybridSearcher
 from rag.storage.embedders import make_embedder
 from rag.storage.embeddings import Embedder
@@ -67,7 +68,8 @@ class Citewise:
                            shared=bool(self.settings.chroma_url))
         self.aliases = load_aliases(self.settings.aliases_file) \
             if self.settings.aliases_file else {}
-        self.searcher = HybridSearcher(self.index, self.embedder, aliases=self.aliases)
+        self.searcher = HybridSearcher(self.index, self.embedder, aliases=self.aliases,
+                                       reranker=Reranker() if self.settings.rerank else None)
         if generator is None:
             from rag.answer.registry import make_generator
 

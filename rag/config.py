@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     # retrieval and answering
     k: int = Field(5, ge=1, le=50, description="passages an answer is drawn from")
     generator: str = Field("extractive", description="answer backend (rag/answer/registry.py)")
+    rerank: bool = Field(False, description="order the first passages again by the learned "
+                         "re-ranker (rag/retrieval/rerank.py) before answering")
     abstain_threshold: float | None = Field(
         None, description="override the answer scorer's calibrated threshold")
     aliases_file: Path | None = Field(

@@ -31,7 +31,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
     "ray": ("ray_embed_actors", "ray_batch_size", "ray_actor_cpus"),
     "feeds": ("feeds_db", "refresh_feeds", "feed_timeout", "feed_max_mb", "feed_max_items",
               "feed_max_redirects", "feed_allow_private"),
-    "answer": ("k", "generator", "abstain_threshold", "aliases_file"),
+    "answer": ("k", "generator", "rerank", "abstain_threshold", "aliases_file"),
     "llm": ("llm_provider", "llm_model", "llm_base_url", "llm_api_key", "llm_api_version",
             "llm_deployment", "llm_temperature", "llm_max_tokens", "llm_timeout",
             "llm_max_retries", "llm_condense", "llm_completions", "llm", "llm_ctx",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from rag.language.text import normalize
 from rag.records import Chunk, Filters, Hit
 from rag.retrieval.asof import AsOf
+from rag.retrieval.rerank import Reranker
 from rag.storage.embeddings import Embedder
 from rag.storage.store import DocRecord, Index
 
@@ -125,10 +126,13 @@ class HybridSearcher:
     """Finds the chunks that best match a query, within optional metadata filters."""
 
     def __init__(self, index: Index, embedder: Embedder, params: FusionParams | None = None,
-                 aliases: Mapping[str, str] | None = None) -> None:
+                 aliases: Mapping[str, str] | None = None,
+                 reranker: Reranker | None = None) -> None:
         self.index = index
         self.embedder = embedder
         self.params = params or FusionParams()
+        #: orders the first fused passages again (rag/retrieval/rerank.py); None: fused order
+        self.reranker = reranker
         #: a user's short names (CITEWISE_ALIASES_FILE), beside those each document defines
         self.aliases = dict(aliases or {})
 
@@ -150,7 +154,11 @@ class HybridSearcher:
             owner = self.index.chunk_sources()
             extra = [([c for c in ranking if owner.get(c[0]) in inside], self.params.window_weight)
                      for ranking in (dense, sparse)]
-        return self.read_hits(fuse(dense, sparse, self.params, extra), records, k, when)
+        fused = fuse(dense, sparse, self.params, extra)
+        if self.reranker is None:
+            return self.read_hits(fused, records, k, when)
+        hits = self.read_hits(fused, records, max(k, self.reranker.depth), when)
+        return self.reranker.run(hits, self.embedder.embed_query(query))[:k]
 
     def filtered_sources(self, filters: Filters | None) -> set[str] | None:
         """The sources the filters allow; None when there is no filter."""
