@@ -8,10 +8,12 @@ session's spinning threads took the cores from the other's work: on 2 cores a wa
 RealTime QA store spent 212 ms of CPU for 107 ms of wall time, and 128 ms for 85 ms without the
 spinning (BENCHMARKS.md, "Threads that sleep between runs").
 
-No memory arena: onnxruntime's CPU arena keeps the largest intermediate tensors of every batch
-shape it has seen; with it off they go back to malloc, which the server trims (citewise/memory.py).
-A process asking 60 news questions held 466 MiB with the arenas and 426 without, at the same
-speed (BENCHMARKS.md, "Sessions without a memory arena").
+The reader's session has no memory arena: onnxruntime's CPU arena keeps the largest
+intermediate tensors of every batch shape it has seen; without it they go back to malloc, which
+the server trims (citewise/memory.py): 24 MiB less after 60 news asks, same speed. The embedder
+keeps its arena (an ingest without it took 42 s instead of 30: its large batches are allocated
+again on every run) and shrinks it when an ingest ends (BENCHMARKS.md, "The reader without a
+memory arena").
 """
 
 from __future__ import annotations
@@ -24,15 +26,16 @@ if TYPE_CHECKING:  # onnxruntime is imported when a model is loaded, not with th
 ALLOW_SPINNING = "session.intra_op.allow_spinning"
 
 
-def session_options(threads: int | None = None) -> ort.SessionOptions:
+def session_options(threads: int | None = None, arena: bool = True) -> ort.SessionOptions:
     """Options for a CPU session: ``threads`` intra-op threads (None or 0: onnxruntime's
-    default, one per core), no busy-waiting between runs, no memory arena, warnings only."""
+    default, one per core), no busy-waiting between runs, onnxruntime's memory arena only with
+    ``arena``, warnings only."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
     options.add_session_config_entry(ALLOW_SPINNING, "0")
-    options.enable_cpu_mem_arena = False
+    options.enable_cpu_mem_arena = arena
     options.log_severity_level = 3
     return options

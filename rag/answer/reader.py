@@ -101,7 +101,8 @@ class Reader:
             raise ModelError(f"reader model at {model_path} has sha256 {actual}, expected "
                              f"{self.manifest.sha256}: the file is corrupt or was replaced; "
                              "reinstall citewise (or retrain with `python -m eval.train.reader`).")
-        self._session = ort.InferenceSession(str(model_path), session_options(threads),
+        # no arena: small batches of many shapes, an ask at a time (rag/onnx_runtime.py)
+        self._session = ort.InferenceSession(str(model_path), session_options(threads, arena=False),
                                              providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer = Tokenizer.from_file(str(root / self.manifest.tokenizer))

@@ -152,10 +152,22 @@ def test_the_int8_variant_is_a_model_of_its_own(tmp_path):
         Index(client=client, embedder=int8, cache_dir=tmp_path)
 
 
-def test_releasing_the_arena_keeps_the_vectors():
-    embedder = load_onnx_embedder("", 64)
+@pytest.mark.parametrize("arena", [False, True])
+def test_releasing_memory_keeps_the_vectors_with_or_without_an_arena(monkeypatch, arena):
+    import rag.storage.embeddings_onnx as module
+
+    opened = module.session_options
+
+    def options(threads=None):
+        o = opened(threads)
+        o.enable_cpu_mem_arena = arena
+        return o
+
+    monkeypatch.setattr(module, "session_options", options)
+    embedder = OnnxEmbedder("", 64)  # not the process's shared one: a session of its own
     texts = ["The heron census counted 412 herons.", "word " * 150]
     before = embedder.embed_documents(texts)
-    embedder.release_memory()  # a tiny pass that shrinks onnxruntime's arena as it ends
+    assert embedder._session.get_session_options().enable_cpu_mem_arena is arena
+    embedder.release_memory()  # with an arena (citewise's): a tiny pass that shrinks it
     assert np.allclose(before, embedder.embed_documents(texts), atol=1e-6)
     OnnxEmbedder("").release_memory()  # nothing loaded: nothing to release, no error
