@@ -250,7 +250,7 @@ class OnnxEmbedder(_LocalTokens):
         pass that shrinks the arena as it ends. Called when an ingest is done, so a server that
         took an upload (or a feed poll) does not keep an ingest's peak: six 64-chunk batches
         left RSS at 1,135 MB, 259 MB after this (BENCHMARKS.md). A session opened without an
-        arena (rag/onnx_runtime.py: citewise's own) has nothing to shrink: malloc got it back."""
+        arena has nothing to shrink (asking would fail): malloc got its buffers back."""
         if self._session is None or not self._session.get_session_options().enable_cpu_mem_arena:
             return
         import onnxruntime as ort
