@@ -77,7 +77,7 @@ def collect(dataset: Path, store: Path, limit: int | None, seed: int, depth: int
     pipeline.searcher.reranker = recorder
     samples: list[EvalSample] = [s for s in load_dataset(dataset).samples
                                  if s.answerable and s.has_gold]
-    out = []
+    out: list[Ranked] = []
     for s in tqdm(select(samples, limit, seed), desc=dataset.stem, disable=not progress,
                   file=sys.stderr):
         recorder.last = None
