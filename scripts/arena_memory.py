@@ -23,10 +23,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _rss_mb() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS"):
-            return int(line.split()[1]) // 1024
-    return 0
+    """This process's resident memory now (not its peak)."""
+    import os
+
+    from eval.bench.run import _rss_mb as rss_of
+
+    return round(rss_of(os.getpid()))
 
 
 def _set_arenas(embedder: bool, reader: bool) -> None:
