@@ -22,7 +22,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,6 @@ from rag.config import Settings
 from rag.records import Hit
 from rag.retrieval.rerank import FEATURES, MODEL_FILE, Reranker, RerankModel, features
 
-log = logging.getLogger(__name__)
 DEFAULT_DEPTH = 10
 
 
@@ -93,11 +92,7 @@ def hits_at(questions: Sequence[Ranked], model: RerankModel | None) -> dict[str,
     """hit@1/3/5 of the fused order (``model`` None) or the re-ranked one."""
     got = {1: 0, 3: 0, 5: 0}
     for q in questions:
-        if model is None:
-            labels = q.labels
-        else:
-            s = model.scores(q.rows)
-            labels = q.labels[sorted(range(len(s)), key=lambda i: (-s[i], i))]
+        labels = q.labels if model is None else q.labels[model.order(q.rows)]
         for k in got:
             got[k] += bool(labels[:k].any())
     n = max(len(questions), 1)
@@ -155,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     trained = {"sets": [f"{n}={d}" for n, d, _ in train_sets], "limit": args.limit,
                "seed": args.seed, "rows": int(sum(len(q.rows) for q in pooled)),
                "figures": figures}
-    model = RerankModel(model.weights, model.bias, model.depth, model.version, trained)
+    model = replace(model, trained=trained)
     args.out.write_text(json.dumps(model.to_dict(), indent=2) + "\n",
                         encoding="utf-8")
     sys.stdout.write(f"weights ({', '.join(FEATURES)}): {list(model.weights)}, "

@@ -14,19 +14,16 @@ again"). A passage without stored sentence vectors leaves the fused order as it 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from rag.errors import ModelError
 from rag.records import Hit
-
-log = logging.getLogger(__name__)
 
 MODEL_FILE = "rerank.json"
 UNRANKED = 200  # the rank given a passage one retriever did not return
@@ -64,15 +61,15 @@ def features(hits: Sequence[Hit], query: Sequence[float] | np.ndarray) -> np.nda
     """One row of ``FEATURES`` per hit, in the hits' (fused) order; None when a hit has no
     sentence vectors (a store from before them, or an embedder without token outputs)."""
     q = _unit(query)
-    cosines = [sentence_cosines(h, q) for h in hits]
-    if not hits or any(c is None for c in cosines):
+    found = [sentence_cosines(h, q) for h in hits]
+    if not hits or any(c is None for c in found):
         return None
+    cosines = cast(list[np.ndarray], found)
     best_bm25 = max((h.sparse_score or 0.0) for h in hits) or 1.0
     best_dense = max((h.dense_score or 0.0) for h in hits)
-    best_sentence = max(float(c[0]) for c in cosines if c is not None)
+    best_sentence = max(float(c[0]) for c in cosines)
     rows = []
     for rank, (h, c) in enumerate(zip(hits, cosines, strict=True), start=1):
-        assert c is not None
         dense = h.dense_score or 0.0
         top = float(c[0])
         rows.append([
@@ -132,6 +129,11 @@ class RerankModel:
     def scores(self, rows: np.ndarray) -> np.ndarray:
         return rows @ np.asarray(self.weights, dtype=np.float64) + self.bias
 
+    def order(self, rows: np.ndarray) -> list[int]:
+        """Row indices best first; ties keep the given (fused) order."""
+        scores = self.scores(rows)
+        return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+
 
 class Reranker:
     """Orders the first ``model.depth`` hits of a search by the model's score."""
@@ -148,6 +150,4 @@ class Reranker:
         rows = features(hits, query)
         if rows is None:
             return hits
-        scores = self.model.scores(rows)
-        order = sorted(range(len(hits)), key=lambda i: (-scores[i], i))
-        return [hits[i] for i in order]
+        return [hits[i] for i in self.model.order(rows)]
