@@ -183,29 +183,43 @@ def excluded_weeks(files: Sequence[Path]) -> set[str]:
 
 
 def news_question_pairs(question: str, correct: str, distractors: Sequence[str],
-                        sentences: Sequence[Sentence]) -> list[Pair]:
-    """At most one positive and two negatives for one quiz question (see the module doc);
-    none when no sentence names the correct choice and shares a word with the question."""
+                        sentences: Sequence[Sentence], positives: int = 1,
+                        negatives: int = 1) -> list[Pair]:
+    """Up to ``positives`` sentences naming the right choice, the best one naming a wrong
+    choice and up to ``negatives`` of the best naming neither, for one quiz question (see the
+    module doc); none when no sentence names the correct choice and shares a word with the
+    question."""
     qterms = set(content_terms(question))
     scored = sorted(sentences, key=lambda s: -_overlap(qterms, s))
     # (sentence, names the right choice, names a wrong one), as the RealTime QA set counts it
     named = [(s, mentions(s.text, correct), any(mentions(s.text, d) for d in distractors))
              for s in scored]
-    right = [s for s, ok, _ in named if ok]
-    if not right or _overlap(qterms, right[0]) == 0:
+    # the metric never credits a sentence that also names a wrong choice
+    right = [s for s, ok, bad in named if ok and not bad and _overlap(qterms, s) > 0]
+    if not right:
         return []
-    pairs = [Pair(question, right[0].pair, 1, "positive")]
+    pairs = [Pair(question, s.pair, 1, "positive") for s in _distinct(right)[:positives]]
     wrong = next((s for s, ok, bad in named if not ok and bad), None)
     if wrong is not None:
         pairs.append(Pair(question, wrong.pair, 0, "distractor"))
-    other = next((s for s, ok, bad in named if not ok and not bad), None)
-    if other is not None:
-        pairs.append(Pair(question, other.pair, 0, "same_results"))
+    other = [s for s, ok, bad in named if not ok and not bad]
+    pairs += [Pair(question, s.pair, 0, "same_results") for s in _distinct(other)[:negatives]]
     return pairs
 
 
-def realtimeqa_pairs(repo: Path, exclude: set[str],
-                     progress: bool = True) -> tuple[list[Pair], dict[str, Any]]:
+def _distinct(sentences: Sequence[Sentence]) -> list[Sentence]:
+    """Each sentence text once (a wire story is in several results)."""
+    seen: set[str] = set()
+    out = []
+    for s in sentences:
+        if s.text not in seen:
+            seen.add(s.text)
+            out.append(s)
+    return out
+
+
+def realtimeqa_pairs(repo: Path, exclude: set[str], progress: bool = True,
+                     positives: int = 1, negatives: int = 1) -> tuple[list[Pair], dict[str, Any]]:
     """Pairs from every allowed RealTime QA week not in ``exclude``."""
     from tqdm import tqdm
 
@@ -229,7 +243,8 @@ def realtimeqa_pairs(repo: Path, exclude: set[str],
                     clean = clean_article(str(item.get("text", "") or ""))[1]
                     cache[url] = [s for _, _, s in sentences_of(clean, title)]
                 sentences += cache[url]
-            got = news_question_pairs(q.question, q.correct, q.distractors, sentences)
+            got = news_question_pairs(q.question, q.correct, q.distractors, sentences,
+                                      positives, negatives)
             questions += bool(got)
             pairs += got
     return pairs, {"realtimeqa_weeks": len(weeks), "realtimeqa_excluded_weeks": len(exclude),
@@ -479,6 +494,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="a copy of github realtimeqa/realtimeqa_public: add its news-quiz pairs")
     p.add_argument("--realtimeqa-exclude", type=Path, nargs="*", default=[],
                    help="built RealTime QA measure files whose weeks are never read")
+    p.add_argument("--news-positives", type=int, default=1,
+                   help="sentences naming a quiz question's right choice, as positives")
+    p.add_argument("--news-negatives", type=int, default=1,
+                   help="best-matching sentences naming no choice, as negatives")
     p.add_argument("--tatqa", type=Path, default=SHARED / "tatqa" / "tatqa_dataset_dev.json",
                    help="TAT-QA dev JSON")
     p.add_argument("--tatqa-store", type=Path, default=None,
@@ -508,7 +527,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write("error: --realtimeqa needs --realtimeqa-exclude MEASURE.jsonl "
                              "(the measure weeks must never be trained on)\n")
             return 2
-        news, news_info = realtimeqa_pairs(args.realtimeqa, exclude)
+        news, news_info = realtimeqa_pairs(args.realtimeqa, exclude,
+                                           positives=args.news_positives,
+                                           negatives=args.news_negatives)
     if args.tatqa_store is not None:
         if not args.tatqa.is_file():
             sys.stderr.write(f"error: {args.tatqa}: no such file (see "

@@ -112,6 +112,25 @@ def test_a_news_question_gets_the_naming_sentence_as_positive_and_a_distractor_a
     assert "Louisiana" not in pairs[2].text.split(" [SEP] ")[0]
 
 
+def test_a_news_question_can_give_more_positives_and_sentences_that_only_repeat_it():
+    from eval.train.reader import news_question_pairs
+
+    text = ("The hurricane hit Louisiana hardest on Thursday. The hurricane hit the coast hardest "
+            "in years, officials said. Officials in Texas prepared shelters for the hurricane. "
+            "Louisiana towns lost power as the storm hit. The hurricane hit hardest at night. "
+            "Texas and Louisiana both declared emergencies as the hurricane hit.")
+    pairs = news_question_pairs("Which state did the hurricane hit hardest?", "Louisiana",
+                                ["Texas"], news_sentences(text), positives=2, negatives=2)
+    kinds = [(p.label, p.kind) for p in pairs]
+    assert kinds == [(1, "positive"), (1, "positive"), (0, "distractor"), (0, "same_results"),
+                     (0, "same_results")]
+    firsts = [p.text.split(" [SEP] ")[0] for p in pairs]
+    # a sentence naming the right choice beside a wrong one is no positive (nor a negative)
+    assert not any(f.startswith("Texas and Louisiana") for f in firsts)
+    assert firsts[3].startswith("The hurricane hit the coast hardest")
+    assert firsts[4].startswith("The hurricane hit hardest at night")
+
+
 def test_a_news_question_whose_answer_is_not_named_gives_no_pairs():
     from eval.train.reader import news_question_pairs
 
