@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="server bind address")
     port: int = Field(7860, description="server port")
     max_upload_mb: float = Field(25.0, gt=0, description="largest upload accepted, per file")
+    chat_ui: bool = Field(True, description="serve the browser chat at /; off, the server "
+                          "answers over the API, Slack and MCP only and never loads Gradio "
+                          "(about 125 MiB less memory)")
 
     # sign-in and roles (ui/auth.py, citewise/access.py)
     auth: Literal["none", "token", "proxy"] | None = Field(

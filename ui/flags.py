@@ -37,7 +37,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
             "llm_max_retries", "llm_condense", "llm_completions", "llm", "llm_ctx",
             "llm_threads", "llm_small_prompt"),
     "feedback": ("feedback", "feedback_db"),
-    "server": ("host", "port", "max_upload_mb"),
+    "server": ("host", "port", "max_upload_mb", "chat_ui"),
     "audit": ("auth_db",),  # the audit log every write is recorded in (and the tokens)
     "auth": ("auth", "insecure_open", "session_hours", "proxy_ips",
              "proxy_user_header", "proxy_groups_header", "proxy_roles", "proxy_default_role",

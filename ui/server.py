@@ -90,9 +90,22 @@ def _plain_docs(schema: dict[str, Any]) -> str:
     )
 
 
+def _no_chat_page(app: FastAPI) -> None:
+    """``/`` of a server without the chat (``CITEWISE_CHAT_UI=false``): what it does serve."""
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> HTMLResponse:
+        return HTMLResponse(
+            "<!doctype html><html><head><meta charset='utf-8'><title>citewise</title></head>"
+            "<body style='font-family:sans-serif;margin:2em'><h1>citewise</h1>"
+            "<p>This server answers over its API (<a href='/docs'>/docs</a>), Slack and MCP; "
+            "the browser chat is off. Start it with <code>CITEWISE_CHAT_UI=true</code> "
+            "(<code>citewise serve --chat-ui</code>) to chat here.</p></body></html>")
+
+
 def create_app(citewise: CitewiseApp, settings: Settings) -> FastAPI:
-    """The FastAPI app with the API, Slack routes and the Gradio UI mounted at ``/``."""
-    from ui.chat import mount
+    """The FastAPI app with the API, Slack routes and the Gradio UI mounted at ``/`` (unless
+    ``settings.chat_ui`` is off: then Gradio is never imported)."""
     from ui.feedback import Recorder, feedback_router
     from ui.mcp_tools import PATH as MCP_PATH
     from ui.mcp_tools import build_mcp
@@ -160,7 +173,13 @@ def create_app(citewise: CitewiseApp, settings: Settings) -> FastAPI:
     app.router.routes.extend(tools_app.routes)  # POST/GET/DELETE /mcp (Streamable HTTP)
     app.include_router(slack_router(bot))
     install_security_scheme(app)
-    mount(app, citewise, settings, path="/", recorder=recorder, gate=gate)  # last: it catches every other path
+    if settings.chat_ui:
+        from ui.chat import mount
+
+        # last: it catches every other path
+        mount(app, citewise, settings, path="/", recorder=recorder, gate=gate)
+    else:
+        _no_chat_page(app)
     return app
 
 
@@ -221,9 +240,9 @@ def _serve(settings: Settings, ingest: list[Path] | None) -> None:
     # polls on its own thread; asks never wait for it
     refresher = Refresher(citewise, every).start() if every else None
     trimmer = Trimmer().start()
-    log.info("citewise serving on http://%s:%s (chat /, API /docs, OpenAI-compatible /v1, "
+    log.info("citewise serving on http://%s:%s (%s, API /docs, OpenAI-compatible /v1, "
              "MCP /mcp, Slack /slack/events)",
-             settings.host, settings.port)
+             settings.host, settings.port, "chat /" if settings.chat_ui else "chat off")
     # X-Forwarded-* are read by ui/auth.py, and only from CITEWISE_PROXY_IPS
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
