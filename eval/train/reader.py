@@ -42,13 +42,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import random
 import re
 import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -62,13 +60,13 @@ from eval.metrics import mentions
 from eval.nearmiss import make_near_misses
 from eval.records import EvalSample
 from eval.splits import SQUAD2_MEASURE_ARTICLES, hard_titles, read_reserved, split_titles
+from eval.train.reader_fit import MAX_LENGTH, fit, load_shards, write_pairs
 from rag.answer.reader import CONTEXT_CHARS, MANIFEST, Reader, pair_text
 from rag.language.text import quote_spans
 from rag.language.textrules import content_terms
 
 log = logging.getLogger(__name__)
 
-MAX_LENGTH = 96  # tokens of question + candidate; the question and the sentence fit in it
 NEAR_MISS_KINDS = ("entity", "number", "date", "time_qualifier")
 
 
@@ -356,60 +354,15 @@ def build_pairs(squad: Path, reserved: Path, squad2: Path | None, seed: int,
 
 def train(pairs: Sequence[Pair], out: Path, epochs: int, batch_size: int, lr: float, seed: int,
           threads: int | None) -> dict[str, Any]:
-    """Fine-tune, export to ONNX and quantize to int8; returns training figures."""
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
+    """Fine-tune (eval/train/reader_fit.py), export to ONNX and quantize to int8; returns
+    training figures."""
     from rag.bundled import bundled_model_path
 
-    torch.manual_seed(seed)
-    if threads:
-        torch.set_num_threads(threads)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    base = bundled_model_path()
-    tok = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    steps = epochs * math.ceil(len(pairs) / batch_size)
-    warm = max(1, steps // 10)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    order = list(range(len(pairs)))
-    rng = random.Random(seed)
-    started = time.perf_counter()
-    step = 0
-    model.train()
-    for epoch in range(epochs):
-        rng.shuffle(order)
-        running = 0.0
-        for b in range(0, len(order), batch_size):
-            batch = [pairs[i] for i in order[b : b + batch_size]]
-            enc = tok([p.question for p in batch], [p.text for p in batch], padding=True,
-                      truncation="only_second", max_length=MAX_LENGTH, return_tensors="pt")
-            enc = {k: v.to(device) for k, v in enc.items()}
-            labels = torch.tensor([float(p.label) for p in batch], device=device)
-            logits = model(**enc).logits.view(-1)
-            loss = loss_fn(logits, labels)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            step += 1
-            value = loss.item()
-            running = 0.98 * running + 0.02 * value if step > 1 else value
-            if step % 20 == 0 or step == steps:
-                rate = step * batch_size / (time.perf_counter() - started)
-                sys.stderr.write(f"\repoch {epoch + 1}/{epochs} step {step}/{steps} "
-                                 f"loss {running:.3f} ({rate:.0f} pairs/s)   ")
-                sys.stderr.flush()
-    sys.stderr.write("\n")
-    seconds = time.perf_counter() - started
-    model.eval().to("cpu")
+    rows = [(p.question, p.text, p.label) for p in pairs]
+    model, tok, info = fit(rows, bundled_model_path(), epochs, batch_size, lr, seed, threads)
     export(model, tok, out)
-    return {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
-            "max_length": MAX_LENGTH, "train_seconds": round(seconds, 1), "device": device}
+    info.pop("pairs", None)
+    return info
 
 
 def export(model: Any, tok: Any, out: Path) -> None:
@@ -513,11 +466,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--measure-limit", type=int, default=600,
                    help="measure-part questions for the sentence-choice figures")
+    p.add_argument("--dump-pairs", type=Path, default=None,
+                   help="write the training pairs here (JSONL, .gz to compress) and stop: "
+                        "`python -m eval.train.reader_fit fit` trains from them elsewhere")
+    p.add_argument("--trained", type=Path, default=None,
+                   help="a folder `python -m eval.train.reader_fit fit` wrote: export, measure "
+                        "and write that model instead of training here")
     args = p.parse_args(argv)
     for path in (args.squad, args.reserved, args.squad2, *args.realtimeqa_exclude):
         if path is not None and not path.is_file():
             sys.stderr.write(f"error: {path}: no such file (see ../shared/datasets/README.md)\n")
             return 2
+    if args.trained is not None:
+        return _write(args, _trained_info(args.trained), None)
     news: list[Pair] = []
     news_info: dict[str, Any] = {}
     if args.realtimeqa is not None:
@@ -543,10 +504,36 @@ def main(argv: Sequence[str] | None = None) -> int:
                               news)
     info.update(news_info)
     log.info("training pairs: %s", info)
+    if args.dump_pairs is not None:
+        write_pairs([(p.question, p.text, p.label, p.kind) for p in pairs], args.dump_pairs)
+        args.dump_pairs.with_name(args.dump_pairs.name.split(".")[0] + ".info.json").write_text(
+            json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        sys.stdout.write(json.dumps(info, indent=2) + "\n")
+        return 0
+    return _write(args, info, pairs)
+
+
+def _trained_info(folder: Path) -> dict[str, Any]:
+    """The data and training figures of a model `reader_fit fit` trained elsewhere."""
+    path = folder / "pairs.info.json"
+    info: dict[str, Any] = json.loads(path.read_text("utf-8")) if path.is_file() else {}
+    info["trained_elsewhere"] = True
+    return info
+
+
+def _write(args: argparse.Namespace, info: dict[str, Any], pairs: list[Pair] | None) -> int:
+    """Train here (``pairs``) or take ``args.trained``, export, measure, write ``args.out``."""
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp) / "reader"
-        info["training"] = train(pairs, staging, args.epochs, args.batch_size, args.lr,
-                                 args.seed, args.threads)
+        if pairs is None:
+            from rag.bundled import bundled_model_path
+
+            model, tok = load_shards(args.trained, bundled_model_path())
+            export(model, tok, staging)
+            info["training"] = json.loads((args.trained / "training.json").read_text("utf-8"))
+        else:
+            info["training"] = train(pairs, staging, args.epochs, args.batch_size, args.lr,
+                                     args.seed, args.threads)
         write_manifest(staging, info)
         reader = Reader(staging)
         data = json.loads(args.squad.read_text(encoding="utf-8"))
