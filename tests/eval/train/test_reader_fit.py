@@ -91,9 +91,8 @@ def test_pairs_round_trip_through_a_gzipped_file(tmp_path):
 def test_pairs_dumped_fitted_from_files_and_exported_as_the_reader(tmp_path):
     """The recipe a GPU machine runs, on the CPU: dump the pairs, fit from the files with a
     packed start model, export and measure with ``--trained``; the reader loads and reads."""
-    from rag.answer.reader import Reader
-
     from eval.external import SHARED
+    from rag.answer.reader import Reader
 
     shared = SHARED / "squad-v1.1-dev"
     squad = shared / "dev-v1.1.json"
