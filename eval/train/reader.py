@@ -26,15 +26,19 @@ the measure parts are never read for training):
   questions' near-miss variants paired with a positive are negatives. This is the reader's only
   report text: "we", definitions, reasons and rows;
 * RealTime QA (``--realtimeqa REPO``, past/2023-2026 only, never the weeks of the measure files
-  named by ``--realtimeqa-exclude``): news-quiz questions over their own search results. A
-  sentence that names the correct choice and shares most words with the question is a positive;
-  the sentence that best matches the question while naming a wrong choice (the quiz's own
-  distractors) and the best-matching sentence naming neither are negatives. This is the reader's
-  only news: quiz questions with a preamble, paraphrase, and headlines.
+  named by ``--realtimeqa-exclude``): news-quiz questions over their own search results. The
+  sentence that names the correct choice (and no wrong one) and shares most words with the
+  question is a positive (``--news-positives N``: the N best); the sentence that best matches
+  the question while naming a wrong choice (the quiz's own distractors) and the best-matching
+  sentence naming neither (``--news-negatives N``: the N best, the sentences that repeat the
+  question without answering it) are negatives. This is the reader's only news: quiz questions
+  with a preamble, paraphrase, and headlines.
 
 WikiQA (research licence) and RealTime QA are not used for the weights. Runs on CPU (2 cores:
 about 25 pairs/s) or on a GPU when one is there. Writes ``model.onnx`` (int8, dynamic,
 per-channel), ``tokenizer.json`` and ``reader.json`` (sha256, data, seed, figures) to ``--out``.
+``--dump-pairs`` and ``--trained`` split the run for a machine that has only torch and
+transformers (eval/train/reader_fit.py, scripts/gpu_reader.sh).
 """
 
 from __future__ import annotations
