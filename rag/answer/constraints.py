@@ -88,6 +88,10 @@ MAX_TOPIC_TITLE_WORDS = 5  # a longer title is a headline: its names are not the
 # an ask reads 100-200 sentences, so this holds about ten asks; 8192 held a server's RSS
 # ~30 MB higher for no measured speed (BENCHMARKS.md, "A server's memory").
 PASSAGE_CACHE = 2048
+# Entries of the caches keyed by a whole passage (its names and words: question.py,
+# informal.py): an ask reads its k passages, so this holds about a hundred asks; 4096 kept
+# ~9 MiB more in a server after 200 asks (BENCHMARKS.md, "A server without the chat").
+PASSAGE_TEXT_CACHE = 512
 _NUMBER_WORD = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
     r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
+from rag.answer.constraints import PASSAGE_TEXT_CACHE
 from rag.language.textrules import STOPWORDS_ALL, english_words
 
 _CONTRACTION = re.compile(r"\b(when|what|where|who|how)s\b", re.IGNORECASE)
@@ -56,7 +57,7 @@ def vocabulary(texts: Iterable[str]) -> set[str]:
     return out
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=PASSAGE_TEXT_CACHE)
 def _words(text: str) -> frozenset[str]:
     return frozenset(w.lower() for w in re.findall(r"[A-Za-z][a-z]{3,}", text))
 

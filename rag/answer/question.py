@@ -15,6 +15,7 @@ from functools import lru_cache
 from rag.answer.constraints import (
     MONTH,
     ORDINALS,
+    PASSAGE_TEXT_CACHE,
     PAST,
     POSSESS_NOUNS,
     POSSESS_VERBS,
@@ -553,7 +554,7 @@ def known_names(texts: Iterable[str]) -> set[str]:
     return out - lower  # "University" is a name only if the texts never write "university"
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=PASSAGE_TEXT_CACHE)
 def _names_and_words(text: str) -> tuple[frozenset[str], frozenset[str]]:
     """One text's inner names and lower-case words (passages come back question after
     question: read each once)."""

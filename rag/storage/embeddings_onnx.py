@@ -41,6 +41,11 @@ PADDING_SLACK = 1.25
 
 MANIFEST = "manifest.json"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# A run of at most this many texts (an ask's question, its refined sentences) hands what it
+# took from the memory arena back as it ends; an ingest's 64-chunk batches keep theirs, since
+# allocating them again each time made an ingest 40% slower (BENCHMARKS.md, "A server
+# without the chat").
+SHRINK_AT_MOST = 8
 
 
 def cache_root() -> Path:
@@ -198,6 +203,7 @@ class OnnxEmbedder(_LocalTokens):
         self._normalize = True
         self._load_lock = threading.Lock()
         self._encode_gate = threading.BoundedSemaphore(ENCODE_CONCURRENCY)
+        self._shrink_options: Any = None
 
     @property
     def loaded(self) -> bool:
@@ -253,14 +259,10 @@ class OnnxEmbedder(_LocalTokens):
         arena has nothing to shrink (asking would fail): malloc got its buffers back."""
         if self._session is None or not self._session.get_session_options().enable_cpu_mem_arena:
             return
-        import onnxruntime as ort
-
-        options = ort.RunOptions()
-        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         one = np.zeros((1, 1), dtype=np.int64)
         with self._encode_gate:
             self._session.run(None, {"input_ids": one, "attention_mask": np.ones_like(one),
-                                     "token_type_ids": one}, options)
+                                     "token_type_ids": one}, self._shrink)
 
     # ---- vectors ----------------------------------------------------------------------------
     def _forward(self, batch: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
@@ -269,9 +271,22 @@ class OnnxEmbedder(_LocalTokens):
         feed = {"input_ids": np.array([e.ids for e in encs], dtype=np.int64),
                 "attention_mask": np.array([e.attention_mask for e in encs], dtype=np.int64),
                 "token_type_ids": np.array([e.type_ids for e in encs], dtype=np.int64)}
+        options = self._shrink if len(batch) <= SHRINK_AT_MOST else None
         with self._encode_gate:
-            tokens = self._session.run(None, feed)[0]
+            tokens = self._session.run(None, feed, options)[0]
         return tokens, feed["attention_mask"], encs
+
+    @property
+    def _shrink(self) -> Any:
+        """Run options that shrink the arena as the run ends (None without an arena)."""
+        if self._shrink_options is None and self._session is not None \
+                and self._session.get_session_options().enable_cpu_mem_arena:
+            import onnxruntime as ort
+
+            options = ort.RunOptions()
+            options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+            self._shrink_options = options
+        return self._shrink_options
 
     def _pool(self, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
         m = mask[..., None].astype(np.float32)

@@ -171,3 +171,34 @@ def test_releasing_memory_keeps_the_vectors_with_or_without_an_arena(monkeypatch
     embedder.release_memory()  # with an arena (citewise's): a tiny pass that shrinks it
     assert np.allclose(before, embedder.embed_documents(texts), atol=1e-6)
     OnnxEmbedder("").release_memory()  # nothing loaded: nothing to release, no error
+
+
+def test_an_asks_small_runs_shrink_the_arena_and_an_ingests_batches_keep_it():
+    import rag.storage.embeddings_onnx as module
+
+    embedder = OnnxEmbedder("", 64)  # a session of its own
+    embedder.load()
+    session = embedder._session
+    seen: list[object] = []
+
+    class Recording:
+        def run(self, outputs, feed, options=None):
+            seen.append(options)
+            return session.run(outputs, feed, options)
+
+        def get_session_options(self):
+            return session.get_session_options()
+
+    embedder._session = Recording()
+    question = embedder.embed_query("How many herons did the census count?")
+    small = embedder.embed_documents(["The census counted 412 herons."] * module.SHRINK_AT_MOST)
+    large = embedder.embed_documents(["The census counted 412 herons."] * 40)
+    shrink, small_run, large_run = seen[0], seen[1], seen[-1]
+    assert shrink is not None and small_run is shrink
+    assert shrink.get_run_config_entry("memory.enable_memory_arena_shrinkage") == "cpu:0"
+    assert large_run is None  # an ingest's batch keeps what it allocated
+    # the vectors do not depend on it
+    embedder._session = session
+    assert np.allclose(question, embedder.embed_query("How many herons did the census count?"),
+                       atol=1e-6)
+    assert np.allclose(small, large[: len(small)], atol=1e-5)
