@@ -42,9 +42,9 @@ PADDING_SLACK = 1.25
 MANIFEST = "manifest.json"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # A run of at most this many texts (an ask's question, its refined sentences) hands what it
-# took from the memory arena back as it ends; an ingest's 64-chunk batches keep theirs, since
-# allocating them again each time made an ingest 40% slower (BENCHMARKS.md, "A server
-# without the chat").
+# took from the memory arena back as it ends (BENCHMARKS.md, "A server without the chat"); an
+# ingest's 64-chunk batches keep theirs, since allocating them again each time made an ingest
+# 40% slower ("The reader without a memory arena").
 SHRINK_AT_MOST = 8
 
 
