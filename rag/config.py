@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(25.0, gt=0, description="largest upload accepted, per file")
     chat_ui: bool = Field(True, description="serve the browser chat at /; off, the server "
                           "answers over the API, Slack and MCP only and never loads Gradio "
-                          "(about 125 MiB less memory)")
+                          "(about 100 MiB less memory)")
 
     # sign-in and roles (ui/auth.py, citewise/access.py)
     auth: Literal["none", "token", "proxy"] | None = Field(

@@ -1,5 +1,5 @@
 """A server without the browser chat (``CITEWISE_CHAT_UI=false``): the API, Slack and MCP
-still answer, ``/`` says where to go, and Gradio is never imported (its ~125 MiB are the
+still answer, ``/`` says where to go, and Gradio is never imported (its ~100 MiB are the
 point of the setting)."""
 
 from __future__ import annotations
