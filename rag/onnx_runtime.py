@@ -12,8 +12,9 @@ The reader's session has no memory arena: onnxruntime's CPU arena keeps the larg
 intermediate tensors of every batch shape it has seen; without it they go back to malloc, which
 the server trims (citewise/memory.py): 24 MiB less after 60 news asks, same speed. The embedder
 keeps its arena (an ingest without it took 42 s instead of 30: its large batches are allocated
-again on every run) and shrinks it when an ingest ends (BENCHMARKS.md, "The reader without a
-memory arena").
+again on every run) and shrinks it after an ask's small runs and when an ingest ends
+(``shrink_run_options``; BENCHMARKS.md, "The reader without a memory arena", "A server without
+the chat").
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # onnxruntime is imported when a model is loaded, not with th
     import onnxruntime as ort
 
 ALLOW_SPINNING = "session.intra_op.allow_spinning"
+ARENA_SHRINKAGE = "memory.enable_memory_arena_shrinkage"
 
 
 def session_options(threads: int | None = None, arena: bool = True) -> ort.SessionOptions:
@@ -38,4 +40,14 @@ def session_options(threads: int | None = None, arena: bool = True) -> ort.Sessi
     options.add_session_config_entry(ALLOW_SPINNING, "0")
     options.enable_cpu_mem_arena = arena
     options.log_severity_level = 3
+    return options
+
+
+def shrink_run_options() -> ort.RunOptions:
+    """Options for a run that hands what it took from the CPU arena back as it ends (only for
+    a session opened with an arena: onnxruntime refuses it otherwise)."""
+    import onnxruntime as ort
+
+    options = ort.RunOptions()
+    options.add_run_config_entry(ARENA_SHRINKAGE, "cpu:0")
     return options

@@ -64,7 +64,7 @@ from eval.metrics import mentions
 from eval.nearmiss import make_near_misses
 from eval.records import EvalSample
 from eval.splits import SQUAD2_MEASURE_ARTICLES, hard_titles, read_reserved, split_titles
-from eval.train.reader_fit import MAX_LENGTH, fit, load_shards, write_pairs
+from eval.train.reader_fit import MAX_LENGTH, fit, info_path, load_shards, write_pairs
 from rag.answer.reader import CONTEXT_CHARS, MANIFEST, Reader, pair_text
 from rag.language.text import quote_spans
 from rag.language.textrules import content_terms
@@ -510,8 +510,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("training pairs: %s", info)
     if args.dump_pairs is not None:
         write_pairs([(p.question, p.text, p.label, p.kind) for p in pairs], args.dump_pairs)
-        args.dump_pairs.with_name(args.dump_pairs.name.split(".")[0] + ".info.json").write_text(
-            json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        info_path(args.dump_pairs).write_text(json.dumps(info, indent=2) + "\n",
+                                              encoding="utf-8")
         sys.stdout.write(json.dumps(info, indent=2) + "\n")
         return 0
     return _write(args, info, pairs)

@@ -52,6 +52,12 @@ def read_pairs(path: Path) -> list[tuple[str, str, int]]:
                 for r in map(json.loads, f) if r]
 
 
+def info_path(pairs: Path) -> Path:
+    """Where ``--dump-pairs`` says what the pairs are: ``pairs.info.json`` beside
+    ``pairs.jsonl.gz``."""
+    return pairs.with_name(pairs.name.split(".")[0] + ".info.json")
+
+
 def write_pairs(rows: Sequence[tuple[str, str, int, str]], path: Path) -> None:
     """(question, text, label, kind) rows as :func:`read_pairs` reads them."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -256,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model, _, info = fit(rows, base, args.epochs, args.batch_size, args.lr, args.seed,
                              args.threads)
     save_shards(model, args.out)
-    data_info = args.pairs.with_name(args.pairs.name.split(".")[0] + ".info.json")
+    data_info = info_path(args.pairs)
     if data_info.is_file():  # what `reader --dump-pairs` said of the data, kept with the model
         (args.out / "pairs.info.json").write_bytes(data_info.read_bytes())
     (args.out / "training.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")

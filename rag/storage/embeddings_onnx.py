@@ -31,7 +31,7 @@ import numpy as np
 
 from rag.bundled import BUNDLED_SHA256, bundled_model_path, check_weights, sha256_file
 from rag.errors import ModelError
-from rag.onnx_runtime import session_options
+from rag.onnx_runtime import session_options, shrink_run_options
 from rag.sentence_vectors import SentenceVectors, pool
 from rag.storage.embeddings import BUNDLED_ALIASES, ENCODE_CONCURRENCY, _LocalTokens
 
@@ -203,7 +203,7 @@ class OnnxEmbedder(_LocalTokens):
         self._normalize = True
         self._load_lock = threading.Lock()
         self._encode_gate = threading.BoundedSemaphore(ENCODE_CONCURRENCY)
-        self._shrink_options: Any = None
+        self._shrink: Any = None  # shrink_run_options() once loaded, when the session has an arena
 
     @property
     def loaded(self) -> bool:
@@ -213,6 +213,8 @@ class OnnxEmbedder(_LocalTokens):
         with self._load_lock:
             if self._session is None:
                 self._session, self._tok, self._plain, self._normalize = self._open()
+                if self._session.get_session_options().enable_cpu_mem_arena:
+                    self._shrink = shrink_run_options()
         return self
 
     def _open(self) -> tuple[Any, Any, Any, bool]:
@@ -257,7 +259,7 @@ class OnnxEmbedder(_LocalTokens):
         took an upload (or a feed poll) does not keep an ingest's peak: six 64-chunk batches
         left RSS at 1,135 MB, 259 MB after this (BENCHMARKS.md). A session opened without an
         arena has nothing to shrink (asking would fail): malloc got its buffers back."""
-        if self._session is None or not self._session.get_session_options().enable_cpu_mem_arena:
+        if self._shrink is None:  # not loaded, or no arena
             return
         one = np.zeros((1, 1), dtype=np.int64)
         with self._encode_gate:
@@ -275,18 +277,6 @@ class OnnxEmbedder(_LocalTokens):
         with self._encode_gate:
             tokens = self._session.run(None, feed, options)[0]
         return tokens, feed["attention_mask"], encs
-
-    @property
-    def _shrink(self) -> Any:
-        """Run options that shrink the arena as the run ends (None without an arena)."""
-        if self._shrink_options is None and self._session is not None \
-                and self._session.get_session_options().enable_cpu_mem_arena:
-            import onnxruntime as ort
-
-            options = ort.RunOptions()
-            options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
-            self._shrink_options = options
-        return self._shrink_options
 
     def _pool(self, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
         m = mask[..., None].astype(np.float32)
